@@ -1,0 +1,57 @@
+"""The exceptions taxospec raises, and the exit codes the CLI maps them to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+"""Nothing at or above the failure threshold."""
+EXIT_FINDINGS = 1
+"""Findings (or lint errors) at or above the failure threshold."""
+EXIT_BAD_INPUT = 2
+"""Bad input or usage: a spec that does not load, an unreadable export, a wrong option."""
+EXIT_INTERNAL = 3
+"""A bug in taxospec itself; the message asks for a report."""
+
+
+class TaxospecError(Exception):
+    """Base class of every error taxospec raises on purpose; the CLI turns it into a message and exit 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def render(self) -> str:
+        """The message as a person should read it (may span several lines)."""
+        return str(self)
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """One problem found at a place in a text file (1-based line and column)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class SpecError(TaxospecError):
+    """A spec that cannot be loaded: every problem found, each with its location."""
+
+    def __init__(self, problems: list[SourceProblem]) -> None:
+        if not problems:
+            raise ValueError("SpecError needs at least one problem")
+        self.problems = sorted(problems, key=lambda p: (p.path, p.line, p.column, p.message))
+        super().__init__(self.render())
+
+    @classmethod
+    def single(cls, path: str | Path, message: str, line: int = 1, column: int = 1) -> SpecError:
+        """A SpecError with one problem."""
+        return cls([SourceProblem(str(path), line, column, message)])
+
+    def render(self) -> str:
+        """Every problem on its own line, as `path:line:col: message`."""
+        return "\n".join(str(p) for p in self.problems)

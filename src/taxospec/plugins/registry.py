@@ -1,0 +1,80 @@
+"""Named things contributed by plugins, gathered once and looked up strictly by name."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Iterable
+from typing import Generic, Protocol, TypeVar
+
+from taxospec.errors import TaxospecError
+from taxospec.plugins.manager import get_plugin_manager
+from taxospec.spec.lint import LintRule
+from taxospec.spec.templates import SpecTemplate
+
+
+class Named(Protocol):
+    """Anything registered under a name."""
+
+    @property
+    def name(self) -> str:
+        """The unique name it is looked up by."""
+        ...
+
+
+T = TypeVar("T", bound=Named)
+
+
+class UnknownNameError(TaxospecError):
+    """A name that no plugin registered."""
+
+
+class Catalog(Generic[T]):
+    """An ordered, read-only collection of named plugin contributions."""
+
+    def __init__(self, kind: str, items: Iterable[T]) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+        for item in items:
+            if item.name in self._items:
+                raise TaxospecError(f"two plugins register a {kind} named {item.name!r}")
+            self._items[item.name] = item
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def names(self) -> list[str]:
+        """The registered names, in registration order."""
+        return list(self._items)
+
+    def get(self, name: str) -> T:
+        """The item called `name`; an `UnknownNameError` with a suggestion when there is none."""
+        try:
+            return self._items[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, self._items, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(self._items)})"
+            raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}") from None
+
+
+def _flatten(results: Iterable[Iterable[T]]) -> list[T]:
+    # pluggy calls the most recently registered plugin first; reverse so built-ins come first
+    return [item for result in reversed(list(results)) for item in result]
+
+
+@functools.lru_cache(maxsize=1)
+def lint_rules() -> Catalog[LintRule]:
+    """Every registered spec lint rule."""
+    return Catalog("lint rule", _flatten(get_plugin_manager().hook.taxospec_lint_rules()))
+
+
+@functools.lru_cache(maxsize=1)
+def spec_templates() -> Catalog[SpecTemplate]:
+    """Every registered `taxospec init` template."""
+    return Catalog("template", _flatten(get_plugin_manager().hook.taxospec_spec_templates()))

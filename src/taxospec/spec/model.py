@@ -1,0 +1,312 @@
+"""The taxonomy spec language, version 1, as frozen pydantic models.
+
+Every optional key has the default a careful team would choose; every field carries the description that
+ends up in the JSON Schema (and so in editor completion). Checks that need several fields at once (a hard
+negative naming no class, quotas that cannot add up, ...) live in `taxospec.spec.lint`, not here: a spec
+that is well-formed loads, and its meaning is linted separately with locations.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+
+from taxospec.spec.source import SpecSource
+
+SPEC_VERSION = 1
+
+ClassName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$"),
+]
+AxisName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_-]*$"),
+]
+AxisValue = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$"),
+]
+Prompt = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(ge=0.0)]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: frozen, strict types, unknown keys rejected."""
+
+    model_config = ConfigDict(
+        strict=True, frozen=True, extra="forbid", allow_inf_nan=False, use_attribute_docstrings=True
+    )
+
+
+class ClassAxisOverride(SpecModel):
+    """How one axis applies to one class, where it differs from the axis and coverage defaults."""
+
+    values: tuple[AxisValue, ...] | None = None
+    """The values of the axis this class must cover (a subset of the axis values). Default: all of them."""
+    min_share: Share | None = None
+    """Minimum share of the class's examples for each value of this axis. Default: `coverage.per_value.min_share`."""
+    min_count: Count | None = None
+    """Minimum number of the class's examples for each value of this axis. Default: `coverage.per_value.min_count`."""
+
+
+class Combination(SpecModel):
+    """A t-way combination of axes whose every cell (one value per axis) needs a quota of examples."""
+
+    axes: Annotated[tuple[AxisName, ...], Field(min_length=1)]
+    """The axes combined, e.g. `[lighting, bystanders]`: every pair of their values is one cell."""
+    min: Annotated[int, Field(ge=1)] = 10
+    """Minimum examples per cell and class. One occurrence is not coverage."""
+    classes: tuple[ClassName, ...] | None = None
+    """The classes that need this combination. Default: every class the axes apply to."""
+
+
+class ClassSpec(SpecModel):
+    """One class of the taxonomy: what it is, what it must not be confused with, how many examples it needs."""
+
+    role: Literal["positive", "negative"] = "positive"
+    """`positive`: a class the model must detect. `negative`: a look-alike that it must not confuse with one."""
+    description: str = ""
+    """What the class is, in words an annotator understands; it becomes the label's hint in Label Studio."""
+    prompts: tuple[Prompt, ...] = ()
+    """The original text query for this class and its paraphrases. Embedding checks test that they all find
+    the same examples (visual coherence)."""
+    hard_negatives: tuple[ClassName, ...] = ()
+    """Names of other classes that look like this one and must be kept apart from it."""
+    min_examples: Count | None = None
+    """Minimum number of examples of this class. Default: `balance.min_examples`."""
+    axes: dict[AxisName, ClassAxisOverride] = Field(default_factory=dict)
+    """Per-axis overrides for this class (which values it must cover, its own quotas)."""
+    combinations: tuple[Combination, ...] | None = None
+    """Combinations for this class instead of `coverage.combinations`. Default: the spec-wide ones."""
+
+
+class AxisSpec(SpecModel):
+    """A diversity axis the data must span, such as lighting, angle, distance or bystanders."""
+
+    description: str = ""
+    """What the axis means, for annotators and for the collection team."""
+    values: Annotated[tuple[AxisValue, ...], Field(min_length=1)]
+    """The values an example can take on this axis, e.g. `[day, night, indoor]`."""
+    prompts: dict[AxisValue, tuple[Prompt, ...]] = Field(default_factory=dict)
+    """Optional text prompts per value, for the zero-shot axis audit and embedding coverage gaps."""
+    required: bool = True
+    """Whether every example must carry a value of this axis."""
+    applies_to: tuple[ClassName, ...] | None = None
+    """The classes this axis describes. Default: every class."""
+    scope: Literal["item", "region"] = "item"
+    """`item`: one value per image or clip (a task-level choice). `region`: one value per box, segment or
+    track (a per-region attribute), for axes that describe the object rather than the scene."""
+
+
+class PerValueQuota(SpecModel):
+    """The quota every single axis value must meet within each class."""
+
+    min_share: Share = 0.05
+    """Minimum share of a class's examples that each axis value must have (0.05 = 5 %)."""
+    min_count: Count = 0
+    """Minimum number of a class's examples for each axis value (0 = only the share applies)."""
+    max_share: Share = 0.9
+    """Maximum share of a class's examples one axis value may take before it dominates the class."""
+
+
+class CoverageSpec(SpecModel):
+    """How completely the data must span the axes."""
+
+    per_value: PerValueQuota = Field(default_factory=PerValueQuota)
+    """The quota of every single axis value, per class."""
+    combinations: tuple[Combination, ...] = ()
+    """t-way combinations of axes with a per-cell minimum, e.g. lighting × bystanders."""
+
+
+class BalanceSpec(SpecModel):
+    """How balanced the classes must be."""
+
+    min_examples: Count = 50
+    """Default minimum number of examples per class (a class's own `min_examples` wins)."""
+    max_ratio: Annotated[float, Field(ge=1.0)] = 10.0
+    """Largest allowed ratio between the most and the least frequent positive class."""
+    negatives_per_positive: Annotated[float, Field(ge=0.0)] = 0.5
+    """Minimum number of hard-negative examples per positive example, for each positive class that names
+    hard negatives (0 = no minimum)."""
+
+
+class TemporalTightness(SpecModel):
+    """Bounds on segment length, in seconds (video only)."""
+
+    min_seconds: Seconds = 0.2
+    """Shortest allowed segment: shorter ones carry too few frames to learn the action."""
+    max_seconds: Seconds | None = 30.0
+    """Longest allowed segment: longer ones are mostly not the action (null = no bound)."""
+
+
+class SpatialTightness(SpecModel):
+    """Bounds on boxes, as shares of the frame."""
+
+    min_area: Share = 0.001
+    """Smallest allowed box area as a share of the frame area."""
+    max_area: Share = 0.95
+    """Largest allowed box area as a share of the frame area: a box that is the whole frame is a class label."""
+    min_side_px: Count = 4
+    """Shortest allowed box side in pixels (where the image size is known)."""
+    edge_margin: Share = 0.002
+    """A box closer than this share of the frame to an edge counts as cut by the frame."""
+    flag_edge_cut: bool = True
+    """Report boxes cut by the frame edge (a partial object teaches a partial shape)."""
+    main_subject: bool = True
+    """Require the target to be the main subject of its box rather than background (embedding check: a crop
+    that looks unlike its class while the full frame does is flagged)."""
+
+
+class TightnessSpec(SpecModel):
+    """How tight annotations must be in space and time."""
+
+    temporal: TemporalTightness = Field(default_factory=TemporalTightness)
+    """Segment length bounds (video)."""
+    spatial: SpatialTightness = Field(default_factory=SpatialTightness)
+    """Box size and placement bounds (images and video frames)."""
+
+
+class DuplicatesSpec(SpecModel):
+    """What counts as a duplicate."""
+
+    max_similarity: Share = 0.97
+    """Cosine similarity of embeddings above which two examples are near-duplicates."""
+    min_gap_seconds: Seconds = 0.5
+    """Segments of one class in one video closer than this are near-identical frames."""
+    exact: bool = True
+    """Also report byte-identical media in several tasks (a hash pass before embeddings)."""
+
+
+class SplitsSpec(SpecModel):
+    """How the train / validation split is annotated and what it must satisfy."""
+
+    field: Annotated[str, StringConstraints(min_length=1)] = "split"
+    """Task data field (or Label Studio control) that holds each example's split."""
+    values: Annotated[tuple[AxisValue, ...], Field(min_length=2)] = ("train", "val")
+    """The split names in use."""
+    train: AxisValue = "train"
+    """The training split's name (one of `values`)."""
+    validation: AxisValue = "val"
+    """The validation split's name (one of `values`)."""
+    group_by: str | None = None
+    """Task data field naming the source group (video, capture run, patient, ...) that must not span splits."""
+    val_covers_axes: bool = True
+    """Every class and axis value present in training must also be present in validation."""
+
+
+class EmbeddingSpec(SpecModel):
+    """The CLIP model used by the embedding checks."""
+
+    enabled: bool = True
+    """Run the embedding checks when media can be read (the CLI's `--no-embeddings` turns them off)."""
+    model: Annotated[str, StringConstraints(min_length=1)] = "ViT-B-32"
+    """open_clip model name, e.g. `ViT-B-32`, `ViT-L-14`."""
+    pretrained: Annotated[str, StringConstraints(min_length=1)] = "laion2b_s34b_b79k"
+    """open_clip pretrained tag, a path to a local checkpoint file, or `local-dir:PATH`."""
+    frames_per_segment: Annotated[int, Field(ge=1, le=64)] = 3
+    """Frames sampled inside each video segment (start, middle, end, and more evenly spaced)."""
+    box_margin: Annotated[float, Field(ge=0.0, le=2.0)] = 0.1
+    """Margin added around a box before cropping, as a share of the box size."""
+
+
+class LabelStudioSpec(SpecModel):
+    """How spec names map to an existing Label Studio project's config (all optional)."""
+
+    class_control: str | None = None
+    """Name of the control that holds the class labels. Default: found from the config, else `label`."""
+    axis_controls: dict[AxisName, str] = Field(default_factory=dict)
+    """Control name per axis, where it differs from the axis name."""
+    labels: dict[ClassName, str] = Field(default_factory=dict)
+    """Label value in Label Studio per class, where it differs from the class name."""
+    object_name: str | None = None
+    """Name of the Image or Video object tag. Default: `image` or `video`."""
+    data_key: str | None = None
+    """Task data key that holds the media URL. Default: `image` or `video`."""
+    frame_rate: Annotated[float, Field(gt=0.0)] | None = None
+    """Video frame rate used to turn frames into seconds. Default: the config's, else 25."""
+
+
+class Spec(SpecModel):
+    """A taxonomy spec: classes, hard negatives, diversity axes with quotas, and tightness rules."""
+
+    taxospec: Literal[1]
+    """Version of the spec language. Always 1 for now."""
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    """Name of the dataset or project."""
+    description: str = ""
+    """What the model will be fine-tuned to do, and where it will be deployed."""
+    media: Literal["image", "video"] = "image"
+    """What is labeled: still images or videos."""
+    unit: Literal["image", "box", "segment", "track"] = "image"
+    """What one training example is: a whole image, a box in an image, a time segment of a video, or a
+    tracked box over frames of a video."""
+    classes: Annotated[dict[ClassName, ClassSpec], Field(min_length=1)]
+    """The classes by name, positives and their look-alike negatives."""
+    axes: dict[AxisName, AxisSpec] = Field(default_factory=dict)
+    """The diversity axes by name (lighting, angle, distance, bystanders, ...)."""
+    coverage: CoverageSpec = Field(default_factory=CoverageSpec)
+    """Quotas per axis value and per combination of axes."""
+    balance: BalanceSpec = Field(default_factory=BalanceSpec)
+    """Class minimums and balance."""
+    tightness: TightnessSpec = Field(default_factory=TightnessSpec)
+    """Spatial and temporal tightness rules."""
+    duplicates: DuplicatesSpec = Field(default_factory=DuplicatesSpec)
+    """Duplicate thresholds."""
+    splits: SplitsSpec | None = None
+    """The train / validation split. Default: no split is annotated, and no split checks run."""
+    embedding: EmbeddingSpec = Field(default_factory=EmbeddingSpec)
+    """The CLIP model for the embedding checks."""
+    labelstudio: LabelStudioSpec = Field(default_factory=LabelStudioSpec)
+    """Mapping to the control names of an existing Label Studio project."""
+
+    _source: SpecSource | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> SpecSource | None:
+        """Where the spec was loaded from, with the location of every node (None when built in code)."""
+        return self._source
+
+    @property
+    def positives(self) -> list[str]:
+        """Names of the positive classes, in spec order."""
+        return [name for name, c in self.classes.items() if c.role == "positive"]
+
+    @property
+    def negatives(self) -> list[str]:
+        """Names of the negative classes, in spec order."""
+        return [name for name, c in self.classes.items() if c.role == "negative"]
+
+    def min_examples_of(self, class_name: str) -> int:
+        """The minimum number of examples `class_name` needs (its own, else the spec-wide default)."""
+        own = self.classes[class_name].min_examples
+        return self.balance.min_examples if own is None else own
+
+    def axes_of(self, class_name: str) -> list[str]:
+        """Names of the axes that apply to `class_name`, in spec order."""
+        return [
+            name
+            for name, axis in self.axes.items()
+            if axis.applies_to is None or class_name in axis.applies_to
+        ]
+
+    def axis_values_of(self, class_name: str, axis_name: str) -> tuple[str, ...]:
+        """The values of `axis_name` that `class_name` must cover."""
+        override = self.classes[class_name].axes.get(axis_name)
+        if override is not None and override.values is not None:
+            return override.values
+        return self.axes[axis_name].values
+
+    def combinations_of(self, class_name: str) -> tuple[Combination, ...]:
+        """The combinations `class_name` must cover: its own, else the spec-wide ones that apply to it."""
+        own = self.classes[class_name].combinations
+        combos = own if own is not None else self.coverage.combinations
+        applicable = set(self.axes_of(class_name))
+        return tuple(
+            combo
+            for combo in combos
+            if (combo.classes is None or class_name in combo.classes) and set(combo.axes) <= applicable
+        )

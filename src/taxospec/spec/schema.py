@@ -1,0 +1,26 @@
+"""The JSON Schema of the spec language, generated from the pydantic models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from taxospec.spec.model import Spec
+
+SCHEMA_ID = "https://taxospec.dev/schemas/taxospec-1.schema.json"
+"""The schema's identifier (a name, not a place to fetch it from: the file ships in `schemas/`)."""
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a taxospec v1 spec, with a description on every field."""
+    schema = Spec.model_json_schema(mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+    }
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    """A schema as the stable JSON text committed in `schemas/` (two-space indent, trailing newline)."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
