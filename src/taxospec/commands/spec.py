@@ -54,14 +54,21 @@ def lint(ctx: click.Context, specs: tuple[Path, ...], fail_on: str, fmt: str, li
             for problem in exc.problems:
                 report.append({**problem.__dict__, "severity": "error", "code": "spec-invalid"})
                 if fmt == "text":
-                    click.echo(f"{problem.path}:{problem.line}:{problem.column}: error[spec-invalid]: "
-                               f"{problem.message}")
+                    click.echo(
+                        f"{problem.path}:{problem.line}:{problem.column}: error[spec-invalid]: {problem.message}"
+                    )
             continue
         findings = lint_spec(spec)
         for finding in findings:
             report.append(
-                {"path": finding.file, "line": finding.line, "column": finding.column,
-                 "message": finding.message, "severity": finding.severity.value, "code": finding.code}
+                {
+                    "path": finding.file,
+                    "line": finding.line,
+                    "column": finding.column,
+                    "message": finding.message,
+                    "severity": finding.severity.value,
+                    "code": finding.code,
+                }
             )
             if fmt == "text":
                 click.echo(str(finding))
@@ -105,9 +112,7 @@ def schema(output: Path | None) -> None:
 
 @click.command()
 @click.argument("path", required=False, default="spec.yaml", type=click.Path(path_type=Path))
-@click.option(
-    "-t", "--template", default="image-detection", show_default=True, help="Starter to write (see --list)."
-)
+@click.option("-t", "--template", default="image-detection", show_default=True, help="Starter to write (see --list).")
 @click.option("--list", "list_templates", is_flag=True, help="List the starter templates and exit.")
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.option(
@@ -117,9 +122,7 @@ def schema(output: Path | None) -> None:
     help="Where the yaml-language-server line points for completion (a path relative to the spec, or a URL).",
 )
 @click.pass_context
-def init(
-    ctx: click.Context, path: Path, template: str, list_templates: bool, force: bool, schema_ref: str
-) -> None:
+def init(ctx: click.Context, path: Path, template: str, list_templates: bool, force: bool, schema_ref: str) -> None:
     """Write a commented starter spec to PATH (default: spec.yaml).
 
     The starter lints clean and begins with a `# yaml-language-server: $schema=` line; write the schema

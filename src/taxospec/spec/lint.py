@@ -57,7 +57,7 @@ def lint_spec(spec: Spec) -> list[LintFinding]:
     findings = []
     for rule in lint_rules():
         for path, message in rule.check(spec):
-            line, column = source.locate(path) if source is not None else (1, 1)
+            line, column = source.anchor(path) if source is not None else (1, 1)
             file = source.path if source is not None else "<spec>"
             findings.append(LintFinding(rule.name, rule.severity, message, path, file, line, column))
     return sorted(findings, key=lambda f: (f.line, f.column, f.code, f.message))
@@ -258,7 +258,10 @@ def _unknown_axis(spec: Spec) -> Iterator[Problem]:
 
     def check(axis_name: str, path: PathKey, what: str) -> Iterator[Problem]:
         if axis_name not in spec.axes:
-            yield path, f"{what} names axis {axis_name!r}, which is not defined{_suggest(axis_name, spec.axes)}"
+            yield (
+                path,
+                f"{what} names axis {axis_name!r}, which is not defined{_suggest(axis_name, spec.axes)}",
+            )
 
     for i, combo in enumerate(spec.coverage.combinations):
         for j, axis_name in enumerate(combo.axes):

@@ -287,11 +287,7 @@ class Spec(SpecModel):
 
     def axes_of(self, class_name: str) -> list[str]:
         """Names of the axes that apply to `class_name`, in spec order."""
-        return [
-            name
-            for name, axis in self.axes.items()
-            if axis.applies_to is None or class_name in axis.applies_to
-        ]
+        return [name for name, axis in self.axes.items() if axis.applies_to is None or class_name in axis.applies_to]
 
     def axis_values_of(self, class_name: str, axis_name: str) -> tuple[str, ...]:
         """The values of `axis_name` that `class_name` must cover."""

@@ -35,6 +35,7 @@ class Location:
     column: int
     key_line: int
     key_column: int
+    container: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,13 @@ class SpecSource:
                 return loc.line, loc.column
         return 1, 1
 
+    def anchor(self, path: PathKey) -> tuple[int, int]:
+        """Where a finding about `path` should point: the key of a mapping or list, the value of a scalar."""
+        loc = self.locations.get(path)
+        if loc is not None and loc.container and path:
+            return loc.key_line, loc.key_column
+        return self.locate(path)
+
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
 _INT_OCT = re.compile(r"^0o[0-7]+$")
@@ -61,6 +69,11 @@ _INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
+
+
+def _foreign_tag(tag: str) -> str:
+    shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+    return f"tag {shown!r} is not allowed (only plain YAML is)"
 
 
 class _Builder:
@@ -82,7 +95,13 @@ class _Builder:
             raise SpecError.single(self.path, f"the document has more than {_MAX_NODES} nodes (alias bomb?)")
         mark = node.start_mark
         key_mark = key_node.start_mark if key_node is not None else mark
-        self.locations[where] = Location(mark.line + 1, mark.column + 1, key_mark.line + 1, key_mark.column + 1)
+        self.locations[where] = Location(
+            mark.line + 1,
+            mark.column + 1,
+            key_mark.line + 1,
+            key_mark.column + 1,
+            container=isinstance(node, (MappingNode, SequenceNode)),
+        )
         if len(where) > _MAX_DEPTH:
             self.problem(node, f"nesting deeper than {_MAX_DEPTH} levels")
             return None
@@ -92,14 +111,12 @@ class _Builder:
         tag = node.tag if isinstance(node.tag, str) else str(node.tag)
         if isinstance(node, MappingNode):
             if tag != _CORE + "map":
-                self.problem(node, f"tag {tag!r} is not allowed (only plain YAML is)")
+                self.problem(node, _foreign_tag(tag))
             return self.build_mapping(node, where, active | {id(node)})
         if isinstance(node, SequenceNode):
             if tag != _CORE + "seq":
-                self.problem(node, f"tag {tag!r} is not allowed (only plain YAML is)")
-            return tuple(
-                self.build(item, (*where, i), None, active | {id(node)}) for i, item in enumerate(node.value)
-            )
+                self.problem(node, _foreign_tag(tag))
+            return tuple(self.build(item, (*where, i), None, active | {id(node)}) for i, item in enumerate(node.value))
         assert isinstance(node, ScalarNode)
         return self.scalar(node, tag)
 
@@ -118,7 +135,7 @@ class _Builder:
                 continue
             key = str(key)
             if key in result:
-                first = self.locations[(*where, key)]
+                first = self.locations[where + (key,)]
                 self.problem(
                     key_node,
                     f"duplicate key {key!r} (first defined at line {first.key_line}, column {first.key_column})",
@@ -139,10 +156,9 @@ class _Builder:
             return self.integer(node, text)
         if tag == _CORE + "float":
             return self.floating(node, text)
-        if tag.startswith(_CORE):
-            self.problem(node, f"YAML type {tag[len(_CORE):]!r} is not allowed here")
-            return text
-        self.problem(node, f"tag {tag!r} is not allowed (only plain YAML is)")
+        if tag == _CORE + "timestamp" and node.style is None:
+            return text  # an unquoted date is text to us, as in JSON
+        self.problem(node, _foreign_tag(tag))
         return text
 
     def integer(self, node: ScalarNode, text: str) -> Any:
@@ -181,6 +197,9 @@ def parse_yaml(text: str, path: str) -> tuple[Any, SpecSource]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         reason = exc.problem or exc.context or "invalid YAML"
+        context = exc.context_mark
+        if exc.problem and exc.context and context is not None and context is not mark:
+            reason += f" ({exc.context} that starts at line {context.line + 1}, column {context.column + 1})"
         raise SpecError.single(path, f"YAML syntax error: {reason}", line, column) from None
     except (YAMLError, RecursionError, ValueError) as exc:
         raise SpecError.single(path, f"YAML syntax error: {exc}") from None

@@ -24,7 +24,7 @@ class SpecTemplate:
 
 
 def _builtin(name: str, summary: str) -> SpecTemplate:
-    text = resources.files("taxospec.spec").joinpath("starters", f"{name}.yaml").read_text("utf-8")
+    text = (resources.files("taxospec.spec") / "starters" / f"{name}.yaml").read_text("utf-8")
     return SpecTemplate(name, summary, text)
 
 
