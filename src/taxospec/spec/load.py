@@ -79,7 +79,7 @@ def _problem(err: ErrorDetails, data: Any, source: SpecSource) -> SourceProblem:
     path, is_key = _data_path(err["loc"], data)
     kind = err["type"]
     where = _dotted(path)
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and path:
         parent, name = path[:-1], str(path[-1])
         allowed = _field_names(parent)
         message = f"unknown key {name!r}" + (f" in {_dotted(parent)}" if parent else "")
@@ -104,9 +104,9 @@ def _data_path(loc: tuple[int | str, ...], data: Any) -> tuple[PathKey, bool]:
     path: list[str | int] = []
     node = data
     is_key = False
-    for part in loc:
-        if part == "[key]":
-            is_key = True
+    for index, part in enumerate(loc):
+        if part == "[key]" and index == len(loc) - 1 and index > 0:
+            is_key = True  # pydantic's marker for an invalid mapping key (a real "[key]" key is never last here)
             break
         if isinstance(node, dict) and isinstance(part, str) and part in node:
             node = node[part]
