@@ -64,8 +64,7 @@ def test_single_prompt_is_info_and_only_with_embeddings() -> None:
 
 def test_quota_messages_say_what_to_change() -> None:
     spec = load_spec_text(
-        BASE
-        + "classes: {a: {hard_negatives: [b], min_examples: 10}, b: {role: negative, min_examples: 100}}\n"
+        BASE + "classes: {a: {hard_negatives: [b], min_examples: 10}, b: {role: negative, min_examples: 100}}\n"
         "axes: {l: {values: [x, y]}, m: {values: [p, q, r]}}\n"
         "coverage: {combinations: [{axes: [l, m], min: 3}]}\n"
     )

@@ -50,9 +50,7 @@ def test_examples_validate_against_the_schema(path: Path) -> None:
     jsonschema.validate(data, spec_json_schema())
 
 
-@pytest.mark.parametrize(
-    "name", ["03-unknown-top-key", "05-wrong-type", "06-bad-enum-value", "13-share-out-of-range"]
-)
+@pytest.mark.parametrize("name", ["03-unknown-top-key", "05-wrong-type", "06-bad-enum-value", "13-share-out-of-range"])
 def test_schema_rejects_what_the_loader_rejects(name: str) -> None:
     data = YAML(typ="safe").load((FIXTURES / "specs" / "broken" / f"{name}.yaml").read_text())
     with pytest.raises(jsonschema.ValidationError):
