@@ -9,6 +9,7 @@ import pytest
 from click.testing import Result
 
 from taxospec.cli import cli
+from taxospec.spec.schema import SCHEMAS
 
 from ..conftest import EXAMPLES, FIXTURES, ROOT
 
@@ -114,7 +115,7 @@ def test_unexpected_exception_is_reported_as_a_bug(run_cli: Run, monkeypatch: py
     def explode(*_: object, **__: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("taxospec.spec.schema.spec_json_schema", explode)
+    monkeypatch.setitem(SCHEMAS, "spec", explode)
     result = run_cli("schema")
     assert result.exit_code == 3
     assert "internal error: RuntimeError: boom" in result.stderr

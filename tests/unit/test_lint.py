@@ -25,6 +25,8 @@ INLINE_CASES = {
     " b: {role: negative}}\naxes: {l: {values: [x, y], applies_to: [b]}}\n",
     "region-axis-without-regions": "unit: image\nclasses: {a: {hard_negatives: [b]}, b: {role: negative}}\n"
     "axes: {l: {values: [x, y], scope: region}}\n",
+    "unknown-check": "classes: {a: {hard_negatives: [b]}, b: {role: negative}}\n"
+    "checks: {segment-too-lng: {enabled: false}}\n",
     "label-collision": "classes: {a: {hard_negatives: [b]}, b: {role: negative}}\nlabelstudio: {labels: {a: b}}\n",
 }
 

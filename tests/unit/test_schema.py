@@ -9,17 +9,17 @@ import pytest
 from ruamel.yaml import YAML
 
 from taxospec import spec_json_schema
-from taxospec.spec.schema import schema_text
+from taxospec.spec.schema import SCHEMAS, schema_text
 
 from ..conftest import EXAMPLES, FIXTURES, ROOT
 
 COMMITTED = ROOT / "schemas" / "taxospec.schema.json"
 
 
-def test_committed_schema_matches_the_models() -> None:
-    assert COMMITTED.read_text(encoding="utf-8") == schema_text(spec_json_schema()), (
-        "schemas/taxospec.schema.json is out of date: run `make schemas`"
-    )
+@pytest.mark.parametrize(("name", "file"), [("spec", "taxospec"), ("report", "report")])
+def test_committed_schemas_match_the_models(name: str, file: str) -> None:
+    committed = (ROOT / "schemas" / f"{file}.schema.json").read_text(encoding="utf-8")
+    assert committed == schema_text(SCHEMAS[name]()), f"schemas/{file}.schema.json is out of date: run `make schemas`"
 
 
 def test_schema_is_valid_draft_2020_12() -> None:

@@ -95,14 +95,23 @@ def _echo_lint_summary(n_specs: int, report: list[dict[str, object]]) -> None:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Write the schema to this file instead of stdout."
 )
-def schema(output: Path | None) -> None:
-    """Print the JSON Schema of the spec language (for editors and CI validation).
+@click.option(
+    "--for",
+    "kind",
+    type=click.Choice(["spec", "report"]),
+    default="spec",
+    show_default=True,
+    help="Which document: the spec, or the JSON report of `taxospec check`.",
+)
+def schema(output: Path | None, kind: str) -> None:
+    """Print the JSON Schema of the spec language (or, with --for report, of the check report).
 
-    The file committed as schemas/taxospec.schema.json is exactly this output.
+    The files committed as schemas/taxospec.schema.json and schemas/report.schema.json are exactly this
+    output.
     """
-    from taxospec.spec.schema import schema_text, spec_json_schema
+    from taxospec.spec.schema import SCHEMAS, schema_text
 
-    text = schema_text(spec_json_schema())
+    text = schema_text(SCHEMAS[kind]())
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -14,6 +14,15 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.spec.lint",
     "taxospec.spec.templates",
     "taxospec.commands.spec",
+    "taxospec.commands.check",
+    "taxospec.plugins.labelstudio.plugin",
+    "taxospec.checks.labels",
+    "taxospec.checks.hygiene",
+    "taxospec.checks.counts",
+    "taxospec.checks.axes",
+    "taxospec.checks.tightness",
+    "taxospec.checks.splits",
+    "taxospec.checks.duplicates",
 )
 """Modules of the built-in plugins, registered exactly like a third-party plugin."""
 

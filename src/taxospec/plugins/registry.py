@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Iterable
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Any, Generic, Protocol, TypeVar
 
+from taxospec.checks.base import Check
 from taxospec.errors import TaxospecError
+from taxospec.plugins.interfaces import ExportReader
 from taxospec.plugins.manager import get_plugin_manager
 from taxospec.spec.lint import LintRule
 from taxospec.spec.templates import SpecTemplate
@@ -40,7 +42,7 @@ class Catalog(Generic[T]):
                 raise TaxospecError(f"two plugins register a {kind} named {item.name!r}")
             self._items[item.name] = item
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[T]:
         return iter(self._items.values())
 
     def __len__(self) -> int:
@@ -78,3 +80,15 @@ def lint_rules() -> Catalog[LintRule]:
 def spec_templates() -> Catalog[SpecTemplate]:
     """Every registered `taxospec init` template."""
     return Catalog("template", _flatten(get_plugin_manager().hook.taxospec_spec_templates()))
+
+
+@functools.lru_cache(maxsize=1)
+def checks() -> Catalog[Check[Any]]:
+    """Every registered dataset check, in registration order."""
+    return Catalog("check", _flatten(get_plugin_manager().hook.taxospec_checks()))
+
+
+@functools.lru_cache(maxsize=1)
+def export_readers() -> Catalog[ExportReader]:
+    """Every registered export reader, tried in registration order."""
+    return Catalog("export reader", _flatten(get_plugin_manager().hook.taxospec_export_readers()))

@@ -484,6 +484,17 @@ def _checkpoint_not_found(spec: Spec) -> Iterator[Problem]:
         yield ("embedding", "pretrained"), f"local weights {target!r} do not exist (looked at {path})"
 
 
+@rule("unknown-check", Severity.ERROR)
+def _unknown_check(spec: Spec) -> Iterator[Problem]:
+    """The `checks:` section names a check that does not exist."""
+    from taxospec.plugins.registry import checks
+
+    known = checks().names()
+    for code in spec.checks:
+        if code not in known:
+            yield ("checks", code), f"there is no check {code!r}{_suggest(code, known)} (see taxospec check --list-checks)"
+
+
 @rule("label-collision", Severity.ERROR)
 def _label_collision(spec: Spec) -> Iterator[Problem]:
     """Two classes map to the same Label Studio label."""

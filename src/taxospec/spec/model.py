@@ -230,6 +230,15 @@ class LabelStudioSpec(SpecModel):
     """Video frame rate used to turn frames into seconds. Default: the config's, else 25."""
 
 
+class CheckSetting(SpecModel):
+    """Turn one dataset check off, or change the severity of its findings."""
+
+    enabled: bool = True
+    """Run the check."""
+    severity: Literal["error", "warning", "info"] | None = None
+    """Severity of its findings. Default: the check's own."""
+
+
 class Spec(SpecModel):
     """A taxonomy spec: classes, hard negatives, diversity axes with quotas, and tightness rules."""
 
@@ -262,6 +271,9 @@ class Spec(SpecModel):
     """The CLIP model for the embedding checks."""
     labelstudio: LabelStudioSpec = Field(default_factory=LabelStudioSpec)
     """Mapping to the control names of an existing Label Studio project."""
+    checks: dict[str, CheckSetting] = Field(default_factory=dict)
+    """Per-check settings by check code, e.g. `{box-cut-by-edge: {severity: error}, near-duplicate: {enabled:
+    false}}` (`taxospec check --list-checks` lists the codes)."""
 
     _source: SpecSource | None = PrivateAttr(default=None)
 

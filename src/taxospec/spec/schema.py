@@ -21,6 +21,22 @@ def spec_json_schema() -> dict[str, Any]:
     }
 
 
+def report_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the report `taxospec check --format json` writes."""
+    from taxospec.findings import Report
+
+    schema = Report.model_json_schema(mode="serialization", by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://taxospec.dev/schemas/report-1.schema.json",
+        **schema,
+    }
+
+
+SCHEMAS = {"spec": spec_json_schema, "report": report_json_schema}
+"""Every JSON Schema taxospec publishes, by name; `schemas/NAME.schema.json` holds each (spec: taxospec)."""
+
+
 def schema_text(schema: dict[str, Any]) -> str:
     """A schema as the stable JSON text committed in `schemas/` (two-space indent, trailing newline)."""
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

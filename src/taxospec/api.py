@@ -1,0 +1,108 @@
+"""The Python facade: `check(spec, export) -> Report`, and the steps it is made of."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from taxospec.__about__ import __version__
+from taxospec.checks.base import CheckContext
+from taxospec.checks.run import run_checks
+from taxospec.dataset import Dataset
+from taxospec.findings import ClassCount, Report, Severity, Summary
+from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
+from taxospec.plugins.labelstudio.jsonstream import ExportError
+from taxospec.spec.load import load_spec
+from taxospec.spec.model import Spec
+
+MISSING = "(missing)"
+NO_SPLIT = "(none)"
+
+
+def read_export(spec: Spec, export: str | Path, config: LabelConfig | str | Path | None = None) -> Dataset:
+    """Read `export` against `spec` with the first registered reader that accepts it."""
+    from taxospec.plugins.registry import export_readers
+
+    path = Path(export)
+    if isinstance(config, (str, Path)):
+        config = load_label_config(config)
+    reasons = []
+    for reader in export_readers():
+        reason = reader.sniff(path)
+        if reason is None:
+            return reader.read(path, spec, config)
+        reasons.append(reason)
+    raise ExportError(reasons[0] if reasons else f"{export}: no export reader is installed")
+
+
+def check(
+    spec: Spec | str | Path,
+    export: str | Path,
+    *,
+    config: LabelConfig | str | Path | None = None,
+    ls_url: str | None = None,
+    select: set[str] | None = None,
+) -> Report:
+    """Check a Label Studio export against a spec and return the report (findings, statistics, counts).
+
+    `spec` is a loaded `Spec` or a path to one; `config` an optional labeling config (XML path or parsed)
+    that tells which control holds what; `ls_url` the Label Studio URL for links to tasks.
+    """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    dataset = read_export(spec, export, config)
+    findings, stats = run_checks(dataset, ls_url=ls_url, select=select)
+    return build_report(dataset, findings, stats, str(export))
+
+
+def build_report(dataset: Dataset, findings: list, stats: list, export_label: str) -> Report:  # type: ignore[type-arg]
+    """Assemble the report document from a dataset, its findings and the check statistics."""
+    spec = dataset.spec
+    context = CheckContext(dataset)
+    cols = context.columns
+    classes = {}
+    for c, name in enumerate(context.class_names):
+        of_class = cols.class_idx == c
+        by_split: dict[str, int] = {}
+        for s, split in enumerate(cols.split_names):
+            n = int((of_class & (cols.split_idx == s)).sum())
+            if n:
+                by_split[split] = n
+        unsplit = int((of_class & (cols.split_idx < 0)).sum())
+        if unsplit and spec.splits is not None:
+            by_split[NO_SPLIT] = unsplit
+        classes[name] = ClassCount(
+            total=int(context.class_counts[c]),
+            by_split=by_split,
+            minimum=spec.min_examples_of(name),
+            role=spec.classes[name].role,
+        )
+    axis_counts: dict[str, dict[str, dict[str, int]]] = {}
+    for axis_name, axis in spec.axes.items():
+        matrix = context.axis_counts[axis_name]
+        axis_counts[axis_name] = {
+            name: {
+                **{value: int(matrix[c][v]) for v, value in enumerate(axis.values)},
+                MISSING: int(matrix[c][-1]),
+            }
+            for c, name in enumerate(context.class_names)
+            if axis_name in spec.axes_of(name)
+        }
+    severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
+    return Report(
+        taxospec_version=__version__,
+        spec_name=spec.name,
+        spec_path=spec.source.path if spec.source else None,
+        export_path=export_label,
+        export_format=dataset.format,
+        summary=Summary(
+            tasks=len(dataset.items),
+            annotations=dataset.annotations_total,
+            samples=len(dataset.samples),
+            findings=severities,
+        ),
+        classes=classes,
+        axis_counts=axis_counts,
+        checks=stats,
+        findings=findings,
+        notes=list(dataset.notes),
+    )

@@ -1,0 +1,152 @@
+"""Axis checks: every class spans every axis value and every required combination, with quotas."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.checks.base import Check, CheckContext, Outcome, check
+from taxospec.findings import Severity
+from taxospec.plugins.hookspecs import hookimpl
+from taxospec.spec.model import Combination
+
+
+def value_quota(ctx: CheckContext, class_name: str, axis_name: str, total: int) -> int:
+    """How many examples of `class_name` each value of `axis_name` needs, given `total` examples."""
+    per_value = ctx.spec.coverage.per_value
+    override = ctx.spec.classes[class_name].axes.get(axis_name)
+    share = override.min_share if override and override.min_share is not None else per_value.min_share
+    count = override.min_count if override and override.min_count is not None else per_value.min_count
+    return max(count, math.ceil(share * total - 1e-9))
+
+
+@check("axis-value-below-quota", "axes", Severity.WARNING)
+def axis_value_below_quota(ctx: CheckContext, params: None) -> Outcome:
+    """An axis value with fewer examples of a class than `coverage.per_value` (share or count) asks.
+
+    A condition the data barely shows (night, far away, a crowd) is a condition the model fails in."""
+    issues = []
+    evaluated = 0
+    for class_name in ctx.spec.classes:
+        c = ctx.class_names.index(class_name)
+        total = ctx.count_of(class_name)
+        if total == 0:
+            continue
+        for axis_name in ctx.spec.axes_of(class_name):
+            counts = ctx.axis_counts[axis_name][c]
+            values = ctx.spec.axes[axis_name].values
+            need = value_quota(ctx, class_name, axis_name, total)
+            for value in ctx.spec.axis_values_of(class_name, axis_name):
+                evaluated += 1
+                have = int(counts[values.index(value)])
+                if have < need:
+                    state = "none" if have == 0 else f"only {have}"
+                    issues.append(
+                        ctx.issue(
+                            "axis-value-below-quota",
+                            f"class {class_name!r} has {state} at {axis_name}={value} "
+                            f"(of {total}); the spec asks for at least {need}",
+                            class_name=class_name,
+                            axis=axis_name,
+                            value=value,
+                            count=need - have,
+                        )
+                    )
+    return evaluated, issues
+
+
+@check("axis-value-dominant", "axes", Severity.WARNING, params=lambda spec: spec.coverage.per_value)
+def axis_value_dominant(ctx: CheckContext, params: Any) -> Outcome:
+    """One axis value takes more than `coverage.per_value.max_share` of a class.
+
+    A class seen almost only in daylight or only from the front is learned as "daylight" or "front"."""
+    issues = []
+    evaluated = 0
+    for class_name in ctx.spec.classes:
+        c = ctx.class_names.index(class_name)
+        total = ctx.count_of(class_name)
+        if total == 0:
+            continue
+        for axis_name in ctx.spec.axes_of(class_name):
+            evaluated += 1
+            counts = ctx.axis_counts[axis_name][c][:-1]
+            top = int(np.argmax(counts))
+            share = counts[top] / total
+            if share > params.max_share:
+                value = ctx.spec.axes[axis_name].values[top]
+                issues.append(
+                    ctx.issue(
+                        "axis-value-dominant",
+                        f"{share:.0%} of class {class_name!r} is {axis_name}={value}; "
+                        f"the spec allows at most {params.max_share:.0%}",
+                        class_name=class_name,
+                        axis=axis_name,
+                        value=value,
+                    )
+                )
+    return evaluated, issues
+
+
+def cell_counts(
+    ctx: CheckContext, class_name: str, combo: Combination, mask: npt.NDArray[np.bool_] | None = None
+) -> dict[tuple[str, ...], int]:
+    """Examples of `class_name` in every cell of `combo` (one value per axis), restricted to `mask`."""
+    cols = ctx.columns
+    c = ctx.class_names.index(class_name)
+    selected = cols.class_idx == c
+    if mask is not None:
+        selected &= mask
+    axis_index = [ctx.dataset.axis_names.index(a) for a in combo.axes]
+    sizes = [len(ctx.spec.axes[a].values) for a in combo.axes]
+    columns = [cols.axes[i][selected] for i in axis_index]
+    complete = np.ones(int(selected.sum()), dtype=bool)
+    for column in columns:
+        complete &= column >= 0
+    flat = np.zeros(int(complete.sum()), dtype=np.int64)
+    for column, size in zip(columns, sizes, strict=True):
+        flat = flat * size + column[complete]
+    counts = np.bincount(flat, minlength=math.prod(sizes)).reshape(sizes)
+    wanted = [ctx.spec.axis_values_of(class_name, a) for a in combo.axes]
+    out = {}
+    for cell in itertools.product(*wanted):
+        index = tuple(ctx.spec.axes[a].values.index(v) for a, v in zip(combo.axes, cell, strict=True))
+        out[cell] = int(counts[index])
+    return out
+
+
+@check("combination-cell-below-quota", "axes", Severity.WARNING)
+def combination_cell_below_quota(ctx: CheckContext, params: None) -> Outcome:
+    """A cell of a required combination (e.g. night × crowd) with fewer examples of a class than its `min`.
+
+    Conditions interact: a model that has seen night and crowds separately still fails on night crowds."""
+    issues = []
+    evaluated = 0
+    for class_name in ctx.spec.classes:
+        for combo in ctx.spec.combinations_of(class_name):
+            for cell, have in cell_counts(ctx, class_name, combo).items():
+                evaluated += 1
+                if have >= combo.min:
+                    continue
+                where = ", ".join(f"{a}={v}" for a, v in zip(combo.axes, cell, strict=True))
+                state = "no example" if have == 0 else f"only {have} example(s)"
+                issues.append(
+                    ctx.issue(
+                        "combination-cell-below-quota",
+                        f"class {class_name!r} has {state} at {where}; the spec asks for {combo.min}",
+                        class_name=class_name,
+                        axis=" × ".join(combo.axes),
+                        value=" × ".join(cell),
+                        count=combo.min - have,
+                    )
+                )
+    return evaluated, issues
+
+
+@hookimpl
+def taxospec_checks() -> list[Check[Any]]:
+    """The axis checks."""
+    return [axis_value_below_quota, axis_value_dominant, combination_cell_below_quota]

@@ -1,0 +1,142 @@
+"""What a check is, how checks are declared, and the context they share.
+
+A check (the pandera pattern) is a function plus named parameters taken from the spec: it receives the
+`CheckContext` and its parameters and returns how many things it examined and the ones that fail, as
+`ReadIssue`s. The runner turns those into `Finding`s with the check's code, family and severity. Each
+module of this package declares its checks with `@check(...)` and registers them through the
+`taxospec_checks` hook.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.dataset import Dataset, ReadIssue, SampleColumns
+from taxospec.findings import Severity
+from taxospec.spec.model import Spec
+
+P = TypeVar("P")
+
+Outcome = tuple[int, list[ReadIssue]]
+"""What a check returns: how many things it evaluated, and one issue per thing that failed."""
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Check(Generic[P]):
+    """A named dataset check: code, family, default severity, parameters from the spec, and the function."""
+
+    name: str
+    family: str
+    severity: Severity
+    summary: str
+    run: Callable[[CheckContext, P], Outcome]
+    params: Callable[[Spec], P]
+    skip: Callable[[Spec], str | None]
+
+    @property
+    def description(self) -> str:
+        """The check's docstring: what it catches and why it matters for fine-tuning."""
+        return (self.run.__doc__ or self.summary).strip()
+
+
+def check(
+    name: str,
+    family: str,
+    severity: Severity,
+    params: Callable[[Spec], Any] = lambda spec: None,
+    skip: Callable[[Spec], str | None] = lambda spec: None,
+) -> Callable[[Callable[[CheckContext, Any], Outcome]], Check[Any]]:
+    """Declare a check; the decorated function's docstring is its documentation."""
+
+    def declare(func: Callable[[CheckContext, Any], Outcome]) -> Check[Any]:
+        summary = (func.__doc__ or name).strip().splitlines()[0]
+        return Check(name, family, severity, summary, func, params, skip)
+
+    return declare
+
+
+class CheckContext:
+    """The dataset plus the expensive derived data every check shares, each computed once."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.spec: Spec = dataset.spec
+
+    @cached_property
+    def columns(self) -> SampleColumns:
+        """The samples as numpy columns."""
+        return self.dataset.columns
+
+    @cached_property
+    def issues_by_code(self) -> dict[str, list[ReadIssue]]:
+        """The reader's issues, grouped by code."""
+        grouped: dict[str, list[ReadIssue]] = defaultdict(list)
+        for issue in self.dataset.issues:
+            grouped[issue.code].append(issue)
+        return grouped
+
+    @cached_property
+    def class_names(self) -> list[str]:
+        """Class names in index order."""
+        return self.dataset.class_names
+
+    @cached_property
+    def valid(self) -> npt.NDArray[np.bool_]:
+        """Samples whose class is known."""
+        return self.columns.class_idx >= 0
+
+    @cached_property
+    def class_counts(self) -> IntArray:
+        """Examples per class index."""
+        return np.bincount(self.columns.class_idx[self.valid], minlength=len(self.class_names)).astype(np.int64)
+
+    def count_of(self, class_name: str) -> int:
+        """Examples of `class_name`."""
+        return int(self.class_counts[self.class_names.index(class_name)])
+
+    @cached_property
+    def axis_counts(self) -> dict[str, npt.NDArray[np.int64]]:
+        """Per axis: a (classes × values+1) matrix of counts; the last column counts missing values."""
+        cols = self.columns
+        out: dict[str, npt.NDArray[np.int64]] = {}
+        n_classes = len(self.class_names)
+        for i, (axis_name, axis) in enumerate(self.spec.axes.items()):
+            n_values = len(axis.values)
+            values = cols.axes[i][self.valid]
+            values = np.where(values >= 0, values, n_values)
+            flat = cols.class_idx[self.valid] * (n_values + 1) + values
+            counts = np.bincount(flat, minlength=n_classes * (n_values + 1))
+            out[axis_name] = counts.reshape(n_classes, n_values + 1).astype(np.int64)
+        return out
+
+    def split_mask(self, split: str) -> npt.NDArray[np.bool_]:
+        """Samples whose task is in `split`."""
+        cols = self.columns
+        if split not in cols.split_names:
+            return np.zeros(len(cols.class_idx), dtype=bool)
+        return np.asarray(cols.split_idx == cols.split_names.index(split), dtype=bool)
+
+    def issue(self, code: str, message: str, sample: int | None = None, **where: Any) -> ReadIssue:
+        """A `ReadIssue` for `code`, located at `sample` (its task, annotation and region) when given."""
+        if sample is not None:
+            samples = self.dataset.samples
+            where.setdefault("task", int(samples.task[sample]))
+            where.setdefault("annotation_id", int(samples.annotation_id[sample]))
+            where.setdefault("region_id", samples.region_id[sample])
+            class_idx = int(samples.class_idx[sample])
+            if class_idx >= 0:
+                where.setdefault("class_name", self.class_names[class_idx])
+        return ReadIssue(code, message, **where)
+
+    def from_reader(self, code: str) -> list[ReadIssue]:
+        """The reader's issues for `code`."""
+        return self.issues_by_code.get(code, [])

@@ -1,0 +1,59 @@
+"""Hygiene checks: tasks nobody finished, empty annotations, annotators who disagree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taxospec.checks.base import Check, CheckContext, Outcome, check
+from taxospec.checks.labels import _reader_check
+from taxospec.findings import Severity
+from taxospec.plugins.hookspecs import hookimpl
+
+
+@check("task-unannotated", "hygiene", Severity.WARNING)
+def task_unannotated(ctx: CheckContext, params: None) -> Outcome:
+    """A task with no annotation at all (perhaps only a draft).
+
+    Unlabeled tasks in an export are either work still to do or media that should not be in the project."""
+    items = ctx.dataset.items
+    issues = []
+    for i in range(len(items)):
+        if items.n_submitted[i] == 0 and items.n_skipped[i] == 0:
+            draft = f" (only {items.n_drafts[i]} draft(s), which do not count)" if items.n_drafts[i] else ""
+            issues.append(ctx.issue("task-unannotated", f"the task has no annotation{draft}", task=i))
+    return len(items), issues
+
+
+@check("task-only-skipped", "hygiene", Severity.WARNING)
+def task_only_skipped(ctx: CheckContext, params: None) -> Outcome:
+    """A task every annotator skipped: unclear media, or a case the instructions do not cover."""
+    items = ctx.dataset.items
+    issues = [
+        ctx.issue("task-only-skipped", f"the task was skipped {items.n_skipped[i]} time(s) and never annotated", task=i)
+        for i in range(len(items))
+        if items.n_submitted[i] == 0 and items.n_skipped[i] > 0
+    ]
+    return len(items), issues
+
+
+annotation_empty = _reader_check(
+    "annotation-empty",
+    Severity.WARNING,
+    """A submitted annotation with an empty result: submitted by accident, or a skip that was not marked.""",
+    family="hygiene",
+)
+annotator_disagreement = _reader_check(
+    "annotator-disagreement",
+    Severity.WARNING,
+    """Annotators of one task disagree on its label(s) or on a task-level axis value.
+
+    Disagreement marks ambiguous examples or unclear instructions; which annotation counts decides what
+    the model learns.""",
+    family="hygiene",
+)
+
+
+@hookimpl
+def taxospec_checks() -> list[Check[Any]]:
+    """The hygiene checks."""
+    return [task_unannotated, task_only_skipped, annotation_empty, annotator_disagreement]

@@ -1,0 +1,262 @@
+"""Label and attribute checks: every example labeled with a spec class, valid values, sane geometry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from taxospec.checks.base import Check, CheckContext, Outcome, check
+from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, VALUE_MISSING
+from taxospec.findings import Severity
+from taxospec.plugins.hookspecs import hookimpl
+
+EDGE_TOLERANCE = 0.01
+"""Percent of the image a box may stick out by (editor rounding) before it is outside."""
+
+
+def _reader_check(name: str, severity: Severity, doc: str, family: str = "labels") -> Check[Any]:
+    def run(ctx: CheckContext, params: None) -> Outcome:
+        issues = ctx.from_reader(name)
+        evaluated = max(len(ctx.dataset.samples), len(issues))
+        return evaluated, issues
+
+    run.__doc__ = doc
+    return check(name, family, severity)(run)
+
+
+unknown_label = _reader_check(
+    "unknown-label",
+    Severity.ERROR,
+    """A region or image labeled with something that is not a class of the spec.
+
+    A label outside the taxonomy is a typo, a renamed class or a class nobody agreed on; training on it
+    either drops the example or teaches a class the spec does not have.""",
+)
+empty_label = _reader_check(
+    "empty-label",
+    Severity.ERROR,
+    """An example with no class: an empty label list, or no class choice on a whole-image task.
+
+    The example is invisible to training, and usually means the annotator skipped a step.""",
+)
+multiple_labels = _reader_check(
+    "multiple-labels",
+    Severity.ERROR,
+    """Several labels (or several values of one axis) where exactly one is allowed.
+
+    A training example has one class; two labels on one box are a contradiction the model cannot learn.""",
+)
+axis_value_unknown = _reader_check(
+    "axis-value-unknown",
+    Severity.ERROR,
+    """An axis value that the spec does not list (a typo, or a value added in Label Studio only).
+
+    Coverage is counted over the spec's values; an unknown value counts for nothing.""",
+)
+malformed_task = _reader_check(
+    "malformed-task",
+    Severity.ERROR,
+    """A task the export should not contain: not an object, no id, `data` missing or null.
+
+    Such tasks cannot be checked or trained on; they usually come from a broken import.""",
+    family="hygiene",
+)
+malformed_result = _reader_check(
+    "malformed-result",
+    Severity.ERROR,
+    """A result Label Studio could not have written: no `value`, no `from_name`, non-numeric coordinates.
+
+    The region cannot be read, so it is neither checked nor usable for training.""",
+)
+polygon_too_few_points = _reader_check(
+    "polygon-too-few-points",
+    Severity.ERROR,
+    """A polygon with fewer than three points has no area: a mis-click, not an object.""",
+)
+phantom_timeline_region = _reader_check(
+    "phantom-timeline-region",
+    Severity.WARNING,
+    """A `timelinelabels` result without ranges that duplicates a video rectangle (Label Studio issue 9744).
+
+    Naive converters turn these into empty or bogus segments; taxospec ignores them and says where they
+    are.""",
+)
+duplicate_region_id = _reader_check(
+    "duplicate-region-id",
+    Severity.ERROR,
+    """Two different regions share one region id within an annotation.
+
+    Per-region attributes are joined by id, so they may land on the wrong region.""",
+)
+unknown_control = _reader_check(
+    "unknown-control",
+    Severity.WARNING,
+    """Results from a control that neither the config nor the spec knows (reported once per control).
+
+    Either the spec is missing an axis, or the export comes from a different project than it thinks.""",
+    family="config",
+)
+
+
+@check("config-mismatch", "config", Severity.ERROR)
+def config_mismatch(ctx: CheckContext, params: None) -> Outcome:
+    """Where the Label Studio config and the spec disagree: missing labels, axis controls or choices.
+
+    Annotators can only pick what the config offers; a spec class missing from it can never be labeled."""
+    mismatches = ctx.dataset.mapping_mismatches
+    return max(1, len(mismatches)), [ctx.issue("config-mismatch", m) for m in mismatches]
+
+
+def _missing_axis_values(ctx: CheckContext, scope: str, code: str) -> Outcome:
+    cols = ctx.columns
+    issues = []
+    evaluated = 0
+    for i, (axis_name, axis) in enumerate(ctx.spec.axes.items()):
+        if axis.scope != scope or not axis.required:
+            continue
+        applies = np.array([axis_name in ctx.spec.axes_of(name) for name in ctx.class_names], dtype=bool)
+        relevant = ctx.valid & applies[np.clip(cols.class_idx, 0, None)]
+        evaluated += int(relevant.sum())
+        for sample in np.flatnonzero(relevant & (cols.axes[i] == VALUE_MISSING)):
+            where = "the region" if scope == "region" else "the task"
+            issues.append(ctx.issue(code, f"{where} has no value for axis {axis_name!r}", int(sample), axis=axis_name))
+    return evaluated, issues
+
+
+@check("axis-value-missing", "labels", Severity.ERROR)
+def axis_value_missing(ctx: CheckContext, params: None) -> Outcome:
+    """An example without a value for a required axis that applies to its class (task-level axes).
+
+    Untagged examples cannot count towards coverage, so the collection plan would ask for data you have."""
+    return _missing_axis_values(ctx, "item", "axis-value-missing")
+
+
+@check("region-attribute-missing", "labels", Severity.ERROR)
+def region_attribute_missing(ctx: CheckContext, params: None) -> Outcome:
+    """A region without its per-region attribute for a required region-scope axis (e.g. angle, distance).
+
+    Label Studio does not enforce per-region `required` on import or through the API."""
+    return _missing_axis_values(ctx, "region", "region-attribute-missing")
+
+
+def _box_corners(ctx: CheckContext) -> tuple[Any, ...]:
+    """Min/max x and y of every box's (rotated) corners, in percent of the image."""
+    cols = ctx.columns
+    theta = np.deg2rad(np.nan_to_num(cols.rotation))
+    sx = np.where(np.isfinite(cols.image_w) & (cols.image_w > 0), cols.image_w / 100, 1.0)
+    sy = np.where(np.isfinite(cols.image_h) & (cols.image_h > 0), cols.image_h / 100, 1.0)
+    w, h = cols.w * sx, cols.h * sy
+    dx = np.stack([np.zeros_like(w), w, w, np.zeros_like(w)])
+    dy = np.stack([np.zeros_like(h), np.zeros_like(h), h, h])
+    cos, sin = np.cos(theta), np.sin(theta)
+    xs = cols.x + (dx * cos - dy * sin) / sx
+    ys = cols.y + (dx * sin + dy * cos) / sy
+    return xs.min(axis=0), xs.max(axis=0), ys.min(axis=0), ys.max(axis=0)
+
+
+@check("box-outside-image", "labels", Severity.ERROR)
+def box_outside_image(ctx: CheckContext, params: None) -> Outcome:
+    """A box (or polygon) that extends beyond the image.
+
+    Coordinates outside 0-100 % come from broken converters or imports; crops of them are wrong or fail."""
+    cols = ctx.columns
+    spatial = np.isin(cols.kind, (KIND_BOX, KIND_POLYGON, KIND_TRACK)) & np.isfinite(cols.x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        x0, x1, y0, y1 = _box_corners(ctx)
+        outside = spatial & (
+            (x0 < -EDGE_TOLERANCE)
+            | (y0 < -EDGE_TOLERANCE)
+            | (x1 > 100 + EDGE_TOLERANCE)
+            | (y1 > 100 + EDGE_TOLERANCE)
+            | ~np.isfinite(x1)
+            | ~np.isfinite(y1)
+        )
+    issues = [
+        ctx.issue(
+            "box-outside-image",
+            f"the box spans x {_pct(x0[s])}–{_pct(x1[s])}, y {_pct(y0[s])}–{_pct(y1[s])} of the image",
+            int(s),
+        )
+        for s in np.flatnonzero(outside)
+    ]
+    return int(spatial.sum()), issues
+
+
+@check("box-degenerate", "labels", Severity.ERROR)
+def box_degenerate(ctx: CheckContext, params: None) -> Outcome:
+    """A box of zero or negative width or height: a click, not a drawn region."""
+    cols = ctx.columns
+    boxes = np.isin(cols.kind, (KIND_BOX, KIND_TRACK)) & np.isfinite(cols.w) & np.isfinite(cols.h)
+    bad = boxes & ((cols.w <= 0) | (cols.h <= 0))
+    issues = [
+        ctx.issue("box-degenerate", f"the box is {cols.w[s]:g} × {cols.h[s]:g} % of the image", int(s))
+        for s in np.flatnonzero(bad)
+    ]
+    return int(boxes.sum()), issues
+
+
+@check("segment-reversed", "labels", Severity.ERROR)
+def segment_reversed(ctx: CheckContext, params: None) -> Outcome:
+    """A segment whose end frame comes before its start frame."""
+    cols = ctx.columns
+    timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK))
+    bad = timed & (cols.end_frame < cols.start_frame)
+    issues = [
+        ctx.issue(
+            "segment-reversed",
+            f"the segment ends at frame {cols.end_frame[s]:g} before it starts at frame {cols.start_frame[s]:g}",
+            int(s),
+        )
+        for s in np.flatnonzero(bad)
+    ]
+    return int(timed.sum()), issues
+
+
+@check("segment-outside-video", "labels", Severity.ERROR)
+def segment_outside_video(ctx: CheckContext, params: None) -> Outcome:
+    """A segment that starts before the first frame or ends after the last one (when the length is known)."""
+    cols = ctx.columns
+    timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK))
+    with np.errstate(invalid="ignore"):
+        beyond = np.isfinite(cols.frames_count) & (cols.end_frame > cols.frames_count)
+        bad = timed & ((cols.start_frame < 1) | beyond)
+    issues = []
+    for s in np.flatnonzero(bad):
+        frames = f" of {cols.frames_count[s]:g}" if np.isfinite(cols.frames_count[s]) else ""
+        issues.append(
+            ctx.issue(
+                "segment-outside-video",
+                f"the segment covers frames {cols.start_frame[s]:g}–{cols.end_frame[s]:g}{frames}",
+                int(s),
+            )
+        )
+    return int(timed.sum()), issues
+
+
+def _pct(value: float) -> str:
+    return f"{value:.4g} %"
+
+
+@hookimpl
+def taxospec_checks() -> list[Check[Any]]:
+    """The label and attribute checks."""
+    return [
+        config_mismatch,
+        unknown_control,
+        malformed_task,
+        malformed_result,
+        unknown_label,
+        empty_label,
+        multiple_labels,
+        axis_value_unknown,
+        axis_value_missing,
+        region_attribute_missing,
+        box_outside_image,
+        box_degenerate,
+        polygon_too_few_points,
+        segment_reversed,
+        segment_outside_video,
+        phantom_timeline_region,
+        duplicate_region_id,
+    ]

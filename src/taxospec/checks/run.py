@@ -1,0 +1,97 @@
+"""Run every registered check over a dataset and turn what they find into ranked findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taxospec.checks.base import Check, CheckContext
+from taxospec.dataset import Dataset, ReadIssue
+from taxospec.findings import CheckStat, Finding, Severity
+
+
+def run_checks(
+    dataset: Dataset, *, ls_url: str | None = None, select: set[str] | None = None
+) -> tuple[list[Finding], list[CheckStat]]:
+    """Run the registered checks (only those in `select`, when given) and rank the findings.
+
+    The spec's `checks:` section turns checks off or changes their severity.
+    """
+    from taxospec.plugins.registry import checks
+
+    spec = dataset.spec
+    context = CheckContext(dataset)
+    findings: list[Finding] = []
+    stats: list[CheckStat] = []
+    order: dict[str, int] = {}
+    for position, item in enumerate(checks()):
+        if select is not None and item.name not in select:
+            continue
+        order[item.name] = position
+        setting = spec.checks.get(item.name)
+        severity = Severity(setting.severity) if setting and setting.severity else item.severity
+        reason = "turned off in the spec" if setting and not setting.enabled else item.skip(spec)
+        if reason is not None:
+            stats.append(
+                CheckStat(
+                    code=item.name,
+                    family=item.family,
+                    severity=severity,
+                    evaluated=0,
+                    failed=0,
+                    passed=0,
+                    skipped=reason,
+                )
+            )
+            continue
+        evaluated, issues = item.run(context, item.params(spec))
+        findings.extend(_finding(item, severity, issue, dataset, ls_url) for issue in issues)
+        failed = len(issues)
+        stats.append(
+            CheckStat(
+                code=item.name,
+                family=item.family,
+                severity=severity,
+                evaluated=evaluated,
+                failed=failed,
+                passed=max(0, evaluated - failed),
+            )
+        )
+    findings.sort(key=lambda f: (-f.severity.rank, order.get(f.code, 0), f.task_id or 0, f.region_id or ""))
+    return findings, stats
+
+
+def _finding(check: Check[Any], severity: Severity, issue: ReadIssue, dataset: Dataset, ls_url: str | None) -> Finding:
+    task_id = project = None
+    if issue.task is not None and 0 <= issue.task < len(dataset.items):
+        task_id = int(dataset.items.task_id[issue.task])
+        project = int(dataset.items.project_id[issue.task])
+    annotation_id = issue.annotation_id if issue.annotation_id is not None and issue.annotation_id >= 0 else None
+    return Finding(
+        code=check.name,
+        severity=severity,
+        message=issue.message,
+        family=check.family,
+        class_name=issue.class_name,
+        axis=issue.axis,
+        value=issue.value,
+        split=issue.split if issue.split is not None else _split_of(dataset, issue.task),
+        task_id=task_id,
+        annotation_id=annotation_id,
+        region_id=issue.region_id,
+        count=issue.count if issue.count != 1 else None,
+        link=task_link(ls_url, project, task_id, annotation_id),
+    )
+
+
+def _split_of(dataset: Dataset, task: int | None) -> str | None:
+    if task is None or not 0 <= task < len(dataset.items):
+        return None
+    return dataset.items.split[task]
+
+
+def task_link(ls_url: str | None, project: int | None, task_id: int | None, annotation_id: int | None) -> str | None:
+    """The Label Studio URL that opens a task (and annotation) in the data manager, when all are known."""
+    if not ls_url or project is None or project < 0 or task_id is None or task_id < 0:
+        return None
+    link = f"{ls_url.rstrip('/')}/projects/{project}/data?task={task_id}"
+    return link + (f"&annotation={annotation_id}" if annotation_id is not None else "")

@@ -1,0 +1,100 @@
+"""The `taxospec check` command (a built-in plugin)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from taxospec.errors import EXIT_OK, TaxospecError
+from taxospec.findings import Severity
+from taxospec.output import write_text_atomic
+from taxospec.plugins.hookspecs import hookimpl
+
+FORMATS = ("terminal", "json", "markdown", "junit")
+_BY_SUFFIX = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".xml": "junit"}
+
+
+class SpecNotUsable(TaxospecError):
+    """A spec that loads but has lint errors, so checking data against it would mislead."""
+
+
+@click.command(name="check")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path), required=False)
+@click.argument("export", metavar="EXPORT", type=click.Path(path_type=Path), required=False)
+@click.option("--config", "config", type=click.Path(path_type=Path), help="The project's labeling config (XML).")
+@click.option("--ls-url", help="Label Studio URL (e.g. http://localhost:8080), for links to tasks.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: terminal, or from -o).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to this file.")
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option("--per-code", default=5, show_default=True, help="Findings shown per code in the terminal.")
+@click.option("--select", multiple=True, metavar="CODE", help="Run only these checks (repeatable).")
+@click.option("--list-checks", is_flag=True, help="List every check with its family and severity, and exit.")
+@click.pass_context
+def check_command(
+    ctx: click.Context,
+    spec_path: Path | None,
+    export: Path | None,
+    config: Path | None,
+    ls_url: str | None,
+    fmt: str | None,
+    output: Path | None,
+    fail_on: str,
+    per_code: int,
+    select: tuple[str, ...],
+    list_checks: bool,
+) -> None:
+    """Check a Label Studio export against the spec and report everything that breaks it.
+
+    EXPORT is a Label Studio JSON or JSON_MIN export (optionally .gz). Prints a summary and the top
+    findings per check; --format json|markdown|junit (or -o FILE.json|.md|.xml) writes the full report.
+    Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
+    """
+    from rich.console import Console
+
+    from taxospec.api import check as run_check
+    from taxospec.plugins.registry import checks
+    from taxospec.render.report_files import render_json, render_junit, render_markdown
+    from taxospec.render.report_terminal import render_terminal
+    from taxospec.spec import lint_spec, load_spec
+
+    if list_checks:
+        for item in checks():
+            click.echo(f"{item.name:34} {item.family:11} {item.severity.value:8} {item.summary}")
+        ctx.exit(EXIT_OK)
+    if spec_path is None or export is None:
+        raise click.UsageError("give a SPEC and an EXPORT (or --list-checks)")
+    for code in select:
+        checks().get(code)
+    spec = load_spec(spec_path)
+    errors = [f for f in lint_spec(spec) if f.severity == Severity.ERROR]
+    if errors:
+        raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
+    fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "terminal")
+    report = run_check(spec, export, config=config, ls_url=ls_url, select=set(select) or None)
+    threshold = Severity(fail_on)
+    if fmt == "terminal":
+        if output is not None:
+            raise click.UsageError("the terminal format prints to the screen; use --format json|markdown|junit with -o")
+        render_terminal(report, Console(file=sys.stdout), per_code=per_code)
+    else:
+        text = {"json": render_json, "markdown": render_markdown}.get(fmt, lambda r: render_junit(r, threshold))(report)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            write_text_atomic(output, text)
+            click.echo(f"wrote {output}", err=True)
+    ctx.exit(report.exit_code(threshold))
+
+
+@hookimpl
+def taxospec_register_commands(cli: click.Group) -> None:
+    """Register `taxospec check`."""
+    cli.add_command(check_command)

@@ -1,0 +1,271 @@
+"""The normalized records every check reads: items (tasks), samples (training examples) and read issues.
+
+Samples are stored column by column (compact arrays, one entry per training example), so that a dataset
+of a million regions costs tens of megabytes, not gigabytes, and checks run as vectorized numpy
+expressions. A sample is what the spec's `unit` says one training example is: a whole image or clip, a
+box, a time segment or a track.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.spec.model import Spec
+
+KIND_ITEM, KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK = 0, 1, 2, 3, 4
+KIND_NAMES = {KIND_ITEM: "item", KIND_BOX: "box", KIND_POLYGON: "polygon", KIND_SEGMENT: "segment", KIND_TRACK: "track"}
+
+NO_CLASS = -1
+"""Class index of a sample whose label is unknown, empty or ambiguous (a read issue says which)."""
+VALUE_MISSING = -1
+"""Axis-value index of a sample that carries no value for the axis."""
+VALUE_UNKNOWN = -2
+"""Axis-value index of a sample whose value is not one of the axis's values."""
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadIssue:
+    """A problem found while reading the export; the check named `code` turns it into a finding."""
+
+    code: str
+    message: str
+    task: int | None = None
+    annotation_id: int | None = None
+    region_id: str | None = None
+    class_name: str | None = None
+    axis: str | None = None
+    value: str | None = None
+    count: int = 1
+    split: str | None = None
+
+
+class ItemTable:
+    """One row per task: its id, media, split, source group and annotation bookkeeping."""
+
+    def __init__(self) -> None:
+        self.task_id: array[int] = array("q")
+        self.project_id: array[int] = array("q")
+        self.media: list[str | None] = []
+        self.split: list[str | None] = []
+        self.group: list[str | None] = []
+        self.n_submitted: array[int] = array("l")
+        self.n_skipped: array[int] = array("l")
+        self.n_drafts: array[int] = array("l")
+        self.counted_annotation: array[int] = array("q")
+        self.n_samples: array[int] = array("l")
+
+    def __len__(self) -> int:
+        return len(self.task_id)
+
+    def add(
+        self,
+        task_id: int,
+        project_id: int,
+        media: str | None,
+        split: str | None,
+        group: str | None,
+        n_submitted: int,
+        n_skipped: int,
+        n_drafts: int,
+        counted_annotation: int,
+    ) -> int:
+        """Append a task; returns its row index."""
+        self.task_id.append(task_id)
+        self.project_id.append(project_id)
+        self.media.append(media)
+        self.split.append(split)
+        self.group.append(group)
+        self.n_submitted.append(n_submitted)
+        self.n_skipped.append(n_skipped)
+        self.n_drafts.append(n_drafts)
+        self.counted_annotation.append(counted_annotation)
+        self.n_samples.append(0)
+        return len(self.task_id) - 1
+
+
+class SampleTable:
+    """One row per training example, stored as columns.
+
+    Geometry is in the export's own units: box coordinates in percent of the image (0-100), image size in
+    pixels (NaN when unknown), segment and track bounds in seconds.
+    """
+
+    def __init__(self, n_axes: int) -> None:
+        self.task: array[int] = array("l")
+        self.annotation_id: array[int] = array("q")
+        self.region_id: list[str | None] = []
+        self.kind: array[int] = array("b")
+        self.class_idx: array[int] = array("h")
+        self.axes: list[array[int]] = [array("h") for _ in range(n_axes)]
+        self.x: array[float] = array("d")
+        self.y: array[float] = array("d")
+        self.w: array[float] = array("d")
+        self.h: array[float] = array("d")
+        self.rotation: array[float] = array("d")
+        self.area: array[float] = array("d")
+        self.image_w: array[float] = array("d")
+        self.image_h: array[float] = array("d")
+        self.start_s: array[float] = array("d")
+        self.end_s: array[float] = array("d")
+        self.start_frame: array[float] = array("d")
+        self.end_frame: array[float] = array("d")
+        self.frames_count: array[float] = array("d")
+
+    def __len__(self) -> int:
+        return len(self.task)
+
+    def add(
+        self,
+        task: int,
+        annotation_id: int,
+        region_id: str | None,
+        kind: int,
+        class_idx: int,
+        axis_values: list[int],
+        geometry: tuple[float, ...],
+        timing: tuple[float, ...],
+    ) -> int:
+        """Append a sample; `geometry` is (x, y, w, h, rotation, area, image_w, image_h) and `timing` is
+        (start_s, end_s, start_frame, end_frame, frames_count), NaN where they do not apply."""
+        self.task.append(task)
+        self.annotation_id.append(annotation_id)
+        self.region_id.append(region_id)
+        self.kind.append(kind)
+        self.class_idx.append(class_idx)
+        for column, value in zip(self.axes, axis_values, strict=True):
+            column.append(value)
+        x, y, w, h, rotation, area, image_w, image_h = geometry
+        self.x.append(x)
+        self.y.append(y)
+        self.w.append(w)
+        self.h.append(h)
+        self.rotation.append(rotation)
+        self.area.append(area)
+        self.image_w.append(image_w)
+        self.image_h.append(image_h)
+        start_s, end_s, start_frame, end_frame, frames_count = timing
+        self.start_s.append(start_s)
+        self.end_s.append(end_s)
+        self.start_frame.append(start_frame)
+        self.end_frame.append(end_frame)
+        self.frames_count.append(frames_count)
+        return len(self.task) - 1
+
+
+NO_GEOMETRY = (math.nan,) * 8
+NO_TIMING = (math.nan,) * 5
+
+
+@dataclass
+class Dataset:
+    """Everything read from one export, normalized against one spec."""
+
+    spec: Spec
+    source: str
+    format: str
+    items: ItemTable
+    samples: SampleTable
+    issues: list[ReadIssue] = field(default_factory=list)
+    annotations_total: int = 0
+    keypoints: int = 0
+    controls_seen: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    mapping_mismatches: list[str] = field(default_factory=list)
+    """Where the Label Studio config and the spec disagree (from the control mapping)."""
+
+    @cached_property
+    def class_names(self) -> list[str]:
+        """Spec class names in index order (a sample's `class_idx` indexes this list)."""
+        return list(self.spec.classes)
+
+    @cached_property
+    def axis_names(self) -> list[str]:
+        """Spec axis names in column order (`samples.axes[i]` belongs to `axis_names[i]`)."""
+        return list(self.spec.axes)
+
+    @cached_property
+    def columns(self) -> SampleColumns:
+        """The sample table as numpy arrays, built once and shared by every check."""
+        return SampleColumns.from_table(self)
+
+
+@dataclass(frozen=True)
+class SampleColumns:
+    """numpy views of the sample table, with task-level columns (split, group, media) joined in."""
+
+    task: IntArray
+    annotation_id: IntArray
+    kind: IntArray
+    class_idx: IntArray
+    axes: list[IntArray]
+    x: FloatArray
+    y: FloatArray
+    w: FloatArray
+    h: FloatArray
+    rotation: FloatArray
+    area: FloatArray
+    image_w: FloatArray
+    image_h: FloatArray
+    start_s: FloatArray
+    end_s: FloatArray
+    start_frame: FloatArray
+    end_frame: FloatArray
+    frames_count: FloatArray
+    split_idx: IntArray
+    split_names: list[str]
+
+    @classmethod
+    def from_table(cls, dataset: Dataset) -> SampleColumns:
+        """Convert the dataset's sample table (and the split of each sample's task) to numpy."""
+        t = dataset.samples
+        task = np.frombuffer(t.task, dtype=np.dtype(f"i{t.task.itemsize}")).astype(np.int64)
+        split_names: list[str] = []
+        index: dict[str | None, int] = {}
+        task_split = np.empty(len(dataset.items), dtype=np.int64)
+        for i, split in enumerate(dataset.items.split):
+            if split is None:
+                task_split[i] = -1
+                continue
+            if split not in index:
+                index[split] = len(split_names)
+                split_names.append(split)
+            task_split[i] = index[split]
+
+        def ints(a: array[int]) -> IntArray:
+            return np.frombuffer(a, dtype=np.dtype(f"i{a.itemsize}")).astype(np.int64)
+
+        def floats(a: array[float]) -> FloatArray:
+            return np.frombuffer(a, dtype=np.float64).copy()
+
+        return cls(
+            task=task,
+            annotation_id=ints(t.annotation_id),
+            kind=ints(t.kind),
+            class_idx=ints(t.class_idx),
+            axes=[ints(a) for a in t.axes],
+            x=floats(t.x),
+            y=floats(t.y),
+            w=floats(t.w),
+            h=floats(t.h),
+            rotation=floats(t.rotation),
+            area=floats(t.area),
+            image_w=floats(t.image_w),
+            image_h=floats(t.image_h),
+            start_s=floats(t.start_s),
+            end_s=floats(t.end_s),
+            start_frame=floats(t.start_frame),
+            end_frame=floats(t.end_frame),
+            frames_count=floats(t.frames_count),
+            split_idx=task_split[task] if len(task) else np.empty(0, dtype=np.int64),
+            split_names=split_names,
+        )

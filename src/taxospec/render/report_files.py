@@ -1,0 +1,87 @@
+"""The report as JSON, Markdown and JUnit XML."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from xml.etree import ElementTree as ET
+
+from taxospec.findings import Finding, Report, Severity
+
+
+def render_json(report: Report) -> str:
+    """The report document (follows schemas/report.schema.json)."""
+    return report.model_dump_json(by_alias=True, indent=2) + "\n"
+
+
+def render_markdown(report: Report, *, per_code: int = 20) -> str:
+    """A Markdown report for pull requests and wikis: summary, classes, failed checks, top findings."""
+    s = report.summary
+    lines = [
+        f"# taxospec check: {report.spec_name}",
+        "",
+        f"`{report.export_path}`: {s.tasks} tasks, {s.annotations} annotations, {s.samples} examples. "
+        f"**{s.findings['error']} error(s)**, {s.findings['warning']} warning(s), {s.findings['info']} info.",
+        "",
+        "## Examples per class",
+        "",
+        "| class | role | examples | minimum |",
+        "|---|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {c.role} | {c.total} | {c.minimum} |" for name, c in report.classes.items()]
+    failed = [c for c in report.checks if c.failed]
+    if failed:
+        lines += ["", "## Checks with findings", "", "| check | severity | failed | evaluated |", "|---|---|---:|---:|"]
+        lines += [f"| `{c.code}` | {c.severity.value} | {c.failed} | {c.evaluated} |" for c in failed]
+    grouped: dict[str, list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        grouped[finding.code].append(finding)
+    if grouped:
+        lines += ["", "## Findings"]
+    for code, findings in grouped.items():
+        lines += ["", f"### `{code}` ({findings[0].severity.value}, {len(findings)})", ""]
+        for finding in findings[:per_code]:
+            where = f"task {finding.task_id}" if finding.task_id is not None else ""
+            if finding.link:
+                where = f"[{where}]({finding.link})"
+            lines.append(f"- {where + ': ' if where else ''}{_escape(finding.message)}")
+        if len(findings) > per_code:
+            lines.append(f"- … and {len(findings) - per_code} more")
+    if report.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+def render_junit(report: Report, fail_on: Severity = Severity.ERROR) -> str:
+    """JUnit XML: one test case per check, failing when it has findings at or above `fail_on`."""
+    grouped: dict[str, list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        grouped[finding.code].append(finding)
+    suites = ET.Element("testsuites", name=f"taxospec {report.spec_name}")
+    by_family: dict[str, list] = defaultdict(list)  # type: ignore[type-arg]
+    for stat in report.checks:
+        by_family[stat.family].append(stat)
+    for family, stats in by_family.items():
+        suite = ET.SubElement(suites, "testsuite", name=family, tests=str(len(stats)))
+        failures = skipped = 0
+        for stat in stats:
+            case = ET.SubElement(suite, "testcase", classname=f"taxospec.{family}", name=stat.code)
+            findings = grouped.get(stat.code, [])
+            text = "\n".join(f"{f.severity.value}: task {f.task_id}: {f.message}" for f in findings[:200])
+            if stat.skipped:
+                skipped += 1
+                ET.SubElement(case, "skipped", message=stat.skipped)
+            elif findings and stat.severity.at_least(fail_on):
+                failures += 1
+                failure = ET.SubElement(
+                    case, "failure", message=f"{len(findings)} finding(s)", type=stat.severity.value
+                )
+                failure.text = text
+            elif findings:
+                ET.SubElement(case, "system-out").text = text
+        suite.set("failures", str(failures))
+        suite.set("skipped", str(skipped))
+    return ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;")

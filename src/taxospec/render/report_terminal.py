@@ -1,0 +1,85 @@
+"""The terminal report of `taxospec check`: a summary, then the top findings per code, never thousands of lines."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.console import Console
+from rich.table import Table
+
+from taxospec.findings import Finding, Report, Severity
+
+STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def render_terminal(report: Report, console: Console, *, per_code: int = 5) -> None:
+    """Print the report: what was read, examples per class, checks that failed, and the top findings."""
+    s = report.summary
+    console.rule(f"[bold]taxospec check[/] · {report.spec_name} · {report.export_path}")
+    console.print(
+        f"{s.tasks} tasks, {s.annotations} annotations, {s.samples} examples ({report.export_format})", highlight=False
+    )
+    console.print(_class_table(report))
+    failed = [c for c in report.checks if c.failed]
+    if failed:
+        table = Table(title="Checks with findings", title_justify="left")
+        for column in ("check", "family", "severity", "failed", "evaluated"):
+            table.add_column(column, justify="right" if column in ("failed", "evaluated") else "left")
+        for stat in sorted(failed, key=lambda c: (-c.severity.rank, -c.failed)):
+            table.add_row(
+                stat.code,
+                stat.family,
+                f"[{STYLE[stat.severity]}]{stat.severity.value}[/]",
+                str(stat.failed),
+                str(stat.evaluated),
+            )
+        console.print(table)
+    by_code: dict[str, list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        by_code[finding.code].append(finding)
+    for code, findings in by_code.items():
+        first = findings[0]
+        console.print(f"\n[{STYLE[first.severity]}]{first.severity.value}[/] [bold]{code}[/] ({len(findings)})")
+        for finding in findings[:per_code]:
+            console.print(f"  • {_where(finding)}{finding.message}", highlight=False)
+        if len(findings) > per_code:
+            console.print(f"  … and {len(findings) - per_code} more (--format json lists them all)", highlight=False)
+    for note in report.notes:
+        console.print(f"\n[cyan]note[/] {note}", highlight=False)
+    counts = s.findings
+    verdict = (
+        "[green]no findings[/]"
+        if not report.findings
+        else (
+            f"[bold red]{counts['error']} error(s)[/], [yellow]{counts['warning']} warning(s)[/], {counts['info']} info"
+        )
+    )
+    console.print(f"\n{verdict}")
+
+
+def _where(finding: Finding) -> str:
+    parts = []
+    if finding.task_id is not None:
+        parts.append(f"task {finding.task_id}")
+    if finding.region_id:
+        parts.append(f"region {finding.region_id}")
+    where = ", ".join(parts)
+    if finding.link:
+        where = f"[link={finding.link}]{where}[/link]"
+    return f"{where}: " if where else ""
+
+
+def _class_table(report: Report) -> Table:
+    splits = sorted({split for c in report.classes.values() for split in c.by_split})
+    table = Table(title="Examples per class", title_justify="left")
+    table.add_column("class")
+    table.add_column("role")
+    table.add_column("examples", justify="right")
+    table.add_column("minimum", justify="right")
+    for split in splits:
+        table.add_column(split, justify="right")
+    for name, count in report.classes.items():
+        short = count.total < count.minimum
+        total = f"[bold red]{count.total}[/]" if short else str(count.total)
+        table.add_row(name, count.role, total, str(count.minimum), *(str(count.by_split.get(s, 0)) for s in splits))
+    return table
