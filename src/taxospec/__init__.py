@@ -4,24 +4,30 @@ The public API, for notebooks and scripts:
 
     spec = taxospec.load_spec("spec.yaml")     # raises SpecError with path:line:col problems
     findings = taxospec.lint_spec(spec)        # meaning: hard negatives, quotas, ...
+    report = taxospec.check(spec, "export.json")   # findings, statistics, counts
 """
 
 from taxospec.__about__ import __version__
+from taxospec.api import check, read_export
 from taxospec.errors import SourceProblem, SpecError, TaxospecError
-from taxospec.findings import Severity
+from taxospec.findings import Finding, Report, Severity
 from taxospec.spec import LintFinding, Spec, lint_spec, load_spec, load_spec_text
 from taxospec.spec.schema import spec_json_schema
 
 __all__ = [
+    "Finding",
     "LintFinding",
+    "Report",
     "Severity",
     "SourceProblem",
     "Spec",
     "SpecError",
     "TaxospecError",
     "__version__",
+    "check",
     "lint_spec",
     "load_spec",
     "load_spec_text",
+    "read_export",
     "spec_json_schema",
 ]

@@ -139,12 +139,12 @@ def split_group_leakage(ctx: CheckContext, params: SplitsSpec) -> Outcome:
     issues = []
     for group, by_split in sorted(splits_of.items()):
         if len(by_split) > 1:
-            parts = ", ".join(f"{len(tasks)} in {split!r}" for split, tasks in sorted(by_split.items()))
+            parts = ", ".join(f"{len(tasks)} task(s) in {split!r}" for split, tasks in sorted(by_split.items()))
             first = min(t for tasks in by_split.values() for t in tasks)
             issues.append(
                 ctx.issue(
                     "split-group-leakage",
-                    f"{params.group_by} {group!r} spans several splits: {parts} task(s)",
+                    f"{params.group_by} {group!r} spans several splits: {parts}",
                     task=first,
                     value=group,
                     count=sum(len(t) for t in by_split.values()),

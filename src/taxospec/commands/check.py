@@ -83,7 +83,8 @@ def check_command(
     if fmt == "terminal":
         if output is not None:
             raise click.UsageError("the terminal format prints to the screen; use --format json|markdown|junit with -o")
-        render_terminal(report, Console(file=sys.stdout), per_code=per_code)
+        console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
+        render_terminal(report, console, per_code=per_code)
     else:
         text = {"json": render_json, "markdown": render_markdown}.get(fmt, lambda r: render_junit(r, threshold))(report)
         if output is None:

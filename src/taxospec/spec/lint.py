@@ -492,7 +492,10 @@ def _unknown_check(spec: Spec) -> Iterator[Problem]:
     known = checks().names()
     for code in spec.checks:
         if code not in known:
-            yield ("checks", code), f"there is no check {code!r}{_suggest(code, known)} (see taxospec check --list-checks)"
+            yield (
+                ("checks", code),
+                f"there is no check {code!r}{_suggest(code, known)} (see taxospec check --list-checks)",
+            )
 
 
 @rule("label-collision", Severity.ERROR)
