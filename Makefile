@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/taxospec lint examples/*/spec.yaml
 	$(BIN)/taxospec describe $(EXAMPLE)/spec.yaml
+	@# the example's export carries planted problems: exit 1 (findings) is the expected outcome
+	$(BIN)/taxospec check $(EXAMPLE)/spec.yaml $(EXAMPLE)/export.json --config $(EXAMPLE)/project.xml \
+		--ls-url http://localhost:8080 || [ $$? -eq 1 ]
 
 test: $(STAMP) lint typecheck pytest
 

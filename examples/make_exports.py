@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lsexport import ExportWriter, choices, rectangle, spread, timeline  # noqa: E402
+from lsexport import ExportWriter, choices, rectangle, spread, timeline
 
 HERE = Path(__file__).resolve().parent
 
@@ -229,7 +229,8 @@ PRODUCT_CONFIG = """<View>
   <Header value="Box every scratch, dent and look-alike; keep the box tight around the mark."/>
   <Image name="image" value="$image"/>
   <RectangleLabels name="defect" toName="image">
-    <Label value="scratch"/><Label value="dent"/><Label value="fingerprint"/><Label value="dust"/><Label value="logo_edge"/>
+    <Label value="scratch"/><Label value="dent"/>
+    <Label value="fingerprint"/><Label value="dust"/><Label value="logo_edge"/>
   </RectangleLabels>
   <Choices name="lighting" toName="image" choice="single" required="true">
     <Choice value="ring_light"/><Choice value="dark_field"/><Choice value="diffuse"/><Choice value="ambient"/>

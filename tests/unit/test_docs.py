@@ -54,3 +54,10 @@ def test_every_spec_key_is_documented() -> None:
 def test_changelog_keeps_an_unreleased_section() -> None:
     assert CHANGELOG.startswith("# Changelog")
     assert "## [Unreleased]" in CHANGELOG
+
+
+def test_every_check_is_documented() -> None:
+    from taxospec.plugins.registry import checks
+
+    missing = [item.name for item in checks() if f"| `{item.name}` |" not in README]
+    assert missing == []

@@ -51,7 +51,7 @@ def read_head(path: str | Path, size: int = 1 << 16) -> bytes:
         try:
             return handle.read(size)
         except (OSError, EOFError) as exc:
-            raise ExportError(f"{path}: cannot be decompressed: {exc}") from None
+            raise ExportError(f"{path}: the compressed file is damaged or truncated: {exc}") from None
 
 
 class _TextBuffer:

@@ -204,8 +204,9 @@ class _Reader:
             )
             return None
         geometry_ids = {
-            r.get("id") for r in results if isinstance(r, dict) and r.get("type") in REGION_TYPES and r.get("id")
+            _region_key(r.get("id")) for r in results if isinstance(r, dict) and _type_of(r) in REGION_TYPES
         }
+        geometry_ids.discard(None)
         item_choices: dict[str, list[Any]] = {}
         regions: dict[str, _Region] = {}
         seen = self.dataset.controls_seen
@@ -215,13 +216,12 @@ class _Reader:
                     ReadIssue("malformed-result", f"result {index} is not an object", item, annotation_id)
                 )
                 continue
-            result_type = result.get("type")
+            result_type = _type_of(result)
             if result_type == "relation":
                 continue
             from_name = result.get("from_name")
             value = result.get("value")
-            rid = result.get("id")
-            region_id = rid if isinstance(rid, str) else (str(rid) if rid is not None else None)
+            region_id = _region_key(result.get("id"))
             if not isinstance(value, dict) or not isinstance(from_name, str):
                 what = "no value object" if not isinstance(value, dict) else "no from_name"
                 self.issues.append(
@@ -250,7 +250,7 @@ class _Reader:
                         key = f"{key}#{index}"
                         region = regions[key] = _Region()
                 self._merge_region(region, result, result_type, from_name, value, item, annotation_id, region_id)
-            elif region_id is not None and rid in geometry_ids:
+            elif region_id is not None and region_id in geometry_ids:
                 regions.setdefault(region_id, _Region()).attributes[from_name] = _choice_values(value)
             else:
                 item_choices[from_name] = _choice_values(value)
@@ -570,7 +570,7 @@ class _Reader:
                 continue
             value = result["value"]
             from_name = result.get("from_name")
-            result_type = result.get("type")
+            result_type = _type_of(result)
             if result_type in REGION_TYPES:
                 found = _labels_of(result_type, value)
                 phantom = result_type == "timelinelabels" and "ranges" not in value
@@ -636,6 +636,19 @@ def _labels_of(result_type: Any, value: dict[str, Any]) -> list[Any] | None:
     if labels is None:
         return None
     return labels if isinstance(labels, list) else [labels]
+
+
+def _type_of(result: dict[str, Any]) -> str | None:
+    value = result.get("type")
+    return value if isinstance(value, str) else None
+
+
+def _region_key(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _has_geometry(value: dict[str, Any]) -> bool:
