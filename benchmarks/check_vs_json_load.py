@@ -46,9 +46,15 @@ labelstudio: {class_control: bbox}
 
 CONFIG = """<View>
   <Image name="image" value="$image"/>
-  <RectangleLabels name="bbox" toName="image"><Label value="car"/><Label value="truck"/><Label value="van"/></RectangleLabels>
-  <Choices name="scene" toName="image" choice="single"><Choice value="day"/><Choice value="night"/><Choice value="dusk"/></Choices>
-  <Choices name="occluded" toName="image" perRegion="true" choice="single"><Choice value="yes"/><Choice value="no"/></Choices>
+  <RectangleLabels name="bbox" toName="image">
+    <Label value="car"/><Label value="truck"/><Label value="van"/>
+  </RectangleLabels>
+  <Choices name="scene" toName="image" choice="single">
+    <Choice value="day"/><Choice value="night"/><Choice value="dusk"/>
+  </Choices>
+  <Choices name="occluded" toName="image" perRegion="true" choice="single">
+    <Choice value="yes"/><Choice value="no"/>
+  </Choices>
 </View>
 """
 
@@ -124,7 +130,8 @@ BODIES = {
     "taxospec check": (
         "from taxospec.cli import cli\n"
         "try:\n"
-        "    cli.main(['check', sys.argv[2], sys.argv[1], '--format', 'json', '-o', sys.argv[3]], standalone_mode=False)\n"
+        "    args = ['check', sys.argv[2], sys.argv[1], '--format', 'json', '-o', sys.argv[3]]\n"
+        "    cli.main(args, standalone_mode=False)\n"
         "except SystemExit:\n"
         "    pass"
     ),

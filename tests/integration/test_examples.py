@@ -143,3 +143,12 @@ def test_exports_are_reproducible(tmp_path: Path) -> None:
         build().write(target)
         assert target.read_bytes() == (EXAMPLES / name / "export.json").read_bytes(), f"{name}: rerun {script}"
         assert config == (EXAMPLES / name / "project.xml").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_readme_lists_the_findings(name: str) -> None:
+    import re
+
+    readme = (EXAMPLES / name / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z-]+)` \| (\d+) \|", readme, re.MULTILINE))
+    assert {code: int(n) for code, n in rows.items()} == EXPECTED[name]

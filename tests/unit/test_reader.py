@@ -232,3 +232,33 @@ def test_polygon_area_is_the_shoelace_area(tmp_path: Path) -> None:
 def test_missing_values_are_nan_not_zero(tmp_path: Path) -> None:
     dataset = read_export(IMG_SPEC, _write(tmp_path, [_task([_box("a", ["Car"], x=None)])]))
     assert math.isnan(dataset.samples.x[0])
+
+
+def test_track_leaving_the_frame_at_a_keyframe(tmp_path: Path) -> None:
+    tasks = json.loads((LS / "vid_easy_JSON.json").read_text())
+    sequence = tasks[0]["annotations"][0]["result"][0]["value"]["sequence"]
+    sequence.insert(1, {**sequence[0], "frame": 20, "x": 90})
+    spec = load_spec_text(
+        "taxospec: 1\nname: t\nmedia: video\nunit: track\nclasses: {Car: {hard_negatives: [Person]},"
+        " Person: {role: negative}}\n"
+    )
+    report = check(spec, _write(tmp_path, tasks), config=LS / "vid_label_config.xml")
+    outside = [f for f in report.findings if f.code == "box-outside-image"]
+    assert [f.region_id for f in outside] == ["v1"] and "keyframe 20" in outside[0].message
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LS.glob("*.json") if not p.name.startswith("webhook")), ids=str)
+def test_every_fixture_export_checks(name: str) -> None:
+    spec = IMG_SPEC if name.startswith("img") else VID_SPEC
+    config = LS / ("img_label_config.xml" if name.startswith("img") else "vid_label_config.xml")
+    report = check(spec, LS / name, config=config)
+    assert report.summary.tasks > 0 and report.summary.samples > 0
+    assert not {"malformed-task", "malformed-result", "config-mismatch"} & set(report.counts_by_code())
+
+
+@pytest.mark.parametrize("name", ["img_easy_CSV.csv", "vid_easy_CSV.csv"])
+def test_csv_exports_are_refused_with_a_reason(name: str) -> None:
+    from taxospec.plugins.labelstudio.jsonstream import ExportError
+
+    with pytest.raises(ExportError, match=r"looks like a CSV file \(Label Studio's CSV export\)"):
+        check(IMG_SPEC, LS / name)

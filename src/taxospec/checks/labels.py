@@ -157,11 +157,11 @@ def _box_corners(ctx: CheckContext) -> tuple[Any, ...]:
 
 @check("box-outside-image", "labels", Severity.ERROR)
 def box_outside_image(ctx: CheckContext, params: None) -> Outcome:
-    """A box (or polygon) that extends beyond the image.
+    """A box (or polygon, or a track at any keyframe) that extends beyond the image.
 
     Coordinates outside 0-100 % come from broken converters or imports; crops of them are wrong or fail."""
     cols = ctx.columns
-    spatial = np.isin(cols.kind, (KIND_BOX, KIND_POLYGON, KIND_TRACK)) & np.isfinite(cols.x)
+    spatial = np.isin(cols.kind, (KIND_BOX, KIND_POLYGON)) & np.isfinite(cols.x)
     with np.errstate(invalid="ignore", over="ignore"):
         x0, x1, y0, y1 = _box_corners(ctx)
         outside = spatial & (
@@ -180,7 +180,8 @@ def box_outside_image(ctx: CheckContext, params: None) -> Outcome:
         )
         for s in np.flatnonzero(outside)
     ]
-    return int(spatial.sum()), issues
+    tracks = ctx.from_reader("box-outside-image")  # every keyframe of a track is checked while reading
+    return int(spatial.sum()) + int((cols.kind == KIND_TRACK).sum()), issues + tracks
 
 
 @check("box-degenerate", "labels", Severity.ERROR)

@@ -492,6 +492,21 @@ class _Reader:
         if not enabled:
             self._malformed("a video rectangle has no enabled keyframe", item, annotation_id, region_id)
             return []
+        for keyframe in enabled:
+            kx, ky = _number(keyframe.get("x")), _number(keyframe.get("y"))
+            kw, kh = _number(keyframe.get("width")), _number(keyframe.get("height"))
+            if kx < -0.01 or ky < -0.01 or kx + kw > 100.01 or ky + kh > 100.01:
+                self.issues.append(
+                    ReadIssue(
+                        "box-outside-image",
+                        f"the box leaves the frame at keyframe {keyframe.get('frame')} "
+                        f"(x {kx:.4g}–{kx + kw:.4g} %, y {ky:.4g}–{ky + kh:.4g} %)",
+                        item,
+                        annotation_id,
+                        region_id,
+                    )
+                )
+                break
         start = _number(enabled[0].get("frame"))
         last = keyframes[-1]
         end = _number(last.get("frame"))
