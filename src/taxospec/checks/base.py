@@ -137,6 +137,10 @@ class CheckContext:
                 where.setdefault("class_name", self.class_names[class_idx])
         return ReadIssue(code, message, **where)
 
+    def per_sample(self, code: str, mask: npt.NDArray[np.bool_], describe: Callable[[int], str]) -> list[ReadIssue]:
+        """One issue per sample where `mask` holds, located at the sample, saying `describe(sample)`."""
+        return [self.issue(code, describe(int(s)), int(s)) for s in np.flatnonzero(mask)]
+
     def from_reader(self, code: str) -> list[ReadIssue]:
         """The reader's issues for `code`."""
         return self.issues_by_code.get(code, [])

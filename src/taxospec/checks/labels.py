@@ -172,14 +172,11 @@ def box_outside_image(ctx: CheckContext, params: None) -> Outcome:
             | ~np.isfinite(x1)
             | ~np.isfinite(y1)
         )
-    issues = [
-        ctx.issue(
-            "box-outside-image",
-            f"the box spans x {_pct(x0[s])}–{_pct(x1[s])}, y {_pct(y0[s])}–{_pct(y1[s])} of the image",
-            int(s),
-        )
-        for s in np.flatnonzero(outside)
-    ]
+    issues = ctx.per_sample(
+        "box-outside-image",
+        outside,
+        lambda s: f"the box spans x {_pct(x0[s])}–{_pct(x1[s])}, y {_pct(y0[s])}–{_pct(y1[s])} of the image",
+    )
     tracks = ctx.from_reader("box-outside-image")  # every keyframe of a track is checked while reading
     return int(spatial.sum()) + int((cols.kind == KIND_TRACK).sum()), issues + tracks
 
@@ -190,10 +187,7 @@ def box_degenerate(ctx: CheckContext, params: None) -> Outcome:
     cols = ctx.columns
     boxes = np.isin(cols.kind, (KIND_BOX, KIND_TRACK)) & np.isfinite(cols.w) & np.isfinite(cols.h)
     bad = boxes & ((cols.w <= 0) | (cols.h <= 0))
-    issues = [
-        ctx.issue("box-degenerate", f"the box is {cols.w[s]:g} × {cols.h[s]:g} % of the image", int(s))
-        for s in np.flatnonzero(bad)
-    ]
+    issues = ctx.per_sample("box-degenerate", bad, lambda s: f"the box is {cols.w[s]:g} × {cols.h[s]:g} % of the image")
     return int(boxes.sum()), issues
 
 
@@ -203,14 +197,11 @@ def segment_reversed(ctx: CheckContext, params: None) -> Outcome:
     cols = ctx.columns
     timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK))
     bad = timed & (cols.end_frame < cols.start_frame)
-    issues = [
-        ctx.issue(
-            "segment-reversed",
-            f"the segment ends at frame {cols.end_frame[s]:g} before it starts at frame {cols.start_frame[s]:g}",
-            int(s),
-        )
-        for s in np.flatnonzero(bad)
-    ]
+    issues = ctx.per_sample(
+        "segment-reversed",
+        bad,
+        lambda s: f"the segment ends at frame {cols.end_frame[s]:g} before it starts at frame {cols.start_frame[s]:g}",
+    )
     return int(timed.sum()), issues
 
 
@@ -222,16 +213,12 @@ def segment_outside_video(ctx: CheckContext, params: None) -> Outcome:
     with np.errstate(invalid="ignore"):
         beyond = np.isfinite(cols.frames_count) & (cols.end_frame > cols.frames_count)
         bad = timed & ((cols.start_frame < 1) | beyond)
-    issues = []
-    for s in np.flatnonzero(bad):
+
+    def describe(s: int) -> str:
         frames = f" of {cols.frames_count[s]:g}" if np.isfinite(cols.frames_count[s]) else ""
-        issues.append(
-            ctx.issue(
-                "segment-outside-video",
-                f"the segment covers frames {cols.start_frame[s]:g}–{cols.end_frame[s]:g}{frames}",
-                int(s),
-            )
-        )
+        return f"the segment covers frames {cols.start_frame[s]:g}–{cols.end_frame[s]:g}{frames}"
+
+    issues = ctx.per_sample("segment-outside-video", bad, describe)
     return int(timed.sum()), issues
 
 

@@ -28,14 +28,11 @@ def segment_too_short(ctx: CheckContext, params: TemporalTightness) -> Outcome:
     segments = cols.kind == KIND_SEGMENT
     duration = cols.end_s - cols.start_s
     bad = segments & (duration >= 0) & (duration < params.min_seconds)
-    issues = [
-        ctx.issue(
-            "segment-too-short",
-            f"the segment lasts {duration[s]:.2f} s; the spec asks for at least {params.min_seconds:g} s",
-            int(s),
-        )
-        for s in np.flatnonzero(bad)
-    ]
+    issues = ctx.per_sample(
+        "segment-too-short",
+        bad,
+        lambda s: f"the segment lasts {duration[s]:.2f} s; the spec asks for at least {params.min_seconds:g} s",
+    )
     return int(segments.sum()), issues
 
 
@@ -50,14 +47,12 @@ def segment_too_long(ctx: CheckContext, params: TemporalTightness) -> Outcome:
         return int(segments.sum()), []
     duration = cols.end_s - cols.start_s
     bad = segments & (duration > params.max_seconds)
-    issues = [
-        ctx.issue(
-            "segment-too-long",
-            f"the segment lasts {duration[s]:.2f} s; the spec allows at most {params.max_seconds:g} s",
-            int(s),
-        )
-        for s in np.flatnonzero(bad)
-    ]
+    limit = params.max_seconds
+    issues = ctx.per_sample(
+        "segment-too-long",
+        bad,
+        lambda s: f"the segment lasts {duration[s]:.2f} s; the spec allows at most {limit:g} s",
+    )
     return int(segments.sum()), issues
 
 
@@ -78,17 +73,15 @@ def box_too_small(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     with np.errstate(invalid="ignore"):
         small_side = np.isfinite(side_px) & (side_px < params.min_side_px)
         bad = positive & ((area < params.min_area) | small_side)
-    issues = []
-    for s in np.flatnonzero(bad):
+
+    def describe(s: int) -> str:
         side = f", shortest side {side_px[s]:.1f} px" if np.isfinite(side_px[s]) else ""
-        issues.append(
-            ctx.issue(
-                "box-too-small",
-                f"the box covers {area[s]:.3%} of the frame{side}; the spec asks for at least "
-                f"{params.min_area:.3%} and {params.min_side_px} px",
-                int(s),
-            )
+        return (
+            f"the box covers {area[s]:.3%} of the frame{side}; the spec asks for at least "
+            f"{params.min_area:.3%} and {params.min_side_px} px"
         )
+
+    issues = ctx.per_sample("box-too-small", bad, describe)
     return int(boxes.sum()), issues
 
 
@@ -97,14 +90,11 @@ def box_too_large(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     """A box larger than `max_area` of the frame: it labels the scene, not the object."""
     boxes, area, _ = _area_and_sides(ctx)
     bad = boxes & (area > params.max_area)
-    issues = [
-        ctx.issue(
-            "box-too-large",
-            f"the box covers {area[s]:.0%} of the frame; the spec allows at most {params.max_area:.0%}",
-            int(s),
-        )
-        for s in np.flatnonzero(bad)
-    ]
+    issues = ctx.per_sample(
+        "box-too-large",
+        bad,
+        lambda s: f"the box covers {area[s]:.0%} of the frame; the spec allows at most {params.max_area:.0%}",
+    )
     return int(boxes.sum()), issues
 
 
@@ -123,8 +113,8 @@ def box_cut_by_edge(ctx: CheckContext, params: SpatialTightness) -> Outcome:
         inside = (cols.x >= -0.01) & (cols.y >= -0.01) & (x1 <= 100.01) & (y1 <= 100.01)
         touching = (cols.x <= margin) | (cols.y <= margin) | (x1 >= 100 - margin) | (y1 >= 100 - margin)
     bad = boxes & inside & touching & (np.nan_to_num(cols.rotation) == 0)
-    issues = []
-    for s in np.flatnonzero(bad):
+
+    def describe(s: int) -> str:
         edges = [
             name
             for name, hit in (
@@ -135,7 +125,9 @@ def box_cut_by_edge(ctx: CheckContext, params: SpatialTightness) -> Outcome:
             )
             if hit
         ]
-        issues.append(ctx.issue("box-cut-by-edge", f"the box touches the {' and '.join(edges)} edge", int(s)))
+        return f"the box touches the {' and '.join(edges)} edge"
+
+    issues = ctx.per_sample("box-cut-by-edge", bad, describe)
     return int(boxes.sum()), issues
 
 

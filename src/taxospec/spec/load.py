@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from taxospec.errors import SourceProblem, SpecError
+from taxospec.inputs import open_input
 from taxospec.spec.model import SPEC_VERSION, Spec
 from taxospec.spec.source import PathKey, SpecSource, parse_yaml
 
@@ -31,20 +32,8 @@ def load_spec(path: str | Path) -> Spec:
 
 def read_spec_text(path: str | Path) -> str:
     """The text of a spec file, or a `SpecError` saying why it cannot be read."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise SpecError.single(path, "is a directory, not a spec file")
-        size = p.stat().st_size
-        if size > MAX_SPEC_BYTES:
-            raise SpecError.single(path, f"is {size} bytes; a spec is a small YAML file (limit {MAX_SPEC_BYTES})")
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise SpecError.single(path, "no such file") from None
-    except PermissionError:
-        raise SpecError.single(path, "permission denied") from None
-    except OSError as exc:
-        raise SpecError.single(path, f"cannot be read: {exc.strerror or exc}") from None
+    with open_input(path, "a spec file", lambda reason: SpecError.single(path, reason), max_bytes=MAX_SPEC_BYTES) as f:
+        raw = f.read()
     if b"\x00" in raw:
         raise SpecError.single(path, "is a binary file, not a YAML spec")
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taxospec.errors import TaxospecError
+from taxospec.inputs import open_input
 
 OBJECT_TAGS = frozenset({"image", "video", "text", "audio", "hypertext", "timeseries", "paragraphs", "pdf"})
 LABEL_CONTROLS = frozenset(
@@ -118,17 +119,10 @@ def parse_label_config(text: str, source: str = "<config>") -> LabelConfig:
 
 def load_label_config(path: str | Path) -> LabelConfig:
     """Read and parse a labeling config file."""
-    p = Path(path)
+    with open_input(path, "a labeling config", lambda r: ConfigError(f"{path}: {r}"), max_bytes=MAX_CONFIG_BYTES) as f:
+        raw = f.read()
     try:
-        if p.is_dir():
-            raise ConfigError(f"{path}: is a directory, not a labeling config")
-        if p.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{path}: too large for a labeling config")
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     return parse_label_config(text, str(path))

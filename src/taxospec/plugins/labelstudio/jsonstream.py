@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from taxospec.errors import TaxospecError
+from taxospec.inputs import open_input
 
 CHUNK_CHARS = 1 << 22
 GZIP_MAGIC = b"\x1f\x8b"
@@ -27,17 +28,7 @@ class ExportError(TaxospecError):
 
 def open_binary(path: str | Path) -> IO[bytes]:
     """Open `path` for reading bytes, transparently decompressing gzip; clear errors for the usual failures."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise ExportError(f"{path}: is a directory, not an export file")
-        handle: IO[bytes] = p.open("rb")
-    except FileNotFoundError:
-        raise ExportError(f"{path}: no such file") from None
-    except PermissionError:
-        raise ExportError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ExportError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    handle = open_input(path, "an export file", lambda reason: ExportError(f"{path}: {reason}"))
     magic = handle.read(2)
     handle.seek(0)
     if magic == GZIP_MAGIC:
