@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
-import math
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
+from taxospec.coverage import cell_counts, value_quota
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
-from taxospec.spec.model import Combination
-
-
-def value_quota(ctx: CheckContext, class_name: str, axis_name: str, total: int) -> int:
-    """How many examples of `class_name` each value of `axis_name` needs, given `total` examples."""
-    per_value = ctx.spec.coverage.per_value
-    override = ctx.spec.classes[class_name].axes.get(axis_name)
-    share = override.min_share if override and override.min_share is not None else per_value.min_share
-    count = override.min_count if override and override.min_count is not None else per_value.min_count
-    return max(count, math.ceil(share * total - 1e-9))
 
 
 @check("axis-value-below-quota", "axes", Severity.WARNING)
 def axis_value_below_quota(ctx: CheckContext, params: None) -> Outcome:
     """An axis value with fewer examples of a class than `coverage.per_value` (share or count) asks.
+
+    The share is of the class's size or its minimum, whichever is larger.
 
     A condition the data barely shows (night, far away, a crowd) is a condition the model fails in."""
     issues = []
@@ -39,7 +29,7 @@ def axis_value_below_quota(ctx: CheckContext, params: None) -> Outcome:
         for axis_name in ctx.spec.axes_of(class_name):
             counts = ctx.axis_counts[axis_name][c]
             values = ctx.spec.axes[axis_name].values
-            need = value_quota(ctx, class_name, axis_name, total)
+            need = value_quota(ctx.spec, class_name, axis_name, total)
             for value in ctx.spec.axis_values_of(class_name, axis_name):
                 evaluated += 1
                 have = int(counts[values.index(value)])
@@ -91,33 +81,6 @@ def axis_value_dominant(ctx: CheckContext, params: Any) -> Outcome:
     return evaluated, issues
 
 
-def cell_counts(
-    ctx: CheckContext, class_name: str, combo: Combination, mask: npt.NDArray[np.bool_] | None = None
-) -> dict[tuple[str, ...], int]:
-    """Examples of `class_name` in every cell of `combo` (one value per axis), restricted to `mask`."""
-    cols = ctx.columns
-    c = ctx.class_names.index(class_name)
-    selected = cols.class_idx == c
-    if mask is not None:
-        selected &= mask
-    axis_index = [ctx.dataset.axis_names.index(a) for a in combo.axes]
-    sizes = [len(ctx.spec.axes[a].values) for a in combo.axes]
-    columns = [cols.axes[i][selected] for i in axis_index]
-    complete = np.ones(int(selected.sum()), dtype=bool)
-    for column in columns:
-        complete &= column >= 0
-    flat = np.zeros(int(complete.sum()), dtype=np.int64)
-    for column, size in zip(columns, sizes, strict=True):
-        flat = flat * size + column[complete]
-    counts = np.bincount(flat, minlength=math.prod(sizes)).reshape(sizes)
-    wanted = [ctx.spec.axis_values_of(class_name, a) for a in combo.axes]
-    out = {}
-    for cell in itertools.product(*wanted):
-        index = tuple(ctx.spec.axes[a].values.index(v) for a, v in zip(combo.axes, cell, strict=True))
-        out[cell] = int(counts[index])
-    return out
-
-
 @check("combination-cell-below-quota", "axes", Severity.WARNING)
 def combination_cell_below_quota(ctx: CheckContext, params: None) -> Outcome:
     """A cell of a required combination (e.g. night × crowd) with fewer examples of a class than its `min`.
@@ -127,7 +90,7 @@ def combination_cell_below_quota(ctx: CheckContext, params: None) -> Outcome:
     evaluated = 0
     for class_name in ctx.spec.classes:
         for combo in ctx.spec.combinations_of(class_name):
-            for cell, have in cell_counts(ctx, class_name, combo).items():
+            for cell, have in cell_counts(ctx, class_name, combo.axes).items():
                 evaluated += 1
                 if have >= combo.min:
                     continue
