@@ -42,6 +42,7 @@ pytest: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/taxospec schema -o schemas/taxospec.schema.json
 	$(BIN)/taxospec schema --for report -o schemas/report.schema.json
+	$(BIN)/taxospec schema --for todo -o schemas/todo.schema.json
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,8 @@ The public API, for notebooks and scripts:
 from taxospec.__about__ import __version__
 from taxospec.api import check, read_export
 from taxospec.errors import SourceProblem, SpecError, TaxospecError
-from taxospec.findings import Finding, Report, Severity
+from taxospec.findings import Finding, Severity
+from taxospec.report import Report
 from taxospec.spec import LintFinding, Spec, lint_spec, load_spec, load_spec_text
 from taxospec.spec.schema import spec_json_schema
 

@@ -7,12 +7,21 @@ from pathlib import Path
 from taxospec.__about__ import __version__
 from taxospec.checks.base import CheckContext
 from taxospec.checks.run import run_checks
+from taxospec.coverage import compute_coverage
 from taxospec.dataset import Dataset
-from taxospec.findings import ClassCount, Report, Severity, Summary
+from taxospec.errors import TaxospecError
+from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary
 from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
 from taxospec.plugins.labelstudio.jsonstream import ExportError
+from taxospec.report import CellModel, Report
 from taxospec.spec.load import load_spec
 from taxospec.spec.model import Spec
+from taxospec.todo import TodoList, build_todo
+
+
+class UsageError(TaxospecError):
+    """An option that does not fit the spec (e.g. a split it does not define)."""
+
 
 MISSING = "(missing)"
 NO_SPLIT = "(none)"
@@ -54,7 +63,25 @@ def check(
     return build_report(dataset, findings, stats, str(export))
 
 
-def build_report(dataset: Dataset, findings: list, stats: list, export_label: str) -> Report:  # type: ignore[type-arg]
+def todo(
+    spec: Spec | str | Path,
+    export: str | Path,
+    *,
+    config: LabelConfig | str | Path | None = None,
+    split: str | None = None,
+    budget: int | None = None,
+) -> TodoList:
+    """The collection to-do list for `export` against `spec` (for one `split`, with a plan for `budget`)."""
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    if split is not None and (spec.splits is None or split not in spec.splits.values):
+        known = ", ".join(spec.splits.values) if spec.splits else "none: the spec has no splits section"
+        raise UsageError(f"unknown split {split!r} (the spec's splits: {known})")
+    coverage = compute_coverage(read_export(spec, export, config))
+    return build_todo(coverage, str(export), split=split, budget=budget)
+
+
+def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckStat], export_label: str) -> Report:
     """Assemble the report document from a dataset, its findings and the check statistics."""
     spec = dataset.spec
     context = CheckContext(dataset)
@@ -88,6 +115,21 @@ def build_report(dataset: Dataset, findings: list, stats: list, export_label: st
             if axis_name in spec.axes_of(name)
         }
     severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
+    coverage = compute_coverage(dataset, context)
+    todo_list = build_todo(coverage, export_label)
+    cells = [
+        CellModel(
+            class_name=cell.class_name,
+            split=cell.split,
+            axes=list(cell.axes),
+            values=list(cell.values),
+            count=cell.count,
+            quota=cell.quota,
+            status=cell.status,
+        )
+        for class_coverage in coverage.classes.values()
+        for cell in class_coverage.cells
+    ]
     return Report(
         taxospec_version=__version__,
         spec_name=spec.name,
@@ -105,4 +147,7 @@ def build_report(dataset: Dataset, findings: list, stats: list, export_label: st
         checks=stats,
         findings=findings,
         notes=list(dataset.notes),
+        coverage=todo_list.coverage,
+        cells=cells,
+        todo=todo_list.items,
     )

@@ -1,18 +1,10 @@
-"""Findings, the report that holds them, severities and exit codes.
-
-`Report` is the JSON document `taxospec check --format json` writes; `schemas/report.schema.json` is
-generated from these models.
-"""
+"""Findings, severities, and the parts of the check report (`taxospec.report.Report` holds them)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from enum import Enum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from taxospec.errors import EXIT_FINDINGS, EXIT_OK
 
 
 class Severity(str, Enum):
@@ -115,49 +107,3 @@ class Summary(ReportModel):
     """Training examples found (per the spec's unit)."""
     findings: dict[str, int]
     """Findings per severity."""
-
-
-class Report(ReportModel):
-    """Everything `taxospec check` found, with the statistics and counts behind it."""
-
-    taxospec_version: str
-    """The taxospec version that wrote the report."""
-    spec_name: str
-    """The spec's `name`."""
-    spec_path: str | None
-    """The spec file."""
-    export_path: str
-    """The export file or live project."""
-    export_format: str
-    """label-studio-json or label-studio-json-min."""
-    summary: Summary
-    """What was read, and how many findings of each severity."""
-    classes: dict[str, ClassCount]
-    """Examples per class and split."""
-    axis_counts: dict[str, dict[str, dict[str, int]]]
-    """Examples per axis, class and value (`(missing)` for examples without a value)."""
-    checks: list[CheckStat]
-    """One entry per check that ran (or was skipped), in order."""
-    findings: list[Finding]
-    """Every finding, ranked: errors first, then by code."""
-    notes: list[str] = Field(default_factory=list)
-    """Things the reader assumed or could not do (e.g. a frame rate it had to assume)."""
-
-    def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
-        """0 when no finding reaches `fail_on`, else 1."""
-        return EXIT_FINDINGS if any(f.severity.at_least(fail_on) for f in self.findings) else EXIT_OK
-
-    def counts_by_code(self) -> Counter[str]:
-        """How many findings each code has."""
-        return Counter(f.code for f in self.findings)
-
-    def findings_table(self) -> list[dict[str, Any]]:
-        """The findings as a list of flat dicts, ready for `pandas.DataFrame(report.findings_table())`."""
-        return [f.model_dump(by_alias=True) for f in self.findings]
-
-    def class_table(self) -> list[dict[str, Any]]:
-        """Examples per class and split as flat rows."""
-        return [
-            {"class": name, "role": c.role, "total": c.total, "minimum": c.minimum, **c.by_split}
-            for name, c in self.classes.items()
-        ]

@@ -332,7 +332,7 @@ def _instruction(
         rules.append(f"box each {class_name} tightly, whole and inside the frame")
     if split is not None and spec.splits is not None and split == spec.splits.validation:
         group = f" from a {spec.splits.group_by} not used in training" if spec.splits.group_by else ""
-        rules.append(f"put them in the {split!r} split{group}")
+        rules.append(f"put {'it' if missing == 1 else 'them'} in the {split!r} split{group}")
     return what + ("; " + "; ".join(rules) if rules else "") + "."
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import taxospec
-from taxospec.findings import Report
+from taxospec.report import Report
 
 from ..conftest import EXAMPLES
 

@@ -12,8 +12,15 @@ from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
 
-FORMATS = ("terminal", "json", "markdown", "junit")
-_BY_SUFFIX = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".xml": "junit"}
+FORMATS = ("terminal", "json", "markdown", "junit", "html")
+_BY_SUFFIX = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".xml": "junit",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
 class SpecNotUsable(TaxospecError):
@@ -54,13 +61,16 @@ def check_command(
     """Check a Label Studio export against the spec and report everything that breaks it.
 
     EXPORT is a Label Studio JSON or JSON_MIN export (optionally .gz). Prints a summary and the top
-    findings per check; --format json|markdown|junit (or -o FILE.json|.md|.xml) writes the full report.
+    findings per check, a coverage summary and the top to-do items; --format json|markdown|junit|html (or
+    -o FILE.json|.md|.xml|.html) writes the full report (HTML: one self-contained page with charts, coverage
+    heatmaps and the to-do list).
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
     """
     from rich.console import Console
 
     from taxospec.api import check as run_check
     from taxospec.plugins.registry import checks
+    from taxospec.render.html import render_html
     from taxospec.render.report_files import render_json, render_junit, render_markdown
     from taxospec.render.report_terminal import render_terminal
     from taxospec.spec import lint_spec, load_spec
@@ -86,7 +96,8 @@ def check_command(
         console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
         render_terminal(report, console, per_code=per_code)
     else:
-        text = {"json": render_json, "markdown": render_markdown}.get(fmt, lambda r: render_junit(r, threshold))(report)
+        renderers = {"json": render_json, "markdown": render_markdown, "html": render_html}
+        text = renderers.get(fmt, lambda r: render_junit(r, threshold))(report)
         if output is None:
             click.echo(text, nl=False)
         else:

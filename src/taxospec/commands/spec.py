@@ -98,16 +98,16 @@ def _echo_lint_summary(n_specs: int, report: list[dict[str, object]]) -> None:
 @click.option(
     "--for",
     "kind",
-    type=click.Choice(["spec", "report"]),
+    type=click.Choice(["spec", "report", "todo"]),
     default="spec",
     show_default=True,
-    help="Which document: the spec, or the JSON report of `taxospec check`.",
+    help="Which document: the spec, the JSON report of `taxospec check`, or the to-do list of `taxospec todo`.",
 )
 def schema(output: Path | None, kind: str) -> None:
-    """Print the JSON Schema of the spec language (or, with --for report, of the check report).
+    """Print the JSON Schema of the spec language (or, with --for, of the check report or the to-do list).
 
-    The files committed as schemas/taxospec.schema.json and schemas/report.schema.json are exactly this
-    output.
+    The files committed as schemas/taxospec.schema.json, report.schema.json and todo.schema.json are
+    exactly this output.
     """
     from taxospec.spec.schema import SCHEMAS, schema_text
 

@@ -15,6 +15,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.spec.templates",
     "taxospec.commands.spec",
     "taxospec.commands.check",
+    "taxospec.commands.todo",
     "taxospec.plugins.labelstudio.plugin",
     "taxospec.checks.labels",
     "taxospec.checks.hygiene",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
-from taxospec.findings import Finding, Report, Severity
+from taxospec.findings import Finding, Severity
+from taxospec.report import Report
 
 
 def render_json(report: Report) -> str:

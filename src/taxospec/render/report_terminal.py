@@ -7,7 +7,8 @@ from collections import defaultdict
 from rich.console import Console
 from rich.table import Table
 
-from taxospec.findings import Finding, Report, Severity
+from taxospec.findings import Finding, Severity
+from taxospec.report import Report
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -44,6 +45,7 @@ def render_terminal(report: Report, console: Console, *, per_code: int = 5) -> N
             console.print(f"  • {_where(finding)}{finding.message}", highlight=False)
         if len(findings) > per_code:
             console.print(f"  … and {len(findings) - per_code} more (--format json lists them all)", highlight=False)
+    _coverage_and_todo(report, console)
     for note in report.notes:
         console.print(f"\n[cyan]note[/] {note}", highlight=False)
     counts = s.findings
@@ -55,6 +57,25 @@ def render_terminal(report: Report, console: Console, *, per_code: int = 5) -> N
         )
     )
     console.print(f"\n{verdict}")
+
+
+def _coverage_and_todo(report: Report, console: Console, top: int = 5) -> None:
+    c = report.coverage
+    splits = ", ".join(f"{split} {share:.0%}" for split, share in c.by_split.items())
+    console.print(
+        f"\n[bold]Coverage[/]: {c.quota_fill:.1%} of all quotas filled, {c.cells_covered:.1%} of the cells at quota"
+        + (f" (within the splits: {splits})" if splits else ""),
+        highlight=False,
+    )
+    if not report.todo:
+        console.print("Nothing to collect: every class meets its quotas.")
+        return
+    total = sum(item.missing for item in report.todo)
+    console.print(f"[bold]To collect[/] ({len(report.todo)} items, {total} captures; `taxospec todo` lists them all):")
+    for item in report.todo[:top]:
+        console.print(f"  {item.rank}. {item.instruction}", highlight=False)
+    if len(report.todo) > top:
+        console.print(f"  … and {len(report.todo) - top} more", highlight=False)
 
 
 def _where(finding: Finding) -> str:

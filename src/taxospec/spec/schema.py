@@ -23,7 +23,7 @@ def spec_json_schema() -> dict[str, Any]:
 
 def report_json_schema() -> dict[str, Any]:
     """The JSON Schema of the report `taxospec check --format json` writes."""
-    from taxospec.findings import Report
+    from taxospec.report import Report
 
     schema = Report.model_json_schema(mode="serialization", by_alias=True)
     return {
@@ -33,7 +33,19 @@ def report_json_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"spec": spec_json_schema, "report": report_json_schema}
+def todo_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the to-do list `taxospec todo --format json` writes."""
+    from taxospec.todo import TodoList
+
+    schema = TodoList.model_json_schema(mode="serialization", by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://taxospec.dev/schemas/todo-1.schema.json",
+        **schema,
+    }
+
+
+SCHEMAS = {"spec": spec_json_schema, "report": report_json_schema, "todo": todo_json_schema}
 """Every JSON Schema taxospec publishes, by name; `schemas/NAME.schema.json` holds each (spec: taxospec)."""
 
 

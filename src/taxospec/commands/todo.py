@@ -1,0 +1,60 @@
+"""The `taxospec todo` command (a built-in plugin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from taxospec.output import write_text_atomic
+from taxospec.plugins.hookspecs import hookimpl
+
+_BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown"}
+
+
+@click.command(name="todo")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.argument("export", metavar="EXPORT", type=click.Path(path_type=Path))
+@click.option("--config", type=click.Path(path_type=Path), help="The project's labeling config (XML).")
+@click.option("--split", help="Only this split's gaps, with quotas scaled to its size (default: all splits).")
+@click.option("--budget", type=click.IntRange(min=0), help="Spread this many captures where they raise coverage most.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["markdown", "csv", "json"]),
+    help="Output format (default: markdown, or from -o).",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the list to this file.")
+def todo_command(
+    spec_path: Path,
+    export: Path,
+    config: Path | None,
+    split: str | None,
+    budget: int | None,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
+    """Write the collection to-do list: which scenarios are missing, and how many more to capture.
+
+    Every class short of its minimum, every axis value and combination cell under its quota, every
+    hard-negative shortfall and every condition that training has and validation lacks becomes an item
+    with a capture instruction, ranked (missing before thin, larger gaps first). --budget N says where N
+    captures raise coverage most, and what coverage they buy. Exit 0, or 2 for bad input.
+    """
+    from taxospec.api import todo as build
+    from taxospec.render.todo import render_todo_csv, render_todo_json, render_todo_markdown
+
+    fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "markdown")
+    result = build(spec_path, export, config=config, split=split, budget=budget)
+    text = {"markdown": render_todo_markdown, "csv": render_todo_csv, "json": render_todo_json}[fmt](result)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(output, text)
+        click.echo(f"wrote {output} ({len(result.items)} items)", err=True)
+
+
+@hookimpl
+def taxospec_register_commands(cli: click.Group) -> None:
+    """Register `taxospec todo`."""
+    cli.add_command(todo_command)
