@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 EXAMPLE ?= examples/football-signals
 
-.PHONY: demo test lint typecheck pytest schemas clean venv
+.PHONY: demo test lint typecheck pytest schemas clean venv browser
 
 venv: $(STAMP)
 
@@ -26,8 +26,23 @@ demo: $(STAMP)
 	@# the example's export carries planted problems: exit 1 (findings) is the expected outcome
 	$(BIN)/taxospec check $(EXAMPLE)/spec.yaml $(EXAMPLE)/export.json --config $(EXAMPLE)/project.xml \
 		--ls-url http://localhost:8080 || [ $$? -eq 1 ]
+	@mkdir -p build/demo
+	$(BIN)/taxospec check $(EXAMPLE)/spec.yaml $(EXAMPLE)/export.json --config $(EXAMPLE)/project.xml \
+		--ls-url http://localhost:8080 -o build/demo/report.html || [ $$? -eq 1 ]
+	$(BIN)/taxospec todo $(EXAMPLE)/spec.yaml $(EXAMPLE)/export.json --budget 20 -o build/demo/todo.md
+	@echo "open build/demo/report.html (the HTML report) and build/demo/todo.md (the collection to-do list)"
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) browser lint typecheck pytest
+
+# The HTML report is tested in a real headless Chromium: Debian's chromium package.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's chromium for the HTML report tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing: install Debian's chromium package (or set TAXOSPEC_SKIP_BROWSER=1)"; \
+		fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

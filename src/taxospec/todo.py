@@ -386,7 +386,8 @@ def plan_budget(coverage: Coverage, captures: int, *, split: str | None = None) 
     for row, touched in enumerate(rows):
         touches[row, touched] = 1
     counts = np.array([u.count for u in units], dtype=np.int64)
-    quotas = np.array([max(u.quota, 1) for u in units], dtype=np.int64)
+    quotas = np.array([u.quota for u in units], dtype=np.int64)
+    scale = np.maximum(quotas, 1)
     left = captures
     planned: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], int] = {}
     while left > 0 and len(candidates):
@@ -395,7 +396,7 @@ def plan_budget(coverage: Coverage, captures: int, *, split: str | None = None) 
         if best_gain == 0:
             break
         # among the best, the capture whose cells are the least filled: captures spread over conditions
-        fullness = touches @ (counts / quotas)
+        fullness = touches @ (counts / scale)
         score = np.where(gain == best_gain, -fullness, -np.inf)
         best = int(np.argmax(score))
         counts += touches[best]

@@ -1,0 +1,110 @@
+"""The HTML report renders in a real headless Chromium: no console errors, no network, a screenshot.
+
+Chromium comes from Debian's `chromium` package, which `make test` installs when it is missing. The
+screenshot is written to build/test-artifacts/ (ignored by git) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from taxospec import check
+from taxospec.render.html import render_html
+
+from ..conftest import EXAMPLES, ROOT
+
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("TAXOSPEC_SKIP_BROWSER"):
+            pytest.skip("TAXOSPEC_SKIP_BROWSER is set")
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package (as root)")
+    return found
+
+
+def _run(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_chromium(), *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _console(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
+
+
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = EXAMPLES / "football-signals"
+    report = check(
+        folder / "spec.yaml", folder / "export.json", config=folder / "project.xml", ls_url="http://localhost:8080"
+    )
+    page = tmp_path_factory.mktemp("html") / "report.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    return page
+
+
+def test_the_detector_sees_console_errors_and_blocked_loads(tmp_path: Path) -> None:
+    """Negative control: a page with a script error and an external image is caught."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "script-src 'unsafe-inline'\"></head><body><img src='https://example.com/x.png'>"
+        "<script>notDefined();</script></body></html>"
+    )
+    messages = _console(_run(page, tmp_path / "profile", "--dump-dom").stderr)
+    assert any("Uncaught ReferenceError" in m for m in messages)
+    assert any("Content Security Policy" in m for m in messages)
+
+
+def test_report_renders_without_console_errors(report_page: Path, tmp_path: Path) -> None:
+    done = _run(report_page, tmp_path / "profile", "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _console(done.stderr) == []
+    assert 'data-ready="yes"' in done.stdout, "the page's script ran to the end"
+    for text in ("Class balance", "Coverage", "To collect", "Findings", "lighting × bystanders"):
+        assert text in done.stdout
+
+
+def test_report_screenshot(report_page: Path, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    shot.unlink(missing_ok=True)
+    done = _run(
+        report_page, tmp_path / "profile", "--hide-scrollbars", "--window-size=1280,4000", f"--screenshot={shot}"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _console(done.stderr) == []
+    assert shot.exists() and shot.stat().st_size > 50_000, "a rendered page, not a blank one"
+
+
+def test_report_is_self_contained(report_page: Path) -> None:
+    html = report_page.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in html
+    loads = re.findall(r"""(?:src|href)\s*=\s*['"]((?:https?:)?//[^'"]+)""", html)
+    assert all(link.startswith("http://localhost:8080/projects/") for link in loads), "only links to tasks"
+    assert not re.search(r"<(?:link|iframe|object|embed)\b", html)
+    assert "@import" not in html and "url(" not in html
