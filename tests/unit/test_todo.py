@@ -217,3 +217,10 @@ def test_check_shows_coverage_and_top_items(run_cli: Run) -> None:
     result = run_cli("check", *_example("product-defects"))
     assert "Coverage:" in result.stdout
     assert "1. Photograph 5 more images of dent at lighting=dark_field, distance=far" in result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TODO))
+def test_example_readme_shows_the_todo_list(name: str) -> None:
+    readme = (EXAMPLES / name / "README.md").read_text(encoding="utf-8")
+    for item in todo(*_example(name)).items:
+        assert f"{item.rank}. {item.instruction}" in readme
