@@ -47,6 +47,7 @@ class ReadIssue:
     value: str | None = None
     count: int = 1
     split: str | None = None
+    score: float | None = None
 
 
 class ItemTable:

@@ -60,6 +60,9 @@ class Finding(ReportModel):
     """Label Studio region id."""
     count: int | None = None
     """How many things the finding stands for, where it sums several up."""
+    score: float | None = None
+    """How strongly the check holds it (0..1, kept apart from the flag), for ranking: e.g. the share of
+    neighbours with another label for a likely mislabel."""
     link: str | None = None
     """A link to the task in Label Studio, when its URL is known."""
 

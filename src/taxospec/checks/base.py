@@ -19,12 +19,19 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.dataset import Dataset, ReadIssue, SampleColumns
+from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.findings import Severity
 from taxospec.spec.model import Spec
 
 P = TypeVar("P")
 
 Outcome = tuple[int, list[ReadIssue]]
+
+
+class SkipCheck(Exception):
+    """Raised by a check that cannot run on this data (e.g. no embeddings); the reason goes in the report."""
+
+
 """What a check returns: how many things it evaluated, and one issue per thing that failed."""
 
 IntArray = npt.NDArray[np.int64]
@@ -67,9 +74,10 @@ def check(
 class CheckContext:
     """The dataset plus the expensive derived data every check shares, each computed once."""
 
-    def __init__(self, dataset: Dataset) -> None:
+    def __init__(self, dataset: Dataset, embeddings: EmbeddingSpace | None = None) -> None:
         self.dataset = dataset
         self.spec: Spec = dataset.spec
+        self.embeddings = embeddings
 
     @cached_property
     def columns(self) -> SampleColumns:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from taxospec.checks.base import Check, CheckContext
+from taxospec.checks.base import Check, CheckContext, SkipCheck
 from taxospec.dataset import Dataset, ReadIssue
+from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.findings import CheckStat, Finding, Severity
 
 
 def run_checks(
-    dataset: Dataset, *, ls_url: str | None = None, select: set[str] | None = None
+    dataset: Dataset,
+    *,
+    ls_url: str | None = None,
+    select: set[str] | None = None,
+    embeddings: EmbeddingSpace | None = None,
 ) -> tuple[list[Finding], list[CheckStat]]:
     """Run the registered checks (only those in `select`, when given) and rank the findings.
 
@@ -19,7 +24,7 @@ def run_checks(
     from taxospec.plugins.registry import checks
 
     spec = dataset.spec
-    context = CheckContext(dataset)
+    context = CheckContext(dataset, embeddings)
     findings: list[Finding] = []
     stats: list[CheckStat] = []
     order: dict[str, int] = {}
@@ -43,7 +48,21 @@ def run_checks(
                 )
             )
             continue
-        evaluated, issues = item.run(context, item.params(spec))
+        try:
+            evaluated, issues = item.run(context, item.params(spec))
+        except SkipCheck as skip:
+            stats.append(
+                CheckStat(
+                    code=item.name,
+                    family=item.family,
+                    severity=severity,
+                    evaluated=0,
+                    failed=0,
+                    passed=0,
+                    skipped=str(skip),
+                )
+            )
+            continue
         findings.extend(_finding(item, severity, issue, dataset, ls_url) for issue in issues)
         failed = len(issues)
         stats.append(
@@ -79,6 +98,7 @@ def _finding(check: Check[Any], severity: Severity, issue: ReadIssue, dataset: D
         annotation_id=annotation_id,
         region_id=issue.region_id,
         count=issue.count if issue.count != 1 else None,
+        score=issue.score,
         link=task_link(ls_url, project, task_id, annotation_id),
     )
 

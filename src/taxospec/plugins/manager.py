@@ -24,6 +24,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.checks.tightness",
     "taxospec.checks.splits",
     "taxospec.checks.duplicates",
+    "taxospec.checks.embedding",
 )
 """Modules of the built-in plugins, registered exactly like a third-party plugin."""
 

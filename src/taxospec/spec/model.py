@@ -211,6 +211,20 @@ class EmbeddingSpec(SpecModel):
     """Frames sampled inside each video segment (start, middle, end, and more evenly spaced)."""
     box_margin: Annotated[float, Field(ge=0.0, le=2.0)] = 0.1
     """Margin added around a box before cropping, as a share of the box size."""
+    neighbors: Annotated[int, Field(ge=2, le=200)] = 10
+    """k of the k-nearest-neighbour graph the checks share (Cleanlab and Encord use 10)."""
+    outlier_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 1.5
+    """An example is an outlier of its class when its mean distance to its class neighbours is above the
+    class's Q3 + this × IQR (Tukey's fence, computed per class)."""
+    mislabel_agreement: Share = 0.6
+    """An example is a likely mislabel when at least this share of its neighbours carry one other label
+    (Encord's certainty ratio)."""
+    confusion_share: Share = 0.5
+    """A positive is confused with its hard negatives when more than this share of its neighbours are them."""
+    min_prompt_overlap: Share = 0.3
+    """Least overlap (Jaccard) between the examples the original prompt and a paraphrase retrieve."""
+    zero_shot_confidence: Share = 0.8
+    """Least zero-shot probability at which an axis value that disagrees with the annotation is reported."""
 
 
 class LabelStudioSpec(SpecModel):

@@ -1,0 +1,101 @@
+"""The FAISS index over an embedding space: k-NN graph and range search, computed once and shared.
+
+Exact inner-product search (`IndexFlatIP`, cosine on unit vectors) up to `APPROXIMATE_ABOVE` vectors;
+above it an HNSW graph, whose recall at these sizes stays near 1 while it is much faster. On a machine
+with a GPU and faiss built for it, the exact index moves to the GPU.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+APPROXIMATE_ABOVE = 200_000
+"""Vectors above which the index is approximate (see benchmarks/README.md for where it pays)."""
+
+
+class NeighborIndex:
+    """k nearest neighbours and range queries over unit vectors, each computed once per parameter."""
+
+    def __init__(
+        self,
+        vectors: npt.NDArray[np.float32],
+        *,
+        approximate_above: int = APPROXIMATE_ABOVE,
+        use_gpu: bool | None = None,
+    ) -> None:
+        import faiss
+
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        n, dim = self.vectors.shape
+        self.approximate = n > approximate_above
+        if self.approximate:
+            index: Any = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = 128
+        else:
+            index = faiss.IndexFlatIP(dim)
+        self.on_gpu = False
+        if (use_gpu is None or use_gpu) and not self.approximate and gpu_count() > 0:
+            index = faiss.index_cpu_to_all_gpus(index)
+            self.on_gpu = True
+        index.add(self.vectors)
+        self.index = index
+        self._knn: dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def knn(self, k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """Similarities and ids of each vector's `k` nearest others (itself excluded), best first.
+
+        Rows with fewer than `k` others are padded with id -1 and similarity -inf.
+        """
+        k = max(1, k)
+        cached = next((v for key, v in sorted(self._knn.items()) if key >= k), None)
+        if cached is not None:
+            return cached[0][:, :k], cached[1][:, :k]
+        n = len(self.vectors)
+        sims, ids = self.index.search(self.vectors, min(k + 1, n))
+        keep = (ids != np.arange(n)[:, None]) & (ids >= 0)
+        order = np.argsort(~keep, axis=1, kind="stable")  # kept neighbours first, in their order
+        width = min(k, ids.shape[1])
+        kept = np.take_along_axis(keep, order, axis=1)[:, :width]
+        out_ids = np.full((n, k), -1, dtype=np.int64)
+        out_sims = np.full((n, k), -np.inf, dtype=np.float32)
+        out_ids[:, :width] = np.where(kept, np.take_along_axis(ids, order, axis=1)[:, :width], -1)
+        out_sims[:, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
+        self._knn[k] = (out_sims, out_ids)
+        return out_sims, out_ids
+
+    def pairs_above(self, threshold: float, k: int = 32) -> list[tuple[int, int, float]]:
+        """Every pair (i < j) with cosine similarity ≥ `threshold`.
+
+        Exact indexes use FAISS range search; approximate ones search `k` neighbours, which finds every
+        pair in groups of up to `k` near-copies.
+        """
+        pairs: list[tuple[int, int, float]] = []
+        if not self.approximate and not self.on_gpu:
+            lims, sims, ids = self.index.range_search(self.vectors, float(threshold))
+            for i in range(len(self.vectors)):
+                for j, s in zip(ids[lims[i] : lims[i + 1]], sims[lims[i] : lims[i + 1]], strict=True):
+                    if i < j:
+                        pairs.append((i, int(j), float(s)))
+            return pairs
+        sims_k, ids_k = self.knn(k)
+        for i in range(len(self.vectors)):
+            for j, s in zip(ids_k[i], sims_k[i], strict=True):
+                if j > i and s >= threshold:
+                    pairs.append((i, int(j), float(s)))
+        return pairs
+
+
+@lru_cache(maxsize=1)
+def gpu_count() -> int:
+    """GPUs FAISS can use (0 with faiss-cpu)."""
+    import faiss
+
+    get = getattr(faiss, "get_num_gpus", None)
+    return int(get()) if get is not None else 0

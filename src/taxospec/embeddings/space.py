@@ -1,0 +1,130 @@
+"""The embedding space the embedding checks share: one unit vector per example, plus prompt vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.errors import TaxospecError
+
+FloatMatrix = npt.NDArray[np.float32]
+
+
+class EmbeddingError(TaxospecError):
+    """Embeddings that cannot be loaded or computed."""
+
+
+def normalize(vectors: npt.ArrayLike) -> FloatMatrix:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    matrix = np.asarray(vectors, dtype=np.float32)
+    if matrix.ndim != 2:
+        raise EmbeddingError(f"embeddings must be a 2-D matrix, got shape {matrix.shape}")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    out: FloatMatrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    return out
+
+
+@dataclass
+class EmbeddingSpace:
+    """Unit vectors for some of the dataset's samples, and a way to embed text in the same space.
+
+    `samples[i]` is the row of the dataset's sample table that `vectors[i]` belongs to; samples without a
+    vector (media missing, no embedding given) are simply absent. `encode_text` is None when the vectors
+    came without a text encoder (precomputed embeddings), and the prompt checks then skip.
+    """
+
+    samples: npt.NDArray[np.int64]
+    vectors: FloatMatrix
+    model_id: str
+    encode_text: Callable[[list[str]], FloatMatrix] | None = None
+    frame_vectors: dict[int, FloatMatrix] = field(default_factory=dict)
+    """Per sample (dataset row), the vectors of its sampled frames (video segments), in time order."""
+    content_hashes: dict[int, str] = field(default_factory=dict)
+    """Per sample (dataset row), the hash of its media bytes, where the media was read."""
+
+    def __post_init__(self) -> None:
+        if len(self.samples) != len(self.vectors):
+            raise EmbeddingError(f"{len(self.samples)} samples but {len(self.vectors)} vectors")
+        self.vectors = normalize(self.vectors) if len(self.vectors) else np.zeros((0, 1), dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the vectors."""
+        return int(self.vectors.shape[1])
+
+    @cached_property
+    def row_of(self) -> dict[int, int]:
+        """Dataset sample row → row of `vectors`."""
+        return {int(s): i for i, s in enumerate(self.samples)}
+
+    def texts(self, prompts: list[str]) -> FloatMatrix:
+        """Unit vectors of `prompts` (raises when there is no text encoder)."""
+        if self.encode_text is None:
+            raise EmbeddingError("these embeddings came without a text encoder")
+        return normalize(self.encode_text(prompts))
+
+
+def load_precomputed(path: str | Path, task_ids: npt.NDArray[np.int64], region_ids: list[str | None]) -> EmbeddingSpace:
+    """Embeddings a team computed with its own model, matched to samples by task id and region id.
+
+    Accepted: `.npz` with arrays `task_id`, `region_id` and `embedding` (or `vectors`); `.npy` holding a
+    structured array with those fields; `.parquet` with those columns (needs pyarrow). Whole-image
+    examples have an empty region id.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise EmbeddingError(f"{path}: no such embeddings file")
+    try:
+        tasks, regions, vectors = _read_keyed(p)
+    except EmbeddingError:
+        raise
+    except Exception as exc:  # numpy and pyarrow raise many kinds for a damaged file
+        raise EmbeddingError(f"{path}: cannot be read as embeddings: {exc}") from None
+    lookup = {
+        (int(t), str(r) if r not in (None, "") else ""): i for i, (t, r) in enumerate(zip(tasks, regions, strict=True))
+    }
+    rows, found = [], []
+    for sample, (task, region) in enumerate(zip(task_ids.tolist(), region_ids, strict=True)):
+        index = lookup.get((int(task), region or ""))
+        if index is not None:
+            rows.append(sample)
+            found.append(index)
+    if not found:
+        raise EmbeddingError(f"{path}: no embedding matches a task and region id of the export")
+    matrix = np.asarray(vectors, dtype=np.float32)[found]
+    if not np.isfinite(matrix).all():
+        raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
+    return EmbeddingSpace(np.asarray(rows, dtype=np.int64), matrix, model_id=f"precomputed:{p.name}")
+
+
+def _read_keyed(path: Path) -> tuple[Any, Any, Any]:
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            vectors = data["embedding"] if "embedding" in data else data["vectors"]
+            return data["task_id"], data["region_id"].astype(str), vectors
+    if suffix == ".npy":
+        data = np.load(path, allow_pickle=False)
+        if data.dtype.names is None or not {"task_id", "region_id"} <= set(data.dtype.names):
+            raise EmbeddingError(f"{path}: a .npy file must hold a structured array with task_id, region_id, embedding")
+        vectors = data["embedding"] if "embedding" in data.dtype.names else data["vectors"]
+        return data["task_id"], data["region_id"].astype(str), vectors
+    if suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise EmbeddingError(f"{path}: reading parquet needs pyarrow (pip install pyarrow)") from None
+        table = pq.read_table(path)
+        column = "embedding" if "embedding" in table.column_names else "vectors"
+        return (
+            table.column("task_id").to_numpy(),
+            [str(x) if x is not None else "" for x in table.column("region_id").to_pylist()],
+            np.asarray(table.column(column).to_pylist(), dtype=np.float32),
+        )
+    raise EmbeddingError(f"{path}: embeddings must be .npz, .npy or .parquet")

@@ -1,0 +1,211 @@
+"""Embedding checks on synthetic embeddings with known geometry: each planted defect, and nothing else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from taxospec import load_spec_text, read_export
+from taxospec.checks.run import run_checks
+from taxospec.embeddings.space import EmbeddingSpace
+
+DIM = 32
+SPEC = """
+taxospec: 1
+name: geometry
+unit: image
+classes:
+  timeout: {hard_negatives: [clapping], min_examples: 1, prompts: [a T sign with both hands, a coach calling timeout]}
+  clapping: {role: negative, min_examples: 1, prompts: [hands clapping, people applauding]}
+  waving: {role: negative, min_examples: 1}
+axes:
+  lighting:
+    values: [day, night]
+    prompts: {day: [a photo in daylight], night: [a photo at night]}
+coverage: {per_value: {min_share: 0, max_share: 1}}
+splits: {values: [train, val]}
+balance: {negatives_per_positive: 0}
+duplicates: {max_similarity: 0.97}
+"""
+
+
+def _e(i: int) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[i] = 1.0
+    return v
+
+
+TEXT = {
+    "a T sign with both hands": _e(0) + 2 * _e(6),
+    "a coach calling timeout": _e(0) - 2 * _e(6),
+    "hands clapping": _e(1),
+    "people applauding": _e(1) + 0.1 * _e(7),
+    "a photo in daylight": _e(10),
+    "a photo at night": _e(11),
+}
+CENTER = {"timeout": 0, "clapping": 1, "waving": 2}
+
+
+def encode_text(prompts: list[str]) -> np.ndarray:
+    return np.stack([TEXT[p] for p in prompts])
+
+
+class World:
+    """Tasks and their vectors, built example by example with known geometry."""
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(7)
+        self.tasks: list[dict[str, object]] = []
+        self.vectors: list[np.ndarray] = []
+
+    def add(
+        self, label: str, lighting: str, *, vector: np.ndarray | None = None, split: str = "train", side: float = 0.0
+    ) -> int:
+        task_id = len(self.tasks) + 1
+        if vector is None:
+            vector = 3 * _e(CENTER[label]) + side * _e(6) + 0.35 * self.rng.normal(size=DIM).astype(np.float32)
+            vector = vector + 1.2 * _e(10 if lighting == "day" else 11)
+        result = [
+            {"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [label]}},
+            {"from_name": "lighting", "to_name": "image", "type": "choices", "value": {"choices": [lighting]}},
+        ]
+        self.tasks.append(
+            {
+                "id": task_id,
+                "data": {"image": f"img/{task_id}.jpg", "split": split},
+                "annotations": [{"id": task_id, "result": result}],
+            }
+        )
+        self.vectors.append(vector)
+        return task_id
+
+
+def _run(world: World, tmp_path: Path, spec_text: str = SPEC) -> dict[str, set[int]]:
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    dataset = read_export(load_spec_text(spec_text), export)
+    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "test", encode_text=encode_text)
+    findings, stats = run_checks(dataset, embeddings=space)
+    flagged: dict[str, set[int]] = {}
+    for finding in findings:
+        if finding.family == "embeddings":
+            flagged.setdefault(finding.code, set()).add(finding.task_id or 0)
+            assert finding.score is None or 0.0 <= finding.score <= 1.0
+    assert not [s for s in stats if s.family == "embeddings" and s.skipped]
+    return flagged
+
+
+def _base(world: World) -> None:
+    for i in range(30):
+        world.add(
+            "timeout", "day" if i % 2 else "night", split="val" if i % 5 == 4 else "train", side=1.5 if i % 2 else -1.5
+        )
+    for i in range(25):
+        world.add("clapping", "day" if i % 2 else "night", split="val" if i % 5 == 4 else "train")
+    for i in range(25):
+        world.add("waving", "day" if i % 2 else "night", split="val" if i % 5 == 4 else "train")
+
+
+def test_planted_defects_are_found_and_only_them(tmp_path: Path) -> None:
+    world = World()
+    _base(world)
+    far = world.add("timeout", "day", vector=0.9 * _e(0) + 3 * _e(5) + 1.2 * _e(10))
+    mislabeled = world.add("clapping", "night", vector=3 * _e(2) + 1.2 * _e(11) + 0.1 * _e(9))
+    confused = [world.add("timeout", "day", vector=3 * _e(1) + 1.2 * _e(10) + 0.8 * _e(8 + i)) for i in range(2)]
+    twin = 2.5 * _e(2) + 2 * _e(12) + 1.2 * _e(10)
+    dup_a, dup_b = world.add("waving", "day", vector=twin), world.add("waving", "day", vector=twin + 0.01 * _e(3))
+    leak = 2.5 * _e(2) + 2 * _e(13) + 1.2 * _e(11)
+    leak_a = world.add("waving", "night", vector=leak)
+    leak_b = world.add("waving", "night", vector=leak + 0.01 * _e(3), split="val")
+    disputed = world.add("waving", "day", vector=3 * _e(2) + 2.5 * _e(11))
+    flagged = _run(world, tmp_path)
+    assert flagged["likely-mislabel"] == {mislabeled, *confused}
+    assert flagged["hard-negative-confusion"] == set(confused)
+    assert far in flagged["outlier"] and mislabeled in flagged["outlier"]
+    assert flagged["near-duplicate"] == {dup_a}
+    assert flagged["duplicate-across-splits"] == {leak_a}
+    assert flagged["prompt-incoherent"] == {0}, "timeout's two prompts retrieve its two halves"
+    assert disputed in flagged["axis-value-disputed"]
+    assert "hard-negative-margin" not in flagged and "class-not-cohesive" not in flagged
+
+
+def test_outliers_are_calibrated_per_class(tmp_path: Path) -> None:
+    """A spread-out class is not flagged for its spread; the same distance in a tight class is."""
+    world = World()
+    for i in range(30):
+        world.add("timeout", "day", vector=3 * _e(0) + 2.0 * world.rng.normal(size=DIM).astype(np.float32))
+    for i in range(30):
+        world.add("clapping", "day", vector=3 * _e(1) + 0.2 * world.rng.normal(size=DIM).astype(np.float32))
+    odd = world.add("clapping", "day", vector=1 * _e(1) + 3 * _e(20))
+    flagged = _run(world, tmp_path)
+    vectors = np.stack(world.vectors) / np.linalg.norm(np.stack(world.vectors), axis=1, keepdims=True)
+    typical_spread = 1 - float(np.median(vectors[:30] @ vectors[:30].T))
+    odd_distance = 1 - float(np.median(vectors[30:60] @ vectors[odd - 1]))
+    assert odd_distance < typical_spread, "the odd one is closer to its class than timeout's members are to theirs"
+    assert odd in flagged["outlier"]
+    assert not {t for t in flagged["outlier"] if t <= 30}, "the spread class is not flagged for its spread"
+
+
+def test_hard_negative_margin_and_cohesion(tmp_path: Path) -> None:
+    world = World()
+    for i in range(30):  # two thirds of timeout sit in clapping's cluster
+        world.add(
+            "timeout",
+            "day",
+            vector=3 * _e(0 if i % 3 == 0 else 1) + 0.3 * world.rng.normal(size=DIM).astype(np.float32),
+        )
+    for _ in range(30):
+        world.add("clapping", "day", vector=3 * _e(1) + 0.3 * world.rng.normal(size=DIM).astype(np.float32))
+    for _ in range(30):
+        world.add("waving", "day", vector=3 * _e(2) + 0.3 * world.rng.normal(size=DIM).astype(np.float32))
+    flagged = _run(world, tmp_path)
+    assert flagged["hard-negative-margin"] == {0}
+    assert "class-not-cohesive" in flagged
+
+
+def test_without_embeddings_the_checks_say_why(tmp_path: Path) -> None:
+    world = World()
+    _base(world)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    _, stats = run_checks(read_export(load_spec_text(SPEC), export))
+    skipped = {s.code: s.skipped for s in stats if s.family == "embeddings"}
+    assert skipped and all(reason and "no embeddings" in reason for reason in skipped.values())
+
+
+def test_precomputed_embeddings_skip_the_text_checks(tmp_path: Path) -> None:
+    world = World()
+    _base(world)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    dataset = read_export(load_spec_text(SPEC), export)
+    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "precomputed")
+    _, stats = run_checks(dataset, embeddings=space)
+    skipped = {s.code: s.skipped for s in stats if s.skipped}
+    assert "text encoder" in (skipped["prompt-incoherent"] or "")
+    assert "outlier" not in skipped
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".npy"])
+def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
+    from taxospec.embeddings.space import EmbeddingError, load_precomputed
+
+    vectors = np.eye(4, DIM, dtype=np.float32)
+    path = tmp_path / f"emb{suffix}"
+    if suffix == ".npz":
+        np.savez(path, task_id=np.array([1, 2, 3, 9]), region_id=np.array(["", "r2", "", "x"]), embedding=vectors)
+    else:
+        table = np.zeros(4, dtype=[("task_id", "i8"), ("region_id", "U8"), ("embedding", "f4", (DIM,))])
+        table["task_id"], table["region_id"], table["embedding"] = [1, 2, 3, 9], ["", "r2", "", "x"], vectors
+        np.save(path, table)
+    space = load_precomputed(path, np.array([1, 2, 3, 4]), [None, "r2", "zz", None])
+    assert space.samples.tolist() == [0, 1] and space.vectors.shape == (2, DIM)
+    with pytest.raises(EmbeddingError, match="no embedding matches"):
+        load_precomputed(path, np.array([100]), [None])
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(EmbeddingError, match="cannot be read as embeddings"):
+        load_precomputed(bad, np.array([1]), [None])
