@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from taxospec.__about__ import __version__
 from taxospec.checks.base import CheckContext
 from taxospec.checks.run import run_checks
 from taxospec.coverage import compute_coverage
 from taxospec.dataset import Dataset
+from taxospec.embeddings.media import MediaSources
+from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
 from taxospec.errors import TaxospecError
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary
 from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
@@ -50,17 +54,81 @@ def check(
     config: LabelConfig | str | Path | None = None,
     ls_url: str | None = None,
     select: set[str] | None = None,
+    embeddings: EmbeddingSpace | str | Path | None = None,
+    media: MediaSources | None = None,
+    embed: bool = True,
+    cache_dir: str | Path | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+    progress: bool = False,
 ) -> Report:
     """Check a Label Studio export against a spec and return the report (findings, statistics, counts).
 
     `spec` is a loaded `Spec` or a path to one; `config` an optional labeling config (XML path or parsed)
-    that tells which control holds what; `ls_url` the Label Studio URL for links to tasks.
+    that tells which control holds what; `ls_url` the Label Studio URL for links to tasks. The embedding
+    checks run on `embeddings` (an `EmbeddingSpace` or a precomputed file), or on embeddings computed with
+    the spec's model from the media that `media` says where to find; without either they are skipped.
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     dataset = read_export(spec, export, config)
-    findings, stats = run_checks(dataset, ls_url=ls_url, select=select)
+    space = build_embeddings(
+        dataset,
+        embeddings=embeddings,
+        media=media,
+        embed=embed,
+        cache_dir=cache_dir,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    findings, stats = run_checks(dataset, ls_url=ls_url, select=select, embeddings=space)
     return build_report(dataset, findings, stats, str(export))
+
+
+def build_embeddings(
+    dataset: Dataset,
+    *,
+    embeddings: EmbeddingSpace | str | Path | None = None,
+    media: MediaSources | None = None,
+    embed: bool = True,
+    cache_dir: str | Path | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+    progress: bool = False,
+) -> EmbeddingSpace | None:
+    """The embedding space for `dataset`: given, loaded from a precomputed file, computed, or None."""
+    spec = dataset.spec
+    if not embed or not spec.embedding.enabled:
+        return None
+    if isinstance(embeddings, EmbeddingSpace):
+        return embeddings
+    if embeddings is not None:
+        task_ids = np.asarray(dataset.items.task_id, dtype=np.int64)[dataset.columns.task]
+        return load_precomputed(embeddings, task_ids, dataset.samples.region_id)
+    if media is None or not media.any:
+        return None
+    from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
+    from taxospec.embeddings.pipeline import embed_dataset
+    from taxospec.plugins.registry import embedders
+
+    spec_dir = Path(spec.source.path).parent if spec.source else None
+    embedder = (
+        embedders()
+        .get("open_clip")
+        .load(
+            spec.embedding.model,
+            spec.embedding.pretrained,
+            device=device,
+            precision="auto",
+            spec_dir=spec_dir,
+            architecture_file=spec.embedding.architecture_file,
+        )
+    )
+    cache = EmbeddingCache(
+        Path(cache_dir) if cache_dir else default_cache_dir(), embedder.model_id, embedder.preprocess_id
+    )
+    return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
 
 
 def todo(

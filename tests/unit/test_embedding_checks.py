@@ -83,6 +83,9 @@ class World:
         return task_id
 
 
+MESSAGES: dict[str, list[str]] = {}
+
+
 def _run(world: World, tmp_path: Path, spec_text: str = SPEC) -> dict[str, set[int]]:
     export = tmp_path / "export.json"
     export.write_text(json.dumps(world.tasks))
@@ -90,8 +93,10 @@ def _run(world: World, tmp_path: Path, spec_text: str = SPEC) -> dict[str, set[i
     space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "test", encode_text=encode_text)
     findings, stats = run_checks(dataset, embeddings=space)
     flagged: dict[str, set[int]] = {}
+    MESSAGES.clear()
     for finding in findings:
         if finding.family == "embeddings":
+            MESSAGES.setdefault(finding.code, []).append(finding.message)
             flagged.setdefault(finding.code, set()).add(finding.task_id or 0)
             assert finding.score is None or 0.0 <= finding.score <= 1.0
     assert not [s for s in stats if s.family == "embeddings" and s.skipped]
@@ -126,7 +131,10 @@ def test_planted_defects_are_found_and_only_them(tmp_path: Path) -> None:
     assert flagged["hard-negative-confusion"] == set(confused)
     assert far in flagged["outlier"] and mislabeled in flagged["outlier"]
     assert flagged["near-duplicate"] == {dup_a}
+    assert MESSAGES["near-duplicate"][0].endswith(f"tasks {dup_a}, {dup_b}")
     assert flagged["duplicate-across-splits"] == {leak_a}
+    assert MESSAGES["duplicate-across-splits"][0].startswith("2 near-identical examples across splits train, val")
+    assert MESSAGES["duplicate-across-splits"][0].endswith(f"tasks {leak_a}, {leak_b}")
     assert flagged["prompt-incoherent"] == {0}, "timeout's two prompts retrieve its two halves"
     assert disputed in flagged["axis-value-disputed"]
     assert "hard-negative-margin" not in flagged and "class-not-cohesive" not in flagged
@@ -135,9 +143,9 @@ def test_planted_defects_are_found_and_only_them(tmp_path: Path) -> None:
 def test_outliers_are_calibrated_per_class(tmp_path: Path) -> None:
     """A spread-out class is not flagged for its spread; the same distance in a tight class is."""
     world = World()
-    for i in range(30):
+    for _ in range(30):
         world.add("timeout", "day", vector=3 * _e(0) + 2.0 * world.rng.normal(size=DIM).astype(np.float32))
-    for i in range(30):
+    for _ in range(30):
         world.add("clapping", "day", vector=3 * _e(1) + 0.2 * world.rng.normal(size=DIM).astype(np.float32))
     odd = world.add("clapping", "day", vector=1 * _e(1) + 3 * _e(20))
     flagged = _run(world, tmp_path)

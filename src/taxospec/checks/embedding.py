@@ -514,10 +514,36 @@ def _scored(issue: ReadIssue, score: float) -> ReadIssue:
     return replace(issue, score=round(float(np.clip(score, 0.0, 1.0)), 4))
 
 
+def _media_check(code: str, severity: Severity, doc: str) -> Check[Any]:
+    from taxospec.checks.labels import _reader_check
+
+    return _reader_check(code, severity, doc, family="embeddings")
+
+
+media_missing = _media_check(
+    "media-missing",
+    Severity.WARNING,
+    """A task whose media could not be found where the media options say it is; its examples are not embedded.""",
+)
+media_unreadable = _media_check(
+    "media-unreadable",
+    Severity.ERROR,
+    """A task whose image or video does not decode (corrupt, truncated, or not an image): it cannot be trained on.""",
+)
+media_refused = _media_check(
+    "media-refused",
+    Severity.ERROR,
+    """A media URI taxospec refused to read: a path escaping its root, a host not on --allow-http, a file too large.""",
+)
+
+
 @hookimpl
 def taxospec_checks() -> list[Check[Any]]:
     """The embedding checks."""
     return [
+        media_missing,
+        media_unreadable,
+        media_refused,
         outlier,
         class_not_cohesive,
         hard_negative_confusion,

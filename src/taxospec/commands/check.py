@@ -44,6 +44,28 @@ class SpecNotUsable(TaxospecError):
 @click.option("--per-code", default=5, show_default=True, help="Findings shown per code in the terminal.")
 @click.option("--select", multiple=True, metavar="CODE", help="Run only these checks (repeatable).")
 @click.option("--list-checks", is_flag=True, help="List every check with its family and severity, and exit.")
+@click.option(
+    "--embeddings",
+    "embeddings",
+    type=click.Path(path_type=Path),
+    help="Precomputed embeddings (.npz/.npy/.parquet keyed by task_id and region_id).",
+)
+@click.option("--media-root", type=click.Path(path_type=Path), help="Folder that plain media paths are under.")
+@click.option(
+    "--ls-document-root",
+    type=click.Path(path_type=Path),
+    help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d= URIs.",
+)
+@click.option(
+    "--ls-media-root", type=click.Path(path_type=Path), help="Label Studio's media folder, for /data/upload/ URIs."
+)
+@click.option("--allow-http", multiple=True, metavar="HOST", help="Allow downloading media from HOST ('*': any).")
+@click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default ~/.cache/taxospec)."
+)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -57,6 +79,15 @@ def check_command(
     per_code: int,
     select: tuple[str, ...],
     list_checks: bool,
+    embeddings: Path | None,
+    media_root: Path | None,
+    ls_document_root: Path | None,
+    ls_media_root: Path | None,
+    allow_http: tuple[str, ...],
+    no_embeddings: bool,
+    cache_dir: Path | None,
+    device: str,
+    batch_size: int,
 ) -> None:
     """Check a Label Studio export against the spec and report everything that breaks it.
 
@@ -64,11 +95,14 @@ def check_command(
     findings per check, a coverage summary and the top to-do items; --format json|markdown|junit|html (or
     -o FILE.json|.md|.xml|.html) writes the full report (HTML: one self-contained page with charts, coverage
     heatmaps and the to-do list).
+    The embedding checks (CLIP with the spec's model) run when media can be read (--media-root,
+    --ls-document-root, --ls-media-root, --allow-http) or embeddings are given (--embeddings).
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
     """
     from rich.console import Console
 
     from taxospec.api import check as run_check
+    from taxospec.embeddings.media import MediaSources
     from taxospec.plugins.registry import checks
     from taxospec.render.html import render_html
     from taxospec.render.report_files import render_json, render_junit, render_markdown
@@ -88,7 +122,27 @@ def check_command(
     if errors:
         raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "terminal")
-    report = run_check(spec, export, config=config, ls_url=ls_url, select=set(select) or None)
+    media = MediaSources(
+        export_dir=export.parent,
+        media_root=media_root,
+        ls_document_root=ls_document_root,
+        ls_media_root=ls_media_root,
+        allow_http=allow_http,
+    )
+    report = run_check(
+        spec,
+        export,
+        config=config,
+        ls_url=ls_url,
+        select=set(select) or None,
+        embeddings=embeddings,
+        media=media,
+        embed=not no_embeddings,
+        cache_dir=cache_dir,
+        device=device,
+        batch_size=batch_size,
+        progress=sys.stderr.isatty(),
+    )
     threshold = Severity(fail_on)
     if fmt == "terminal":
         if output is not None:

@@ -25,6 +25,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.checks.splits",
     "taxospec.checks.duplicates",
     "taxospec.checks.embedding",
+    "taxospec.embeddings.media",
+    "taxospec.embeddings.encoder",
 )
 """Modules of the built-in plugins, registered exactly like a third-party plugin."""
 

@@ -9,7 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from taxospec.checks.base import Check
 from taxospec.errors import TaxospecError
-from taxospec.plugins.interfaces import ExportReader
+from taxospec.plugins.interfaces import EmbedderFactory, ExportReader, MediaResolver
 from taxospec.plugins.manager import get_plugin_manager
 from taxospec.spec.lint import LintRule
 from taxospec.spec.templates import SpecTemplate
@@ -86,6 +86,18 @@ def spec_templates() -> Catalog[SpecTemplate]:
 def checks() -> Catalog[Check[Any]]:
     """Every registered dataset check, in registration order."""
     return Catalog("check", _flatten(get_plugin_manager().hook.taxospec_checks()))
+
+
+@functools.lru_cache(maxsize=1)
+def media_resolvers() -> Catalog[MediaResolver]:
+    """Every registered media resolver, tried in registration order."""
+    return Catalog("media resolver", _flatten(get_plugin_manager().hook.taxospec_media_resolvers()))
+
+
+@functools.lru_cache(maxsize=1)
+def embedders() -> Catalog[EmbedderFactory]:
+    """Every registered embedder factory (open_clip is the built-in one)."""
+    return Catalog("embedder", _flatten(get_plugin_manager().hook.taxospec_embedders()))
 
 
 @functools.lru_cache(maxsize=1)

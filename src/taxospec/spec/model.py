@@ -207,6 +207,9 @@ class EmbeddingSpec(SpecModel):
     """open_clip model name, e.g. `ViT-B-32`, `ViT-L-14`."""
     pretrained: Annotated[str, StringConstraints(min_length=1)] = "laion2b_s34b_b79k"
     """open_clip pretrained tag, a path to a local checkpoint file, or `local-dir:PATH`."""
+    architecture_file: str | None = None
+    """Path to an open_clip model config JSON, for a model open_clip does not ship (e.g. a small model trained
+    on your data); relative to the spec. Default: none."""
     frames_per_segment: Annotated[int, Field(ge=1, le=64)] = 3
     """Frames sampled inside each video segment (start, middle, end, and more evenly spaced)."""
     box_margin: Annotated[float, Field(ge=0.0, le=2.0)] = 0.1

@@ -1,0 +1,85 @@
+"""The on-disk embedding cache: float16 vectors keyed by media content, region, frame, model and preprocessing.
+
+One folder per model and preprocessing; each encoded batch is one `.npz` file written to a temporary name
+and renamed into place, so an interrupted run keeps every finished batch, never leaves a half-written one,
+and a re-run encodes only what is not there yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.embeddings.space import EmbeddingError
+
+
+def default_cache_dir() -> Path:
+    """`$TAXOSPEC_CACHE_DIR`, else `$XDG_CACHE_HOME/taxospec`, else `~/.cache/taxospec`."""
+    if os.environ.get("TAXOSPEC_CACHE_DIR"):
+        return Path(os.environ["TAXOSPEC_CACHE_DIR"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "taxospec"
+
+
+def item_key(content_hash: str, what: str) -> str:
+    """The cache key of one embedded thing: the media's content hash plus what was taken from it."""
+    return hashlib.blake2b(f"{content_hash}|{what}".encode(), digest_size=16).hexdigest()
+
+
+class EmbeddingCache:
+    """Vectors of one model and preprocessing, loaded once, extended batch by batch."""
+
+    def __init__(self, root: Path, model_id: str, preprocess_id: str) -> None:
+        digest = hashlib.sha1(f"{model_id}|{preprocess_id}".encode()).hexdigest()[:16]
+        self.folder = root / "embeddings" / digest
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / "model.txt").write_text(f"{model_id}\n{preprocess_id}\n", encoding="utf-8")
+        except OSError as exc:
+            raise EmbeddingError(f"the embedding cache {self.folder} cannot be written: {exc}") from None
+        self._vectors: dict[str, npt.NDArray[np.float16]] = {}
+        for path in sorted(self.folder.glob("batch-*.npz")):
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    for key, vector in zip(data["keys"].tolist(), data["vectors"], strict=True):
+                        self._vectors[key] = vector
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+                path.unlink(missing_ok=True)  # a damaged batch is dropped and re-encoded
+        for stale in self.folder.glob(".batch-*.tmp*"):
+            stale.unlink(missing_ok=True)
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._vectors
+
+    def get(self, key: str) -> npt.NDArray[np.float32] | None:
+        """The vector under `key`, as float32, or None."""
+        vector = self._vectors.get(key)
+        return None if vector is None else vector.astype(np.float32)
+
+    def put(self, keys: list[str], vectors: npt.NDArray[np.float32]) -> None:
+        """Store one batch durably (atomic file write), then in memory."""
+        if not keys:
+            return
+        half = np.asarray(vectors, dtype=np.float16)
+        fd, tmp = tempfile.mkstemp(prefix=".batch-", suffix=".tmp.npz", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, keys=np.asarray(keys), vectors=half)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.folder / f"batch-{uuid.uuid4().hex}.npz")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        for key, vector in zip(keys, half, strict=True):
+            self._vectors[key] = vector

@@ -1,0 +1,214 @@
+"""The open_clip encoder (the built-in embedder plugin): load weights clearly or fail fast, encode in batches.
+
+`embedding.pretrained` is an open_clip tag (`laion2b_s34b_b79k`), a local checkpoint file, or
+`local-dir:PATH` (a folder with `open_clip_config.json` and the weights). A tag is loaded from the local
+Hugging Face cache when it is there; otherwise it is downloaded only when the network answers, and a
+machine that is offline gets, within seconds, a message that says how to point at local weights.
+torch and open_clip are imported only when a model is loaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.embeddings.space import EmbeddingError, normalize
+from taxospec.plugins.hookspecs import hookimpl
+from taxospec.plugins.interfaces import EmbedderFactory
+
+HUB_HOST = ("huggingface.co", 443)
+_HOW_TO = (
+    "point embedding.pretrained at local weights instead: a checkpoint file "
+    "(e.g. pretrained: /models/open_clip_pytorch_model.bin) or a folder (pretrained: local-dir:/models/ViT-B-32), "
+    "or pass precomputed embeddings with --embeddings FILE"
+)
+
+
+@dataclass
+class OpenClipEmbedder:
+    """An open_clip model ready to encode images and text on one device."""
+
+    model: Any
+    preprocess: Any
+    tokenizer: Any
+    device: str
+    precision: str
+    model_id: str
+    preprocess_id: str
+
+    def preprocess_images(self, images: list[Any]) -> Any:
+        """A batch tensor of `images` (PIL), preprocessed as the model expects (safe to call from threads)."""
+        import torch
+
+        return torch.stack([self.preprocess(image) for image in images])
+
+    def encode_batch(self, batch: Any) -> npt.NDArray[np.float32]:
+        """Unit vectors of a preprocessed batch."""
+        import torch
+
+        with torch.inference_mode():
+            batch = batch.to(self.device, non_blocking=True)
+            if self.precision == "fp16":
+                batch = batch.half()
+            features = self.model.encode_image(batch)
+        return normalize(features.float().cpu().numpy())
+
+    def encode_images(self, images: list[Any]) -> npt.NDArray[np.float32]:
+        """Unit vectors of PIL images."""
+        return self.encode_batch(self.preprocess_images(images))
+
+    def encode_texts(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of texts."""
+        import torch
+
+        with torch.inference_mode():
+            tokens = self.tokenizer(texts).to(self.device)
+            features = self.model.encode_text(tokens)
+        return normalize(features.float().cpu().numpy())
+
+
+@dataclass(frozen=True)
+class OpenClipFactory:
+    """Builds `OpenClipEmbedder`s."""
+
+    name: str = "open_clip"
+
+    def load(
+        self,
+        model: str,
+        pretrained: str,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        spec_dir: Path | None = None,
+        architecture_file: str | None = None,
+    ) -> OpenClipEmbedder:
+        """Load `model` with `pretrained` weights on `device` ("auto": CUDA when present) in `precision`
+        ("auto": fp16 on CUDA, else fp32); `architecture_file` registers a model config open_clip lacks."""
+        import open_clip
+        import torch
+
+        if architecture_file is not None:
+            config = (spec_dir or Path.cwd()) / Path(architecture_file).expanduser()
+            if not config.is_file():
+                raise EmbeddingError(f"the model config {config} does not exist")
+            open_clip.add_model_config(config)
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if precision == "auto":
+            precision = "fp16" if device.startswith("cuda") else "fp32"
+        model_name, weights, weights_id = resolve_weights(model, pretrained, spec_dir)
+        try:
+            clip, _, preprocess = open_clip.create_model_and_transforms(
+                model_name, pretrained=weights, device=device, precision=precision
+            )
+            tokenizer = open_clip.get_tokenizer(model_name)
+        except (RuntimeError, ValueError, OSError, KeyError) as exc:
+            raise EmbeddingError(f"open_clip could not load {model} with {pretrained!r}: {exc}") from None
+        clip.eval()
+        size = getattr(getattr(clip, "visual", None), "image_size", "?")
+        return OpenClipEmbedder(
+            model=clip,
+            preprocess=preprocess,
+            tokenizer=tokenizer,
+            device=device,
+            precision=precision,
+            model_id=f"open_clip:{model_name}:{weights_id}",
+            preprocess_id=f"size={size};{preprocess}",
+        )
+
+
+def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple[str, str | None, str]:
+    """(model name for open_clip, its `pretrained` argument, an id of the weights for cache keys)."""
+    import open_clip
+
+    base = spec_dir or Path.cwd()
+    if pretrained.startswith("local-dir:"):
+        folder = (base / Path(pretrained[len("local-dir:") :]).expanduser()).resolve()
+        if not (folder / "open_clip_config.json").is_file():
+            raise EmbeddingError(f"{folder}: not an open_clip model folder (no open_clip_config.json)")
+        return f"local-dir:{folder}", None, f"local-dir:{_stamp(folder / 'open_clip_config.json')}"
+    if model not in open_clip.list_models():
+        close = difflib.get_close_matches(model, open_clip.list_models(), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise EmbeddingError(f"open_clip has no model {model!r}{hint}")
+    path = (base / Path(pretrained).expanduser()) if _looks_like_path(pretrained) else None
+    if path is not None:
+        if not path.is_file():
+            raise EmbeddingError(f"the checkpoint {path} does not exist; {_HOW_TO}")
+        return model, str(path.resolve()), f"file:{_stamp(path)}"
+    tags = open_clip.list_pretrained_tags_by_model(model)
+    if pretrained not in tags:
+        raise EmbeddingError(
+            f"{pretrained!r} is not a pretrained tag of {model} (known: {', '.join(tags) or 'none'}); {_HOW_TO}"
+        )
+    cached = _cached_tag(model, pretrained)
+    if cached is not None:
+        return model, cached, f"tag:{pretrained}"
+    if _offline():
+        raise EmbeddingError(
+            f"the weights {model}/{pretrained} are not in the local cache and this machine is offline "
+            f"(HF_HUB_OFFLINE or TAXOSPEC_OFFLINE is set); {_HOW_TO}"
+        )
+    if not _hub_reachable():
+        raise EmbeddingError(
+            f"the weights {model}/{pretrained} are not in the local cache and {HUB_HOST[0]} cannot be reached; "
+            f"{_HOW_TO}"
+        )
+    return model, pretrained, f"tag:{pretrained}"
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.endswith((".pt", ".pth", ".bin", ".safetensors", ".ckpt"))
+
+
+def _stamp(path: Path) -> str:
+    stat = path.stat()
+    return hashlib.sha1(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+
+
+def _cached_tag(model: str, tag: str) -> str | None:
+    """The local file of a tag's weights, when the Hugging Face cache has it."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(model, tag)
+    hub = cfg.get("hf_hub", "")
+    if not hub:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    repo, filename = os.path.split(hub.rstrip("/")) if not hub.endswith("/") else (hub.rstrip("/"), "")
+    for name in [filename] if filename else ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]:
+        found = try_to_load_from_cache(repo, name)
+        if isinstance(found, str):
+            return found
+    return None
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TAXOSPEC_OFFLINE"))
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection(HUB_HOST, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@hookimpl
+def taxospec_embedders() -> list[EmbedderFactory]:
+    """The built-in open_clip embedder."""
+    return [OpenClipFactory()]

@@ -1,0 +1,80 @@
+"""Decode what gets embedded: an image, a box crop with a margin, or frames sampled inside a video segment."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from taxospec.embeddings.media import MediaProblem
+
+MAX_PIXELS = 100_000_000
+
+
+def decode_image(data: bytes, name: str) -> Any:
+    """An RGB PIL image, or MediaProblem `media-unreadable`."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return image.convert("RGB")
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise MediaProblem("media-unreadable", f"{name}: not a readable image ({exc})") from None
+
+
+def crop(image: Any, box: tuple[float, float, float, float], margin: float) -> Any:
+    """The region `box` (x, y, width, height in percent of the image) grown by `margin` × its size, clipped."""
+    width, height = image.size
+    x, y, w, h = (v / 100 for v in box)
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+        raise MediaProblem("media-unreadable", "the box has no area to crop")
+    left, top = (x - margin * w) * width, (y - margin * h) * height
+    right, bottom = (x + w + margin * w) * width, (y + h + margin * h) * height
+    left, top = max(0, math.floor(left)), max(0, math.floor(top))
+    right, bottom = min(width, math.ceil(right)), min(height, math.ceil(bottom))
+    if right <= left or bottom <= top:
+        raise MediaProblem("media-unreadable", "the box lies outside the image")
+    return image.crop((left, top, right, bottom))
+
+
+def sample_times(start: float, end: float, count: int) -> list[float]:
+    """`count` instants inside [start, end]: start, middle and end for 3, evenly spaced otherwise."""
+    if count <= 1 or end <= start:
+        return [(start + end) / 2]
+    return [start + (end - start) * i / (count - 1) for i in range(count)]
+
+
+def video_frames(data: bytes, times: list[float], name: str) -> list[Any]:
+    """The decoded frame shown at each of `times` (seconds), as RGB PIL images, in the order given."""
+    import av
+
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        raise MediaProblem("media-unreadable", f"{name}: not a readable video ({exc})") from None
+    try:
+        if not container.streams.video:
+            raise MediaProblem("media-unreadable", f"{name}: has no video stream")
+        stream = container.streams.video[0]
+        wanted = sorted(set(times))
+        found: dict[float, Any] = {}
+        previous = None
+        try:
+            for frame in container.decode(stream):
+                when = float(frame.time) if frame.time is not None else 0.0
+                while wanted and when > wanted[0] + 1e-6:  # the frame shown at t is the last one starting by t
+                    found[wanted.pop(0)] = previous if previous is not None else frame
+                previous = frame
+                if not wanted:
+                    break
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise MediaProblem("media-unreadable", f"{name}: the video cannot be decoded ({exc})") from None
+        for t in wanted:  # past the last frame: the last frame is the closest
+            if previous is None:
+                raise MediaProblem("media-unreadable", f"{name}: no frame could be decoded")
+            found[t] = previous
+        return [found[t].to_image().convert("RGB") for t in times]
+    finally:
+        container.close()

@@ -1,0 +1,186 @@
+"""Turn a task's media URI into bytes, only ever from under a root the user named.
+
+Resolvers are plugins (`taxospec_media_resolvers`); the built-in ones read Label Studio's
+`/data/local-files/?d=` (under the local-files document root), `/data/upload/` (under Label Studio's media
+folder), plain paths (under `--media-root`, else the export's folder) and, only when the user allows it,
+http(s) from an allow-list of hosts with a timeout and a size limit. A path that escapes its root, through
+`..` or a symbolic link, is refused.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from taxospec.plugins.hookspecs import hookimpl
+from taxospec.plugins.interfaces import MediaResolver
+
+
+class MediaProblem(Exception):
+    """Media that cannot be had; `code` is the finding it becomes (media-missing, media-refused, …)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class MediaSources:
+    """Where media may be read from, as the user configured it."""
+
+    export_dir: Path | None = None
+    media_root: Path | None = None
+    ls_document_root: Path | None = None
+    ls_media_root: Path | None = None
+    allow_http: tuple[str, ...] = ()
+    http_timeout: float = 10.0
+    http_max_bytes: int = 200 * 1024 * 1024
+    max_bytes: int = 4 * 1024 * 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def any(self) -> bool:
+        """Whether any media source was configured."""
+        return any((self.media_root, self.ls_document_root, self.ls_media_root, self.allow_http))
+
+
+def safe_join(root: Path, relative: str) -> Path:
+    """`root / relative`, refused (MediaProblem `media-refused`) when the result escapes `root`."""
+    base = root.resolve()
+    candidate = (base / relative.lstrip("/")).resolve()
+    if candidate != base and base not in candidate.parents:
+        raise MediaProblem("media-refused", f"{relative!r} escapes its root {root}")
+    return candidate
+
+
+def read_file(path: Path, limit: int) -> bytes:
+    """The bytes of a local file, with clear problems for missing, unreadable and oversized files."""
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise MediaProblem("media-missing", f"{path} is not a file")
+        if size > limit:
+            raise MediaProblem("media-refused", f"{path} is {size} bytes, above the limit of {limit}")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise MediaProblem("media-missing", f"{path} does not exist") from None
+    except PermissionError:
+        raise MediaProblem("media-missing", f"{path}: permission denied") from None
+    except OSError as exc:
+        raise MediaProblem("media-missing", f"{path}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class LocalFilesResolver:
+    """Label Studio local files: `/data/local-files/?d=relative/path` under the document root."""
+
+    name: str = "label-studio-local-files"
+
+    def claims(self, uri: str) -> bool:
+        """`/data/local-files/` URIs."""
+        return urllib.parse.urlsplit(uri).path.rstrip("/").endswith("/data/local-files")
+
+    def read(self, uri: str, sources: MediaSources) -> bytes:
+        """Read from under `ls_document_root` (or `media_root`)."""
+        root = sources.ls_document_root or sources.media_root
+        if root is None:
+            raise MediaProblem(
+                "media-missing", f"{uri}: give --ls-document-root (Label Studio's LOCAL_FILES_DOCUMENT_ROOT)"
+            )
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
+        relative = (query.get("d") or [""])[0]
+        if not relative:
+            raise MediaProblem("media-missing", f"{uri}: no ?d= path")
+        return read_file(safe_join(root, relative), sources.max_bytes)
+
+
+@dataclass(frozen=True)
+class UploadResolver:
+    """Label Studio uploads: `/data/upload/PROJECT/FILE` under Label Studio's media folder."""
+
+    name: str = "label-studio-upload"
+
+    def claims(self, uri: str) -> bool:
+        """`/data/upload/` URIs."""
+        return "/data/upload/" in urllib.parse.urlsplit(uri).path
+
+    def read(self, uri: str, sources: MediaSources) -> bytes:
+        """Read from `ls_media_root/upload/…`."""
+        if sources.ls_media_root is None:
+            raise MediaProblem("media-missing", f"{uri}: give --ls-media-root (Label Studio's media folder)")
+        path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
+        relative = "upload/" + path.split("/data/upload/", 1)[1]
+        return read_file(safe_join(sources.ls_media_root, relative), sources.max_bytes)
+
+
+@dataclass(frozen=True)
+class HttpResolver:
+    """http(s) URLs, only from hosts on the allow-list, with a timeout and a size limit."""
+
+    name: str = "http"
+
+    def claims(self, uri: str) -> bool:
+        """Http and https URLs."""
+        return urllib.parse.urlsplit(uri).scheme in ("http", "https")
+
+    def read(self, uri: str, sources: MediaSources) -> bytes:
+        """Download, refusing hosts not on `allow_http` and bodies above `http_max_bytes`."""
+        host = urllib.parse.urlsplit(uri).hostname or ""
+        if host not in sources.allow_http and "*" not in sources.allow_http:
+            raise MediaProblem("media-refused", f"{uri}: host {host!r} is not allowed (--allow-http HOST)")
+        try:
+            with urllib.request.urlopen(uri, timeout=sources.http_timeout) as response:
+                body: bytes = response.read(sources.http_max_bytes + 1)
+        except OSError as exc:
+            raise MediaProblem("media-missing", f"{uri}: {exc}") from None
+        if len(body) > sources.http_max_bytes:
+            raise MediaProblem("media-refused", f"{uri}: larger than {sources.http_max_bytes} bytes")
+        return body
+
+
+@dataclass(frozen=True)
+class PathResolver:
+    """Plain paths and file:// URIs, under `--media-root` (else the export's folder)."""
+
+    name: str = "local-path"
+
+    def claims(self, uri: str) -> bool:
+        """Anything without another scheme."""
+        return urllib.parse.urlsplit(uri).scheme in ("", "file")
+
+    def read(self, uri: str, sources: MediaSources) -> bytes:
+        """Read from under `media_root` or the export's folder; absolute paths must lie under one of them."""
+        parts = urllib.parse.urlsplit(uri)
+        path = urllib.parse.unquote(parts.path) if parts.scheme == "file" else uri
+        roots = [r for r in (sources.media_root, sources.export_dir) if r is not None]
+        if not roots:
+            raise MediaProblem("media-missing", f"{uri}: give --media-root")
+        if Path(path).is_absolute():
+            for root in roots:
+                try:
+                    Path(path).resolve().relative_to(root.resolve())
+                except ValueError:
+                    continue
+                return read_file(Path(path).resolve(), sources.max_bytes)
+            raise MediaProblem("media-refused", f"{uri}: an absolute path outside the media roots")
+        return read_file(safe_join(roots[0], path), sources.max_bytes)
+
+
+@hookimpl
+def taxospec_media_resolvers() -> list[MediaResolver]:
+    """The built-in resolvers, most specific first."""
+    return [LocalFilesResolver(), UploadResolver(), HttpResolver(), PathResolver()]
+
+
+def read_media(uri: str | None, sources: MediaSources) -> bytes:
+    """The bytes of `uri` from the first resolver that claims it."""
+    from taxospec.plugins.registry import media_resolvers
+
+    if not uri:
+        raise MediaProblem("media-missing", "the task names no media")
+    for resolver in media_resolvers():
+        if resolver.claims(uri):
+            return resolver.read(uri, sources)
+    raise MediaProblem("media-refused", f"{uri}: no resolver reads this kind of URI")

@@ -1,0 +1,247 @@
+"""Embed every example of a dataset: read and decode media in worker threads while the model encodes.
+
+Media of a task is read once and hashed; what is cached (by content, region, frame, model and
+preprocessing) is not decoded again; what is not is decoded, cropped and preprocessed by `workers`
+threads, a bounded number of tasks ahead of the encoder, and encoded in batches. Media that cannot be had
+becomes a `media-*` issue on the dataset; the run goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, Dataset, ReadIssue
+from taxospec.embeddings.cache import EmbeddingCache, item_key
+from taxospec.embeddings.frames import crop, decode_image, sample_times, video_frames
+from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
+from taxospec.embeddings.space import EmbeddingSpace, normalize
+
+
+@dataclass
+class _Job:
+    sample: int
+    slot: int
+    key: str
+    tensor: Any = None
+    vector: npt.NDArray[np.float32] | None = None
+
+
+@dataclass
+class _TaskResult:
+    task: int
+    jobs: list[_Job] = field(default_factory=list)
+    problem: MediaProblem | None = None
+    content_hash: str | None = None
+
+
+def embed_dataset(
+    dataset: Dataset,
+    embedder: Any,
+    sources: MediaSources,
+    *,
+    cache: EmbeddingCache | None = None,
+    batch_size: int = 32,
+    workers: int = 2,
+    progress: bool = False,
+) -> EmbeddingSpace:
+    """The embedding space of `dataset`'s examples (those whose media could be read)."""
+    spec = dataset.spec
+    cols = dataset.columns
+    by_task: dict[int, list[int]] = {}
+    for sample, task in enumerate(cols.task.tolist()):
+        by_task.setdefault(task, []).append(sample)
+    frames = spec.embedding.frames_per_segment
+    margin = spec.embedding.box_margin
+
+    def prepare(task: int) -> _TaskResult:
+        result = _TaskResult(task)
+        uri = dataset.items.media[task]
+        try:
+            data = read_media(uri, sources)
+            result.content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+            plan = _plan(cols, by_task[task], frames, margin)
+            content = result.content_hash
+            missing = [p for p in plan if cache is None or item_key(content, p[2]) not in cache]
+            images = _images(data, uri or "", missing, spec.media == "video")
+            for sample, slot, what in plan:
+                key = item_key(result.content_hash, what)
+                job = _Job(sample, slot, key)
+                image = images.get(what)
+                if image is not None:
+                    job.tensor = embedder.preprocess_images([image])[0]
+                elif cache is not None:
+                    job.vector = cache.get(key)
+                result.jobs.append(job)
+        except MediaProblem as problem:
+            result.problem = problem
+        return result
+
+    vectors: dict[int, list[tuple[int, npt.NDArray[np.float32]]]] = {}
+    hashes: dict[int, str] = {}
+    pending: list[_Job] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        import torch
+
+        encoded = embedder.encode_batch(torch.stack([job.tensor for job in pending]))
+        if cache is not None:
+            cache.put([job.key for job in pending], encoded)
+        for job, vector in zip(pending, encoded, strict=True):
+            vectors.setdefault(job.sample, []).append((job.slot, vector))
+        pending.clear()
+
+    tasks = sorted(by_task)
+    with _progress(progress, len(tasks)) as advance:
+        for result in _ordered(prepare, tasks, workers):
+            advance()
+            if result.problem is not None:
+                dataset.issues.append(ReadIssue(result.problem.code, str(result.problem), result.task))
+                continue
+            for sample in by_task[result.task]:
+                if result.content_hash:
+                    hashes[sample] = result.content_hash
+            for job in result.jobs:
+                if job.tensor is not None:
+                    pending.append(job)
+                    if len(pending) >= batch_size:
+                        flush()
+                elif job.vector is not None:
+                    vectors.setdefault(job.sample, []).append((job.slot, job.vector))
+        flush()
+    samples = sorted(vectors)
+    frame_vectors = {s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]) for s in samples}
+    matrix = (
+        normalize(np.stack([frame_vectors[s].mean(axis=0) for s in samples]))
+        if samples
+        else np.zeros((0, 1), np.float32)
+    )
+    return EmbeddingSpace(
+        samples=np.asarray(samples, dtype=np.int64),
+        vectors=matrix,
+        model_id=embedder.model_id,
+        encode_text=embedder.encode_texts,
+        frame_vectors={s: v for s, v in frame_vectors.items() if len(v) > 1},
+        content_hashes=hashes,
+    )
+
+
+def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tuple[int, int, str]]:
+    """(sample, slot, what) for everything to embed of one task's samples."""
+    plan = []
+    for s in samples:
+        kind = int(cols.kind[s])
+        box = (float(cols.x[s]), float(cols.y[s]), float(cols.w[s]), float(cols.h[s]))
+        if kind in (KIND_SEGMENT, KIND_TRACK):
+            start, end = float(cols.start_s[s]), float(cols.end_s[s])
+            for slot, t in enumerate(sample_times(start, end, frames)):
+                what = f"frame:{t:.3f}" + (f":box:{_box_id(box, margin)}" if kind == KIND_TRACK else "")
+                plan.append((s, slot, what))
+        elif kind in (KIND_BOX, KIND_POLYGON):
+            plan.append((s, 0, f"box:{_box_id(box, margin)}"))
+        else:
+            plan.append((s, 0, "image"))
+    return plan
+
+
+def _box_id(box: tuple[float, float, float, float], margin: float) -> str:
+    return ",".join(f"{v:.4f}" for v in box) + f";m={margin:g}"
+
+
+def _images(data: bytes, name: str, plan: list[tuple[int, int, str]], video: bool) -> dict[str, Any]:
+    """Decode only what `plan` still needs: whole images, crops, and frames (with crops for tracks)."""
+    if not plan:
+        return {}
+    out: dict[str, Any] = {}
+    if video:
+        times = sorted({float(what.split(":")[1]) for _, _, what in plan})
+        decoded = dict(zip(times, video_frames(data, times, name), strict=True))
+        for _, _, what in plan:
+            parts = what.split(":")
+            frame = decoded[float(parts[1])]
+            out[what] = _crop_from(frame, parts[3]) if len(parts) > 3 else frame
+        return out
+    image = decode_image(data, name)
+    for _, _, what in plan:
+        out[what] = _crop_from(image, what[len("box:") :]) if what.startswith("box:") else image
+    return out
+
+
+def _crop_from(image: Any, box_id: str) -> Any:
+    numbers, _, margin = box_id.partition(";m=")
+    x, y, w, h = (float(v) for v in numbers.split(","))
+    return crop(image, (x, y, w, h), float(margin))
+
+
+def _ordered(func: Any, tasks: list[int], workers: int) -> Iterator[_TaskResult]:
+    """`func` over `tasks` in worker threads, results in order, at most a few tasks ahead of the consumer."""
+    if workers <= 1:
+        for task in tasks:
+            yield func(task)
+        return
+    window = workers * 4
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxospec-media") as pool:
+        queue: deque[Future[_TaskResult]] = deque()
+        iterator = iter(tasks)
+        for task in iterator:
+            queue.append(pool.submit(func, task))
+            if len(queue) >= window:
+                break
+        while queue:
+            yield queue.popleft().result()
+            following = next(iterator, None)
+            if following is not None:
+                queue.append(pool.submit(func, following))
+
+
+class _progress:
+    """A rich progress bar with rate and ETA on stderr (a no-op when turned off)."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled and total > 0
+        self.total = total
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text
+
+        class Rate(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                return Text(f"{task.speed:.1f} tasks/s" if task.speed else "– tasks/s")
+
+        self.bar = Progress(
+            TextColumn("embedding"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            Rate(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("embedding", total=self.total)
+        return lambda: self.bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.stop()

@@ -1,0 +1,226 @@
+"""The embedding pipeline for real: media under safe roots, PIL and PyAV decoding, a tiny open_clip model
+with random weights, the float16 cache, and media problems as findings."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from taxospec import check, load_spec_text, read_export
+from taxospec.embeddings.cache import EmbeddingCache
+from taxospec.embeddings.encoder import OpenClipFactory
+from taxospec.embeddings.frames import crop, sample_times, video_frames
+from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, safe_join
+from taxospec.embeddings.pipeline import embed_dataset
+
+from ..conftest import FIXTURES
+
+TINY = FIXTURES / "models" / "TaxospecTiny-8.json"
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import open_clip
+    import torch
+
+    open_clip.add_model_config(TINY)
+    torch.manual_seed(0)
+    model, _, _ = open_clip.create_model_and_transforms("TaxospecTiny-8")
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def _png(path: Path, color: tuple[int, int, int]) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.new("RGB", (64, 48), color)
+    image.paste((255 - color[0], 40, 90), (10, 10, 30, 30))
+    image.save(path)
+
+
+def _video(path: Path, seconds: float = 2.0, fps: int = 10) -> None:
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(int(seconds * fps)):
+            pixels = np.full((48, 64, 3), (i * 12) % 255, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+SPEC = """
+taxospec: 1
+name: pipeline
+unit: {unit}
+media: {media}
+classes:
+  a: {{hard_negatives: [b], min_examples: 1, prompts: [a red square, a small red box]}}
+  b: {{role: negative, min_examples: 1}}
+embedding:
+  model: TaxospecTiny-8
+  pretrained: {weights}
+  architecture_file: {config}
+  frames_per_segment: 3
+coverage: {{per_value: {{min_share: 0, max_share: 1}}}}
+balance: {{negatives_per_positive: 0}}
+"""
+
+
+def _spec(tmp_path: Path, weights: Path, unit: str = "box", media: str = "image") -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(SPEC.format(unit=unit, media=media, weights=weights, config=TINY))
+    return path
+
+
+def _box_task(task_id: int, uri: str, label: str) -> dict[str, object]:
+    region = {
+        "id": f"r{task_id}",
+        "from_name": "bbox",
+        "to_name": "image",
+        "type": "rectanglelabels",
+        "original_width": 64,
+        "original_height": 48,
+        "value": {"x": 10, "y": 10, "width": 40, "height": 50, "rotation": 0, "rectanglelabels": [label]},
+    }
+    return {"id": task_id, "data": {"image": uri}, "annotations": [{"id": task_id, "result": [region]}]}
+
+
+def test_images_boxes_cache_and_media_problems(tmp_path: Path, tiny_weights: Path) -> None:
+    root = tmp_path / "data"
+    for i in range(6):
+        _png(root / "img" / f"{i}.png", (40 * i, 100, 200))
+    (root / "img" / "broken.png").write_bytes(b"\x89PNG not really")
+    (tmp_path / "secret.txt").write_text("outside the root")
+    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(6)]
+    tasks += [
+        _box_task(7, "/data/local-files/?d=img/missing.png", "a"),
+        _box_task(8, "/data/local-files/?d=img/broken.png", "a"),
+        _box_task(9, "/data/local-files/?d=../secret.txt", "a"),
+        _box_task(10, "https://example.com/x.png", "a"),
+    ]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    spec = _spec(tmp_path, tiny_weights)
+    media = MediaSources(export_dir=tmp_path, ls_document_root=root)
+    cache = tmp_path / "cache"
+    report = check(spec, export, media=media, cache_dir=cache, device="cpu")
+    counts = report.counts_by_code()
+    assert counts["media-missing"] == 1 and counts["media-unreadable"] == 1 and counts["media-refused"] == 2
+    skipped = {s.code: s.skipped for s in report.checks if s.family == "embeddings" and s.skipped}
+    assert "outlier" not in skipped and "prompt-incoherent" not in skipped, skipped
+    batches = list(cache.rglob("batch-*.npz"))
+    assert batches
+    with np.load(batches[0]) as data:
+        assert data["vectors"].dtype == np.float16
+    before = {p.name for p in cache.rglob("batch-*.npz")}
+    check(spec, export, media=media, cache_dir=cache, device="cpu")
+    assert {p.name for p in cache.rglob("batch-*.npz")} == before, "a re-run encodes nothing new"
+    _png(root / "img" / "0.png", (1, 2, 3))  # one image changes: only it is encoded again
+    check(spec, export, media=media, cache_dir=cache, device="cpu")
+    new = {p.name for p in cache.rglob("batch-*.npz")} - before
+    assert len(new) == 1
+    with np.load(next(cache.rglob(next(iter(new))))) as data:
+        assert len(data["keys"]) == 1
+
+
+def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path) -> None:
+    _video(tmp_path / "clips" / "one.mp4")
+    result = lambda s, e, label, rid: {  # noqa: E731
+        "id": rid,
+        "from_name": "label",
+        "to_name": "video",
+        "type": "timelinelabels",
+        "value": {"ranges": [{"start": s, "end": e}], "timelinelabels": [label]},
+    }
+    tasks = [
+        {
+            "id": 1,
+            "data": {"video": "clips/one.mp4"},
+            "annotations": [{"id": 1, "result": [result(1, 8, "a", "s1"), result(10, 20, "b", "s2")]}],
+        }
+    ]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    spec = load_spec_text(_spec(tmp_path, tiny_weights, unit="segment", media="video").read_text())
+    spec_obj = spec.model_copy(update={"labelstudio": spec.labelstudio.model_copy(update={"frame_rate": 10.0})})
+    dataset = read_export(spec_obj, export)
+    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+    space = embed_dataset(dataset, embedder, MediaSources(media_root=tmp_path), cache=None, workers=2)
+    assert space.samples.tolist() == [0, 1]
+    assert {s: v.shape for s, v in space.frame_vectors.items()} == {0: (3, 32), 1: (3, 32)}
+    assert np.allclose(np.linalg.norm(space.vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_video_frames_are_the_ones_shown_at_each_time(tmp_path: Path) -> None:
+    _video(tmp_path / "v.mp4", seconds=2.0, fps=10)
+    data = (tmp_path / "v.mp4").read_bytes()
+    first, middle, last = video_frames(data, [0.0, 1.0, 5.0], "v.mp4")
+    brightness = [float(np.asarray(f).mean()) for f in (first, middle, last)]
+    assert brightness[0] < 10 and 100 < brightness[1] < 140 and brightness[2] > 200
+    with pytest.raises(MediaProblem, match="not a readable video"):
+        video_frames(b"garbage", [0.0], "g.mp4")
+
+
+def test_sample_times_and_crops() -> None:
+    from PIL import Image
+
+    assert sample_times(1.0, 3.0, 3) == [1.0, 2.0, 3.0]
+    assert sample_times(0.0, 1.0, 5) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    image = Image.new("RGB", (200, 100))
+    assert crop(image, (10, 20, 50, 50), 0.0).size == (100, 50)
+    assert crop(image, (10, 20, 50, 50), 0.1).size == (120, 60)
+    assert crop(image, (90, 90, 20, 20), 0.5).size == (40, 20), "clipped to the image"
+
+
+def test_safe_join_refuses_escapes(tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"x")
+    (tmp_path / "root" / "link.png").symlink_to(outside)
+    assert safe_join(tmp_path / "root", "a/b.png") == (tmp_path / "root" / "a" / "b.png").resolve()
+    for hostile in ("../outside.png", "a/../../outside.png", "link.png"):
+        with pytest.raises(MediaProblem, match="escapes its root"):
+            safe_join(tmp_path / "root", hostile)
+    sources = MediaSources(media_root=tmp_path / "root")
+    with pytest.raises(MediaProblem, match="outside the media roots"):
+        read_media(str(outside), sources)
+    with pytest.raises(MediaProblem, match="not allowed"):
+        read_media("http://10.0.0.1/x.png", sources)
+
+
+def test_cache_survives_an_interrupted_write(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path, "model", "pre")
+    cache.put(["a", "b"], np.eye(2, 4, dtype=np.float32))
+    (cache.folder / ".batch-dead.tmp.npz").write_bytes(b"half written")
+    (cache.folder / "batch-damaged.npz").write_bytes(b"PK\x03\x04 torn")
+    reopened = EmbeddingCache(tmp_path, "model", "pre")
+    assert len(reopened) == 2 and np.allclose(reopened.get("a"), [1, 0, 0, 0])
+    assert not list(cache.folder.glob(".batch-*")) and not (cache.folder / "batch-damaged.npz").exists()
+    assert EmbeddingCache(tmp_path, "other-model", "pre").get("a") is None
+
+
+def test_missing_weights_fail_fast_with_a_way_out(tmp_path: Path) -> None:
+    from taxospec.embeddings.space import EmbeddingError
+
+    with pytest.raises(EmbeddingError, match="not in the local cache and this machine is offline"):
+        OpenClipFactory().load("ViT-B-32", "laion2b_s34b_b79k", device="cpu")
+    with pytest.raises(EmbeddingError, match="local-dir:"):
+        OpenClipFactory().load("ViT-B-32", str(tmp_path / "missing.pt"), device="cpu")
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
