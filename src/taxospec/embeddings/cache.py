@@ -8,6 +8,7 @@ and a re-run encodes only what is not there yet.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import uuid
@@ -38,6 +39,7 @@ class EmbeddingCache:
 
     def __init__(self, root: Path, model_id: str, preprocess_id: str) -> None:
         digest = hashlib.sha1(f"{model_id}|{preprocess_id}".encode()).hexdigest()[:16]
+        self.root = root
         self.folder = root / "embeddings" / digest
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -54,6 +56,7 @@ class EmbeddingCache:
                 path.unlink(missing_ok=True)  # a damaged batch is dropped and re-encoded
         for stale in self.folder.glob(".batch-*.tmp*"):
             stale.unlink(missing_ok=True)
+        self.memo = ContentMemo(root)
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -83,3 +86,41 @@ class EmbeddingCache:
                 os.unlink(tmp)
         for key, vector in zip(keys, half, strict=True):
             self._vectors[key] = vector
+
+
+class ContentMemo:
+    """Content hashes of local media files by path, size and modification time, so that a re-run need not
+    read unchanged files to know they are unchanged."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / "content-hashes.json"
+        self._entries: dict[str, list[object]] = {}
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self._entries = loaded
+        except (OSError, ValueError):
+            pass
+
+    def lookup(self, path: Path, stat: os.stat_result) -> str | None:
+        """The remembered hash of `path` if its size and modification time are unchanged."""
+        entry = self._entries.get(str(path))
+        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+            return str(entry[2])
+        return None
+
+    def store(self, path: Path, stat: os.stat_result, digest: str) -> None:
+        """Remember the hash of `path` at this size and modification time."""
+        self._entries[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
+
+    def save(self) -> None:
+        """Write the memo atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".content-hashes.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self._entries, handle)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)

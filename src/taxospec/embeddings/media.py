@@ -84,6 +84,10 @@ class LocalFilesResolver:
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
         """Read from under `ls_document_root` (or `media_root`)."""
+        return read_file(self.locate(uri, sources), sources.max_bytes)
+
+    def locate(self, uri: str, sources: MediaSources) -> Path:
+        """The local file `uri` names."""
         root = sources.ls_document_root or sources.media_root
         if root is None:
             raise MediaProblem(
@@ -93,7 +97,7 @@ class LocalFilesResolver:
         relative = (query.get("d") or [""])[0]
         if not relative:
             raise MediaProblem("media-missing", f"{uri}: no ?d= path")
-        return read_file(safe_join(root, relative), sources.max_bytes)
+        return safe_join(root, relative)
 
 
 @dataclass(frozen=True)
@@ -108,11 +112,15 @@ class UploadResolver:
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
         """Read from `ls_media_root/upload/…`."""
+        return read_file(self.locate(uri, sources), sources.max_bytes)
+
+    def locate(self, uri: str, sources: MediaSources) -> Path:
+        """The local file `uri` names."""
         if sources.ls_media_root is None:
             raise MediaProblem("media-missing", f"{uri}: give --ls-media-root (Label Studio's media folder)")
         path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
         relative = "upload/" + path.split("/data/upload/", 1)[1]
-        return read_file(safe_join(sources.ls_media_root, relative), sources.max_bytes)
+        return safe_join(sources.ls_media_root, relative)
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,10 @@ class PathResolver:
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
         """Read from under `media_root` or the export's folder; absolute paths must lie under one of them."""
+        return read_file(self.locate(uri, sources), sources.max_bytes)
+
+    def locate(self, uri: str, sources: MediaSources) -> Path:
+        """The local file `uri` names."""
         parts = urllib.parse.urlsplit(uri)
         path = urllib.parse.unquote(parts.path) if parts.scheme == "file" else uri
         roots = [r for r in (sources.media_root, sources.export_dir) if r is not None]
@@ -163,9 +175,9 @@ class PathResolver:
                     Path(path).resolve().relative_to(root.resolve())
                 except ValueError:
                     continue
-                return read_file(Path(path).resolve(), sources.max_bytes)
+                return Path(path).resolve()
             raise MediaProblem("media-refused", f"{uri}: an absolute path outside the media roots")
-        return read_file(safe_join(roots[0], path), sources.max_bytes)
+        return safe_join(roots[0], path)
 
 
 @hookimpl
@@ -184,3 +196,16 @@ def read_media(uri: str | None, sources: MediaSources) -> bytes:
         if resolver.claims(uri):
             return resolver.read(uri, sources)
     raise MediaProblem("media-refused", f"{uri}: no resolver reads this kind of URI")
+
+
+def locate_media(uri: str | None, sources: MediaSources) -> Path | None:
+    """The local file behind `uri`, when its resolver reads local files (None for http and the like)."""
+    from taxospec.plugins.registry import media_resolvers
+
+    if not uri:
+        return None
+    for resolver in media_resolvers():
+        if resolver.claims(uri):
+            locate = getattr(resolver, "locate", None)
+            return locate(uri, sources) if locate is not None else None
+    return None

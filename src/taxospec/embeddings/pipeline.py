@@ -9,11 +9,15 @@ becomes a `media-*` issue on the dataset; the run goes on.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
 import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +26,7 @@ import numpy.typing as npt
 from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, Dataset, ReadIssue
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.frames import crop, decode_image, sample_times, video_frames
-from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
+from taxospec.embeddings.media import MediaProblem, MediaSources, locate_media, read_media
 from taxospec.embeddings.space import EmbeddingSpace, normalize
 
 
@@ -62,13 +66,37 @@ def embed_dataset(
     frames = spec.embedding.frames_per_segment
     margin = spec.embedding.box_margin
 
+    def cached(task: int) -> _TaskResult | None:
+        """The task's vectors straight from the cache, when its media is unchanged (by path, size and time)."""
+        if cache is None:
+            return None
+        try:
+            path = locate_media(dataset.items.media[task], sources)
+            if path is None:
+                return None
+            known = cache.memo.lookup(path, path.stat())
+        except (MediaProblem, OSError):
+            return None
+        plan = _plan(cols, by_task[task], frames, margin)
+        if known is None or not all(item_key(known, what) in cache for _, _, what in plan):
+            return None
+        result = _TaskResult(task, content_hash=known)
+        for sample, slot, what in plan:
+            key = item_key(known, what)
+            result.jobs.append(_Job(sample, slot, key, vector=cache.get(key)))
+        return result
+
     def prepare(task: int) -> _TaskResult:
         result = _TaskResult(task)
         uri = dataset.items.media[task]
         try:
+            plan = _plan(cols, by_task[task], frames, margin)
+            path = locate_media(uri, sources)
+            stat = _stat(path) if path is not None else None
             data = read_media(uri, sources)
             result.content_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
-            plan = _plan(cols, by_task[task], frames, margin)
+            if cache is not None and path is not None and stat is not None:
+                cache.memo.store(path, stat, result.content_hash)
             content = result.content_hash
             missing = [p for p in plan if cache is None or item_key(content, p[2]) not in cache]
             images = _images(data, uri or "", missing, spec.media == "video")
@@ -101,9 +129,15 @@ def embed_dataset(
             vectors.setdefault(job.sample, []).append((job.slot, vector))
         pending.clear()
 
-    tasks = sorted(by_task)
-    with _progress(progress, len(tasks)) as advance:
-        for result in _ordered(prepare, tasks, workers):
+    ready, todo = [], []
+    for task in sorted(by_task):
+        hit = cached(task)
+        if hit is None:
+            todo.append(task)
+        else:
+            ready.append(hit)
+    with _progress(progress, len(ready) + len(todo)) as advance, _torch_threads(embedder):
+        for result in itertools.chain(ready, _ordered(prepare, todo, workers)):
             advance()
             if result.problem is not None:
                 dataset.issues.append(ReadIssue(result.problem.code, str(result.problem), result.task))
@@ -119,6 +153,8 @@ def embed_dataset(
                 elif job.vector is not None:
                     vectors.setdefault(job.sample, []).append((job.slot, job.vector))
         flush()
+    if cache is not None:
+        cache.memo.save()
     samples = sorted(vectors)
     frame_vectors = {s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]) for s in samples}
     matrix = (
@@ -134,6 +170,31 @@ def embed_dataset(
         frame_vectors={s: v for s, v in frame_vectors.items() if len(v) > 1},
         content_hashes=hashes,
     )
+
+
+@contextmanager
+def _torch_threads(embedder: Any) -> Iterator[None]:
+    """While the GPU encodes, preprocessing threads run single-threaded torch ops (no oversubscription)."""
+    import torch
+
+    if not str(getattr(embedder, "device", "cpu")).startswith("cuda"):
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _stat(path: Path) -> os.stat_result:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        raise MediaProblem("media-missing", f"{path} does not exist") from None
+    except OSError as exc:
+        raise MediaProblem("media-missing", f"{path}: {exc.strerror or exc}") from None
 
 
 def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tuple[int, int, str]]:

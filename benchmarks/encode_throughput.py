@@ -1,0 +1,152 @@
+"""Encoding throughput: taxospec's embedding pipeline against bare `encode_image`, and the cache's re-run.
+
+In one run, on the same model, device and images:
+
+- **bare**: every image decoded and preprocessed beforehand (not timed), then only
+  `model.encode_image` in batches — the most the model can do;
+- **pipeline**: `taxospec.embeddings.pipeline.embed_dataset` from files on disk — reading, hashing,
+  decoding and preprocessing in worker threads while the model encodes;
+- **cold / warm**: the pipeline with the on-disk cache, first on all images, then again after 1 % of
+  them changed (only those are encoded again).
+
+Targets: pipeline ≥ 90 % of bare; re-run with 1 % new ≤ 5 % of the cold run. The model has random weights
+(open_clip architecture only: throughput does not depend on the weights), so nothing is downloaded.
+
+    .venv/bin/python benchmarks/encode_throughput.py [--model ViT-B-32] [--images 2000] [--workers 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_images(folder: Path, count: int, size: tuple[int, int], seed: int = 0) -> list[str]:
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    names = []
+    for i in range(count):
+        base = rng.integers(0, 255, size=(size[1] // 8, size[0] // 8, 3), dtype=np.uint8)
+        image = Image.fromarray(base).resize(size)
+        name = f"img_{i:06d}.jpg"
+        image.save(folder / name, quality=90)
+        names.append(name)
+    return names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="ViT-B-32")
+    parser.add_argument("--images", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument("--size", default="640x480")
+    parser.add_argument("--device", default="auto")
+    options = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    import open_clip
+    import torch
+
+    from taxospec import load_spec_text, read_export
+    from taxospec.embeddings.cache import EmbeddingCache
+    from taxospec.embeddings.encoder import OpenClipFactory
+    from taxospec.embeddings.media import MediaSources
+    from taxospec.embeddings.pipeline import embed_dataset
+
+    width, height = (int(v) for v in options.size.split("x"))
+    with tempfile.TemporaryDirectory(prefix="taxospec-encode-") as tmp:
+        root = Path(tmp)
+        (root / "img").mkdir()
+        names = make_images(root / "img", options.images, (width, height))
+        torch.manual_seed(0)
+        model, _, _ = open_clip.create_model_and_transforms(options.model)
+        weights = root / "weights.pt"
+        torch.save(model.state_dict(), weights)
+        del model
+        embedder = OpenClipFactory().load(options.model, str(weights), device=options.device)
+        tasks = [
+            {
+                "id": i + 1,
+                "data": {"image": f"/data/local-files/?d=img/{name}"},
+                "annotations": [
+                    {
+                        "id": i + 1,
+                        "result": [
+                            {"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": ["a"]}}
+                        ],
+                    }
+                ],
+            }
+            for i, name in enumerate(names)
+        ]
+        export = root / "export.json"
+        export.write_text(json.dumps(tasks))
+        spec = load_spec_text(
+            f"taxospec: 1\nname: bench\nclasses: {{a: {{}}}}\nembedding: {{model: {options.model}}}\n"
+        )
+        dataset = read_export(spec, export)
+        sources = MediaSources(ls_document_root=root)
+        device = embedder.device
+        sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+        from PIL import Image
+
+        tensors = embedder.preprocess_images([Image.open(root / "img" / n).convert("RGB") for n in names])
+        for start in range(0, min(len(tensors), options.batch_size * 2), options.batch_size):  # warm-up
+            embedder.encode_batch(tensors[start : start + options.batch_size])
+        sync()
+        began = time.perf_counter()
+        for start in range(0, len(tensors), options.batch_size):
+            embedder.encode_batch(tensors[start : start + options.batch_size])
+        sync()
+        bare = len(tensors) / (time.perf_counter() - began)
+        del tensors
+
+        began = time.perf_counter()
+        embed_dataset(dataset, embedder, sources, cache=None, batch_size=options.batch_size, workers=options.workers)
+        sync()
+        pipeline = len(names) / (time.perf_counter() - began)
+
+        cache = root / "cache"
+        began = time.perf_counter()
+        embed_dataset(
+            dataset,
+            embedder,
+            sources,
+            batch_size=options.batch_size,
+            workers=options.workers,
+            cache=EmbeddingCache(cache, embedder.model_id, embedder.preprocess_id),
+        )
+        cold = time.perf_counter() - began
+        changed = make_images(root / "img", max(1, len(names) // 100), (width, height), seed=99)
+        began = time.perf_counter()
+        embed_dataset(
+            dataset,
+            embedder,
+            sources,
+            batch_size=options.batch_size,
+            workers=options.workers,
+            cache=EmbeddingCache(cache, embedder.model_id, embedder.preprocess_id),
+        )
+        warm = time.perf_counter() - began
+
+    print(
+        f"model {options.model} on {device} ({embedder.precision}), {len(names)} images {options.size}, "
+        f"batch {options.batch_size}, {options.workers} workers"
+    )
+    print(f"bare encode_image        {bare:10.1f} images/s")
+    print(f"pipeline (files → vecs)  {pipeline:10.1f} images/s   {pipeline / bare:6.1%} of bare")
+    print(f"cache cold run           {cold:10.2f} s")
+    print(f"re-run, {len(changed)} new ({len(changed) / len(names):.0%})  {warm:10.2f} s   {warm / cold:6.1%} of cold")
+
+
+if __name__ == "__main__":
+    main()
