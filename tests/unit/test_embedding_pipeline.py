@@ -224,3 +224,23 @@ def test_missing_weights_fail_fast_with_a_way_out(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingError, match="local-dir:"):
         OpenClipFactory().load("ViT-B-32", str(tmp_path / "missing.pt"), device="cpu")
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_process_decoding_matches_thread_decoding(tmp_path: Path, tiny_weights: Path) -> None:
+    """Decoding in worker processes (the GPU path) gives the vectors decoding in threads gives."""
+    root = tmp_path / "data"
+    for i in range(5):
+        _png(root / "img" / f"{i}.png", (50 * i, 30, 200))
+    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(5)]
+    tasks.append(_box_task(6, "/data/local-files/?d=img/missing.png", "a"))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+    sources = MediaSources(ls_document_root=root)
+    threads = embed_dataset(dataset, embedder, sources, workers=2, processes=False)
+    processes = embed_dataset(dataset, embedder, sources, workers=2, processes=True,
+                              cache=EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id))
+    assert threads.samples.tolist() == processes.samples.tolist() == [0, 1, 2, 3, 4]
+    assert np.allclose(threads.vectors, processes.vectors, atol=1e-4)
+    assert sum(1 for issue in dataset.issues if issue.code == "media-missing") == 2

@@ -61,6 +61,28 @@ class OpenClipEmbedder:
             features = self.model.encode_image(batch)
         return normalize(features.float().cpu().numpy())
 
+    def pil_stage(self) -> Any | None:
+        """The image transforms before tensor conversion (resize, crop, mode), or None when the
+        preprocessing does not split into that and a final ToTensor + Normalize."""
+        transforms = list(getattr(self.preprocess, "transforms", []))
+        names = [type(t).__name__ for t in transforms]
+        if len(names) < 2 or names[-1] != "Normalize" or names[-2] not in ("ToTensor", "MaybeToTensor"):
+            return None
+        from torchvision.transforms import Compose
+
+        return Compose(transforms[:-2])
+
+    def encode_uint8(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Unit vectors of a batch of images already through `pil_stage` (B×H×W×3, uint8): tensor conversion
+        and normalization happen on the device."""
+        import torch
+
+        normalize_step = self.preprocess.transforms[-1]
+        mean = torch.tensor(normalize_step.mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(normalize_step.std, device=self.device).view(1, 3, 1, 1)
+        pixels = torch.from_numpy(batch).to(self.device, non_blocking=True).permute(0, 3, 1, 2).float() / 255.0
+        return self.encode_batch((pixels - mean) / std)
+
     def encode_images(self, images: list[Any]) -> npt.NDArray[np.float32]:
         """Unit vectors of PIL images."""
         return self.encode_batch(self.preprocess_images(images))

@@ -22,8 +22,12 @@ class MediaProblem(Exception):
     """Media that cannot be had; `code` is the finding it becomes (media-missing, media-refused, …)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(code, message)  # both in args, so that it crosses process boundaries
         self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ class _Job:
     key: str
     tensor: Any = None
     vector: npt.NDArray[np.float32] | None = None
+    pixels: npt.NDArray[np.uint8] | None = None
 
 
 @dataclass
@@ -56,8 +57,15 @@ def embed_dataset(
     batch_size: int = 32,
     workers: int = 2,
     progress: bool = False,
+    processes: bool | None = None,
 ) -> EmbeddingSpace:
-    """The embedding space of `dataset`'s examples (those whose media could be read)."""
+    """The embedding space of `dataset`'s examples (those whose media could be read).
+
+    Decoding runs in `workers` threads, or in `workers` processes when `processes` (default: when the
+    model runs on a GPU, which outpaces what threads can decode under the GIL, and there are more than
+    `PROCESSES_ABOVE` tasks to decode, enough to pay for the processes' start-up); with processes, images
+    travel as uint8 pixels and are converted and normalized on the device.
+    """
     spec = dataset.spec
     cols = dataset.columns
     by_task: dict[int, list[int]] = {}
@@ -122,7 +130,10 @@ def embed_dataset(
             return
         import torch
 
-        encoded = embedder.encode_batch(torch.stack([job.tensor for job in pending]))
+        if pending[0].pixels is not None:
+            encoded = embedder.encode_uint8(np.stack([job.pixels for job in pending if job.pixels is not None]))
+        else:
+            encoded = embedder.encode_batch(torch.stack([job.tensor for job in pending]))
         if cache is not None:
             cache.put([job.key for job in pending], encoded)
         for job, vector in zip(pending, encoded, strict=True):
@@ -136,8 +147,19 @@ def embed_dataset(
             todo.append(task)
         else:
             ready.append(hit)
+    pil_stage = embedder.pil_stage() if hasattr(embedder, "pil_stage") else None
+    if processes is None:
+        on_gpu = str(getattr(embedder, "device", "cpu")).startswith("cuda")
+        processes = workers > 1 and on_gpu and len(todo) > PROCESSES_ABOVE
+    if processes and pil_stage is not None and todo:
+        jobs_in = [(task, dataset.items.media[task], _plan(cols, by_task[task], frames, margin)) for task in todo]
+        decoded: Iterator[_TaskResult] = _in_processes(
+            jobs_in, sources, pil_stage, spec.media == "video", workers, cache
+        )
+    else:
+        decoded = _ordered(prepare, todo, workers)
     with _progress(progress, len(ready) + len(todo)) as advance, _torch_threads(embedder):
-        for result in itertools.chain(ready, _ordered(prepare, todo, workers)):
+        for result in itertools.chain(ready, decoded):
             advance()
             if result.problem is not None:
                 dataset.issues.append(ReadIssue(result.problem.code, str(result.problem), result.task))
@@ -146,7 +168,7 @@ def embed_dataset(
                 if result.content_hash:
                     hashes[sample] = result.content_hash
             for job in result.jobs:
-                if job.tensor is not None:
+                if job.tensor is not None or job.pixels is not None:
                     pending.append(job)
                     if len(pending) >= batch_size:
                         flush()
@@ -170,6 +192,78 @@ def embed_dataset(
         frame_vectors={s: v for s, v in frame_vectors.items() if len(v) > 1},
         content_hashes=hashes,
     )
+
+
+_WORKER_STATE: dict[str, Any] = {}
+PROCESSES_ABOVE = 3000
+"""Tasks to decode above which worker processes pay for their start-up (torch imports, ~1 s each)."""
+CHUNK = 32
+"""Tasks a worker process decodes per round trip."""
+
+
+def _init_worker(sources: MediaSources, stage: Any, video: bool) -> None:
+    _WORKER_STATE.update(sources=sources, stage=stage, video=video)
+
+
+def _decode_chunk(
+    chunk: list[tuple[int, str | None, list[tuple[int, int, str]]]],
+) -> list[tuple[int, str | None, dict[str, npt.NDArray[np.uint8]], MediaProblem | None, Any]]:
+    """Worker-process side: read, hash, decode and resize tasks; pixels come back as uint8."""
+    sources, stage, video = _WORKER_STATE["sources"], _WORKER_STATE["stage"], _WORKER_STATE["video"]
+    out: list[tuple[int, str | None, dict[str, npt.NDArray[np.uint8]], MediaProblem | None, Any]] = []
+    for task, uri, plan in chunk:
+        try:
+            path = locate_media(uri, sources)
+            stat = _stat(path) if path is not None else None
+            data = read_media(uri, sources)
+            digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+            images = _images(data, uri or "", plan, video)
+            pixels = {what: np.asarray(stage(image), dtype=np.uint8) for what, image in images.items()}
+            out.append((task, digest, pixels, None, (path, stat)))
+        except MediaProblem as problem:
+            out.append((task, None, {}, problem, None))
+    return out
+
+
+def _in_processes(
+    jobs: list[tuple[int, str | None, list[tuple[int, int, str]]]],
+    sources: MediaSources,
+    stage: Any,
+    video: bool,
+    workers: int,
+    cache: EmbeddingCache | None,
+) -> Iterator[_TaskResult]:
+    """Decode tasks in a pool of `workers` processes (spawned: safe beside CUDA), in order, bounded ahead."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+    plans = {task: plan for task, _, plan in jobs}
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(sources, stage, video)
+    ) as pool:
+        queue: deque[Future[Any]] = deque()
+        iterator = iter(chunks)
+        for chunk in itertools.islice(iterator, workers * 2):
+            queue.append(pool.submit(_decode_chunk, chunk))
+        while queue:
+            decoded = queue.popleft().result()
+            following = next(iterator, None)
+            if following is not None:
+                queue.append(pool.submit(_decode_chunk, following))
+            for task, digest, pixels, problem, located in decoded:
+                result = _TaskResult(task, content_hash=digest, problem=problem)
+                if problem is None and digest is not None:
+                    if cache is not None and located and located[0] is not None and located[1] is not None:
+                        cache.memo.store(located[0], located[1], digest)
+                    for sample, slot, what in plans[task]:
+                        key = item_key(digest, what)
+                        cached = cache.get(key) if cache is not None else None
+                        job = _Job(sample, slot, key, vector=cached)
+                        if cached is None:
+                            job.pixels = pixels[what]
+                        result.jobs.append(job)
+                yield result
 
 
 @contextmanager
