@@ -239,8 +239,14 @@ def test_process_decoding_matches_thread_decoding(tmp_path: Path, tiny_weights: 
     embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     sources = MediaSources(ls_document_root=root)
     threads = embed_dataset(dataset, embedder, sources, workers=2, processes=False)
-    processes = embed_dataset(dataset, embedder, sources, workers=2, processes=True,
-                              cache=EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id))
+    processes = embed_dataset(
+        dataset,
+        embedder,
+        sources,
+        workers=2,
+        processes=True,
+        cache=EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id),
+    )
     assert threads.samples.tolist() == processes.samples.tolist() == [0, 1, 2, 3, 4]
     assert np.allclose(threads.vectors, processes.vectors, atol=1e-4)
     assert sum(1 for issue in dataset.issues if issue.code == "media-missing") == 2

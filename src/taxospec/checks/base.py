@@ -65,7 +65,7 @@ def check(
     """Declare a check; the decorated function's docstring is its documentation."""
 
     def declare(func: Callable[[CheckContext, Any], Outcome]) -> Check[Any]:
-        summary = (func.__doc__ or name).strip().splitlines()[0]
+        summary = " ".join((func.__doc__ or name).strip().split("\n\n")[0].split())
         return Check(name, family, severity, summary, func, params, skip)
 
     return declare
