@@ -99,7 +99,7 @@ def _run(world: World, tmp_path: Path, spec_text: str = SPEC) -> dict[str, set[i
             MESSAGES.setdefault(finding.code, []).append(finding.message)
             flagged.setdefault(finding.code, set()).add(finding.task_id or 0)
             assert finding.score is None or 0.0 <= finding.score <= 1.0
-    assert not [s for s in stats if s.family == "embeddings" and s.skipped]
+    assert not [s for s in stats if s.family == "embeddings" and s.skipped and "unit" not in s.skipped]
     return flagged
 
 
@@ -181,6 +181,9 @@ def test_without_embeddings_the_checks_say_why(tmp_path: Path) -> None:
     export.write_text(json.dumps(world.tasks))
     _, stats = run_checks(read_export(load_spec_text(SPEC), export))
     skipped = {s.code: s.skipped for s in stats if s.family == "embeddings" and not s.code.startswith("media-")}
+    assert skipped["segment-ends-loose"] == "the spec's unit has no video frames"
+    assert skipped["box-background-action"] == "the spec's unit has no boxes"
+    del skipped["segment-ends-loose"], skipped["box-background-action"]
     assert skipped and all(reason and "no embeddings" in reason for reason in skipped.values())
 
 
@@ -217,3 +220,99 @@ def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
     bad.write_bytes(b"not a zip")
     with pytest.raises(EmbeddingError, match="cannot be read as embeddings"):
         load_precomputed(bad, np.array([1]), [None])
+
+
+def test_scenario_gap_when_no_example_looks_like_a_value(tmp_path: Path) -> None:
+    world = World()
+    for i in range(20):
+        world.add("timeout", "day" if i % 2 else "night")
+    for _ in range(20):  # waving annotated day and night, but every picture is in daylight
+        world.add(
+            "waving", "day", vector=3 * _e(2) + 1.2 * _e(10) + 0.3 * world.rng.normal(size=DIM).astype(np.float32)
+        )
+    for i in range(20):
+        world.add("clapping", "day" if i % 2 else "night")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    dataset = read_export(load_spec_text(SPEC), export)
+    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "t", encode_text=encode_text)
+    findings, _ = run_checks(dataset, embeddings=space, select={"scenario-gap"})
+    assert [(f.class_name, f.axis, f.value) for f in findings] == [("waving", "lighting", "night")]
+
+
+VIDEO_SPEC = """
+taxospec: 1
+name: video-geometry
+media: video
+unit: segment
+classes:
+  timeout: {hard_negatives: [clapping], min_examples: 1, prompts: [a, b]}
+  clapping: {role: negative, min_examples: 1}
+labelstudio: {frame_rate: 10}
+embedding: {frames_per_segment: 5}
+"""
+
+
+def test_segment_ends_loose_suggests_tighter_bounds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    tasks, frame_vectors = [], {}
+    for i in range(12):
+        label = "timeout" if i < 8 else "clapping"
+        region = {
+            "id": f"s{i}",
+            "from_name": "label",
+            "to_name": "video",
+            "type": "timelinelabels",
+            "value": {"ranges": [{"start": 1, "end": 20}], "timelinelabels": [label]},
+        }
+        tasks.append({"id": i + 1, "data": {"video": f"v{i}.mp4"}, "annotations": [{"id": i + 1, "result": [region]}]})
+        frames = np.stack([3 * _e(CENTER[label]) + 0.3 * rng.normal(size=DIM) for _ in range(5)]).astype(np.float32)
+        if i == 3:  # the run-up: the first two frames show something else
+            frames[:2] = np.stack([3 * _e(30) + 0.3 * rng.normal(size=DIM) for _ in range(2)])
+        frame_vectors[i] = frames / np.linalg.norm(frames, axis=1, keepdims=True)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text(VIDEO_SPEC), export)
+    vectors = np.stack([frame_vectors[i].mean(axis=0) for i in range(12)])
+    space = EmbeddingSpace(np.arange(12), vectors, "t", frame_vectors=frame_vectors)
+    findings, _ = run_checks(dataset, embeddings=space, select={"segment-ends-loose"})
+    assert [(f.task_id, f.message) for f in findings] == [
+        (4, "the first 2 of 5 frames (0.00–1.00 s) look unlike 'timeout'; tighter bounds: 1.00–2.00 s")
+    ]
+
+
+BOX_SPEC = """
+taxospec: 1
+name: box-geometry
+unit: box
+classes:
+  dent: {hard_negatives: [dust], min_examples: 1, prompts: [a, b]}
+  dust: {role: negative, min_examples: 1}
+"""
+
+
+def test_box_framing_background_is_found(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    tasks, crops, context = [], [], {}
+    for i in range(16):
+        label = "dent" if i < 10 else "dust"
+        box = {
+            "id": f"b{i}",
+            "from_name": "label",
+            "to_name": "image",
+            "type": "rectanglelabels",
+            "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": [label]},
+        }
+        tasks.append({"id": i + 1, "data": {"image": f"{i}.png"}, "annotations": [{"id": i + 1, "result": [box]}]})
+        crop = 3 * _e(CENTER["timeout" if label == "dent" else "clapping"]) + 0.3 * rng.normal(size=DIM)
+        if i == 6:  # the box frames the casing, not the dent
+            crop = 3 * _e(25) + 0.3 * rng.normal(size=DIM)
+        crops.append(crop)
+        whole = 3 * _e(15) + 1.5 * _e(CENTER["timeout" if label == "dent" else "clapping"]) + 0.3 * rng.normal(size=DIM)
+        context[i] = (whole / np.linalg.norm(whole)).astype(np.float32)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text(BOX_SPEC), export)
+    space = EmbeddingSpace(np.arange(16), np.stack(crops), "t", context_vectors=context)
+    findings, _ = run_checks(dataset, embeddings=space, select={"box-background-action"})
+    assert [f.task_id for f in findings] == [7]

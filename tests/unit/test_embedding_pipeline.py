@@ -137,7 +137,7 @@ def test_images_boxes_cache_and_media_problems(tmp_path: Path, tiny_weights: Pat
     new = {p.name for p in cache.rglob("batch-*.npz")} - before
     assert len(new) == 1
     with np.load(next(cache.rglob(next(iter(new))))) as data:
-        assert len(data["keys"]) == 1
+        assert len(data["keys"]) == 2, "the changed image's box crop and the whole image (its context)"
 
 
 def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path) -> None:

@@ -508,6 +508,148 @@ def axis_value_disputed(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
     return evaluated, issues
 
 
+def _lower_fence(values: npt.NDArray[np.float64], factor: float) -> float:
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q1 - factor * (q3 - q1))
+
+
+def _no_frames(spec: Spec) -> str | None:
+    return _off(spec) or (None if spec.unit in ("segment", "track") else "the spec's unit has no video frames")
+
+
+def _no_boxes(spec: Spec) -> str | None:
+    if _off(spec):
+        return _off(spec)
+    if spec.unit not in ("box",):
+        return "the spec's unit has no boxes"
+    return None if spec.tightness.spatial.main_subject else "tightness.spatial.main_subject is off"
+
+
+@check("segment-ends-loose", "embeddings", Severity.WARNING, params=_embedding, skip=_no_frames)
+def segment_ends_loose(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
+    """A segment whose first or last sampled frames look unlike its class (below the class's lower fence of
+    frame-to-class similarity), with tighter bounds suggested from the frames that do look like it.
+
+    Loose ends teach the run-up and the aftermath as the action. Needs `frames_per_segment` ≥ 3."""
+    from taxospec.embeddings.frames import sample_times
+
+    view = _view(ctx)
+    frames = view.space.frame_vectors
+    if not frames:
+        raise SkipCheck("no per-frame vectors (video segments embedded with frames_per_segment ≥ 3)")
+    cols = ctx.columns
+    issues = []
+    evaluated = 0
+    for c, centroid in sorted(view.centroids.items()):
+        members = [int(r) for r in view.rows[view.labels == c] if int(r) in frames and len(frames[int(r)]) >= 3]
+        if len(members) < 5:
+            continue
+        sims = {r: frames[r] @ centroid for r in members}
+        middles = np.asarray([s[len(s) // 2] for s in sims.values()], dtype=np.float64)
+        fence = _lower_fence(middles, params.outlier_fence)
+        for row in members:
+            evaluated += 1
+            inside = np.flatnonzero(sims[row] >= fence)
+            if not len(inside) or (inside[0] == 0 and inside[-1] == len(sims[row]) - 1):
+                continue
+            times = sample_times(float(cols.start_s[row]), float(cols.end_s[row]), len(sims[row]))
+            loose = []
+            if inside[0] > 0:
+                loose.append(f"the first {inside[0]} of {len(times)} frames ({times[0]:.2f}–{times[inside[0]]:.2f} s)")
+            if inside[-1] < len(times) - 1:
+                loose.append(f"the last {len(times) - 1 - inside[-1]} ({times[inside[-1]]:.2f}–{times[-1]:.2f} s)")
+            issue = ctx.issue(
+                "segment-ends-loose",
+                f"{' and '.join(loose)} look unlike {ctx.class_names[c]!r}; tighter bounds: "
+                f"{times[inside[0]]:.2f}–{times[inside[-1]]:.2f} s",
+                row,
+            )
+            issues.append(_scored(issue, float(min(sims[row][0], sims[row][-1]))))
+    return evaluated, issues
+
+
+@check("box-background-action", "embeddings", Severity.WARNING, params=_embedding, skip=_no_boxes)
+def box_background_action(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
+    """A box whose crop looks unlike its class (below the class's lower fence) while its whole image looks
+    like the class's images: the box frames background, and the target is elsewhere in the picture.
+
+    The spec's `tightness.spatial.main_subject`: the target must be the main subject of its box."""
+    view = _view(ctx)
+    context = view.space.context_vectors
+    if not context:
+        raise SkipCheck("no whole-image vectors (box examples embedded from media)")
+    issues = []
+    evaluated = 0
+    for c, centroid in sorted(view.centroids.items()):
+        members = [(v, int(r)) for v, r in enumerate(view.rows.tolist()) if view.labels[v] == c and int(r) in context]
+        if len(members) < 5:
+            continue
+        crops = np.asarray([view.space.vectors[v] @ centroid for v, _ in members], dtype=np.float64)
+        wholes = np.stack([context[r] for _, r in members])
+        whole_centroid = wholes.mean(axis=0)
+        whole_centroid /= max(float(np.linalg.norm(whole_centroid)), 1e-12)
+        whole_sims = wholes @ whole_centroid
+        crop_fence = _lower_fence(crops, params.outlier_fence)
+        typical_whole = float(np.median(whole_sims))
+        evaluated += len(members)
+        for (v, _), crop_sim, whole_sim in zip(members, crops, whole_sims, strict=True):
+            if crop_sim < crop_fence and whole_sim >= typical_whole:
+                issues.append(
+                    _scored(
+                        view.issue(
+                            "box-background-action",
+                            f"the box looks unlike {ctx.class_names[c]!r} (similarity {crop_sim:.3f}, class fence "
+                            f"{crop_fence:.3f}) while its whole image looks like the class's images: it may frame "
+                            "background",
+                            v,
+                        ),
+                        float(whole_sim - crop_sim),
+                    )
+                )
+    return evaluated, issues
+
+
+@check("scenario-gap", "embeddings", Severity.WARNING, skip=_off)
+def scenario_gap(ctx: CheckContext, params: None) -> Outcome:
+    """An axis value that no example of a class looks like (zero-shot from the value's prompts), whatever the
+    annotations say: a scenario the data does not reach.
+
+    Cross-checks the coverage counts with what the pictures show; collect the scenario if it is missing."""
+    view = _view(ctx)
+    if view.space.encode_text is None:
+        raise SkipCheck("the embeddings came without a text encoder (precomputed)")
+    issues = []
+    evaluated = 0
+    for axis_name, axis in ctx.spec.axes.items():
+        values = [v for v in axis.values if axis.prompts.get(v)]
+        if len(values) < 2:
+            continue
+        text = np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
+        guess = np.argmax(view.space.vectors @ text.T, axis=1)
+        for name in ctx.spec.classes:
+            c = ctx.class_names.index(name)
+            members = view.labels == c
+            if axis_name not in ctx.spec.axes_of(name) or int(members.sum()) < 5:
+                continue
+            seen = set(guess[members].tolist())
+            for i, value in enumerate(values):
+                if value not in ctx.spec.axis_values_of(name, axis_name):
+                    continue
+                evaluated += 1
+                if i not in seen:
+                    issues.append(
+                        ctx.issue(
+                            "scenario-gap",
+                            f"no {name!r} example looks like {axis_name}={value} (zero-shot over "
+                            f"{int(members.sum())} examples): collect that scenario",
+                            class_name=name,
+                            axis=axis_name,
+                            value=value,
+                        )
+                    )
+    return evaluated, issues
+
+
 def _scored(issue: ReadIssue, score: float) -> ReadIssue:
     from dataclasses import replace
 
@@ -555,4 +697,7 @@ def taxospec_checks() -> list[Check[Any]]:
         prompt_incoherent,
         positive_unreached,
         axis_value_disputed,
+        segment_ends_loose,
+        box_background_action,
+        scenario_gap,
     ]

@@ -177,7 +177,10 @@ def embed_dataset(
         flush()
     if cache is not None:
         cache.memo.save()
-    samples = sorted(vectors)
+    task_context = {int(cols.task[s]): v for s, parts in vectors.items() for slot, v in parts if slot == CONTEXT_SLOT}
+    context = {s: task_context[t] for s, t in enumerate(cols.task.tolist()) if t in task_context}
+    vectors = {s: [p for p in parts if p[0] != CONTEXT_SLOT] for s, parts in vectors.items()}
+    samples = sorted(s for s, parts in vectors.items() if parts)
     frame_vectors = {s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]) for s in samples}
     matrix = (
         normalize(np.stack([frame_vectors[s].mean(axis=0) for s in samples]))
@@ -190,6 +193,7 @@ def embed_dataset(
         model_id=embedder.model_id,
         encode_text=embedder.encode_texts,
         frame_vectors={s: v for s, v in frame_vectors.items() if len(v) > 1},
+        context_vectors={s: v for s, v in context.items() if s in frame_vectors},
         content_hashes=hashes,
     )
 
@@ -291,9 +295,14 @@ def _stat(path: Path) -> os.stat_result:
         raise MediaProblem("media-missing", f"{path}: {exc.strerror or exc}") from None
 
 
+CONTEXT_SLOT = -1
+"""Slot of a box sample's whole-image vector (its context), kept apart from the sample's own vector."""
+
+
 def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tuple[int, int, str]]:
     """(sample, slot, what) for everything to embed of one task's samples."""
     plan = []
+    context_planned = False
     for s in samples:
         kind = int(cols.kind[s])
         box = (float(cols.x[s]), float(cols.y[s]), float(cols.w[s]), float(cols.h[s]))
@@ -304,6 +313,9 @@ def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tup
                 plan.append((s, slot, what))
         elif kind in (KIND_BOX, KIND_POLYGON):
             plan.append((s, 0, f"box:{_box_id(box, margin)}"))
+            if not context_planned:  # the whole image once per task, to tell a box from its background
+                plan.append((s, CONTEXT_SLOT, "image"))
+                context_planned = True
         else:
             plan.append((s, 0, "image"))
     return plan

@@ -45,6 +45,8 @@ class EmbeddingSpace:
     encode_text: Callable[[list[str]], FloatMatrix] | None = None
     frame_vectors: dict[int, FloatMatrix] = field(default_factory=dict)
     """Per sample (dataset row), the vectors of its sampled frames (video segments), in time order."""
+    context_vectors: dict[int, npt.NDArray[np.float32]] = field(default_factory=dict)
+    """Per box sample (dataset row), the vector of the whole image the box is in."""
     content_hashes: dict[int, str] = field(default_factory=dict)
     """Per sample (dataset row), the hash of its media bytes, where the media was read."""
 
