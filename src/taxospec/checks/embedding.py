@@ -9,6 +9,7 @@ index with its k-NN graph, built once.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,6 +25,8 @@ from taxospec.spec.model import EmbeddingSpec, Spec
 
 MAX_CENTROID_CONFUSION = 0.1
 """Share of a positive's examples closer to a hard negative's centroid above which the pair is too close."""
+DUPLICATE_NEIGHBOURS = 32
+"""Neighbours per example searched once for all checks (near-duplicate groups of up to this size)."""
 TEMPERATURE = 100.0
 """CLIP's logit scale for zero-shot probabilities."""
 NO_EMBEDDINGS = "no embeddings: give --embeddings FILE, or a media source (--media-root, --ls-document-root, …)"
@@ -65,8 +68,11 @@ class EmbeddingView:
         return NeighborIndex(self.space.vectors)
 
     def knn(self, k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        """The shared k-NN graph (similarities, ids), itself excluded."""
-        return self.index.knn(min(k, max(1, len(self.rows) - 1)))  # type: ignore[no-any-return]
+        """The shared k-NN graph (similarities, ids), itself excluded; one search serves every check (the
+        graph is built once with enough neighbours for the duplicate pass too)."""
+        k = min(k, max(1, len(self.rows) - 1))
+        sims, ids = self.index.knn(max(k, DUPLICATE_NEIGHBOURS))
+        return sims[:, :k], ids[:, :k]
 
     @cached_property
     def centroids(self) -> dict[int, npt.NDArray[np.float32]]:
@@ -108,13 +114,14 @@ def _percentile_rank(values: npt.NDArray[np.float64], value: float) -> float:
 @check("outlier", "embeddings", Severity.WARNING, params=_embedding, skip=_off)
 def outlier(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
     """An example far from the rest of its class (mean distance to its class neighbours above the class's
-    Q3 + `outlier_fence` × IQR).
+    Q3 + `outlier_fence` × IQR) that no other class explains (likely mislabels are reported as such).
 
     Outliers are often wrong crops, wrong media, or a rare condition; look at them first. The fence is
     computed per class, so a naturally diverse class is not punished for its spread."""
     from taxospec.embeddings.index import NeighborIndex
 
     view = _view(ctx)
+    explained = _mislabel_rows(view, params)  # far from its class because it belongs to another: a mislabel
     issues = []
     evaluated = 0
     for c in sorted(view.centroids):
@@ -128,6 +135,8 @@ def outlier(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
         q1, median, q3 = np.percentile(distance, [25, 50, 75])
         fence = q3 + params.outlier_fence * (q3 - q1)
         for m in np.flatnonzero(distance > fence + 1e-9):
+            if int(members[m]) in explained:
+                continue
             issue = view.issue(
                 "outlier",
                 f"far from the rest of {ctx.class_names[c]!r}: mean distance to its {k} nearest "
@@ -254,40 +263,60 @@ def hard_negative_margin(ctx: CheckContext, params: None) -> Outcome:
     return evaluated, issues
 
 
-@check("likely-mislabel", "embeddings", Severity.WARNING, params=_embedding, skip=_off)
-def likely_mislabel(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
-    """An example most of whose nearest neighbours carry one other label (k-NN label agreement).
+def _mislabel_votes(view: EmbeddingView, params: EmbeddingSpec) -> Iterator[tuple[int, int, int, int]]:
+    """(vector, other label, votes for it, neighbours) for every likely mislabel, by k-NN label agreement.
 
-    Ranked by that share: the first ones are the likeliest annotation mistakes."""
-    view = _view(ctx)
-    _, ids = view.knn(params.neighbors)
-    issues = []
-    evaluated = 0
+    A mislabel must also sit as close to its neighbours as the other class's own examples do (within that
+    class's fence); an example far from everything is an outlier, not a mislabel."""
+    sims, ids = view.knn(params.neighbors)
+    finite = np.where(np.isfinite(sims), sims, np.nan)
+    distance = 1.0 - np.nanmean(finite, axis=1)
+    fences = {}
+    for c in np.unique(view.labels[view.labels >= 0]).tolist():
+        own = distance[view.labels == c]
+        own = own[np.isfinite(own)]
+        if len(own):
+            q1, q3 = np.percentile(own, [25, 75])
+            fences[int(c)] = q3 + params.outlier_fence * (q3 - q1)
     for v in np.flatnonzero(view.labels >= 0):
         neighbours = ids[v][ids[v] >= 0]
         labels = view.labels[neighbours]
         labels = labels[labels >= 0]
         if len(labels) < 3:
             continue
-        evaluated += 1
         others = Counter(x for x in labels.tolist() if x != view.labels[v])
         if not others:
             continue
         other, count = others.most_common(1)[0]
-        share = count / len(labels)
-        if share >= params.mislabel_agreement:
-            issues.append(
-                _scored(
-                    view.issue(
-                        "likely-mislabel",
-                        f"labeled {ctx.class_names[view.labels[v]]!r} but {count} of its {len(labels)} nearest "
-                        f"neighbours are {ctx.class_names[other]!r}",
-                        v,
-                        value=ctx.class_names[other],
-                    ),
-                    share,
-                )
+        if count / len(labels) >= params.mislabel_agreement and distance[v] <= fences.get(int(other), np.inf):
+            yield int(v), int(other), count, len(labels)
+
+
+def _mislabel_rows(view: EmbeddingView, params: EmbeddingSpec) -> set[int]:
+    return {v for v, _, _, _ in _mislabel_votes(view, params)}
+
+
+@check("likely-mislabel", "embeddings", Severity.WARNING, params=_embedding, skip=_off)
+def likely_mislabel(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
+    """An example most of whose nearest neighbours carry one other label (k-NN label agreement).
+
+    Ranked by that share: the first ones are the likeliest annotation mistakes."""
+    view = _view(ctx)
+    issues = []
+    evaluated = int((view.labels >= 0).sum())
+    for v, other, count, total in _mislabel_votes(view, params):
+        issues.append(
+            _scored(
+                view.issue(
+                    "likely-mislabel",
+                    f"labeled {ctx.class_names[view.labels[v]]!r} but {count} of its {total} nearest "
+                    f"neighbours are {ctx.class_names[other]!r}",
+                    v,
+                    value=ctx.class_names[other],
+                ),
+                count / total,
             )
+        )
     issues.sort(key=lambda i: -(i.score or 0))
     return evaluated, issues
 
@@ -302,7 +331,8 @@ def _duplicate_groups(ctx: CheckContext, threshold: float) -> list[list[int]]:
             x = parent[x]
         return x
 
-    for i, j, _ in view.index.pairs_above(threshold):
+    view.knn(DUPLICATE_NEIGHBOURS)  # the shared graph first: large indexes take their pairs from it
+    for i, j, _ in view.index.pairs_above(threshold, k=DUPLICATE_NEIGHBOURS):
         parent[find(i)] = find(j)
     by_hash: dict[str, list[int]] = defaultdict(list)
     for v, row in enumerate(view.rows.tolist()):

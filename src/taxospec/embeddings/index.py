@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+RANGE_SEARCH_UP_TO = 50_000
+"""Vectors up to which near-duplicate pairs come from a range search rather than the k-NN graph."""
 APPROXIMATE_ABOVE = 200_000
 """Vectors above which the index is approximate (see benchmarks/README.md for where it pays)."""
 
@@ -73,11 +75,12 @@ class NeighborIndex:
     def pairs_above(self, threshold: float, k: int = 32) -> list[tuple[int, int, float]]:
         """Every pair (i < j) with cosine similarity ≥ `threshold`.
 
-        Exact indexes use FAISS range search; approximate ones search `k` neighbours, which finds every
-        pair in groups of up to `k` near-copies.
+        Up to `RANGE_SEARCH_UP_TO` vectors, FAISS range search (exact, any group size); above, and on
+        approximate or GPU indexes, the shared `k`-neighbour graph, which finds every pair in groups of up
+        to `k` near-copies (byte-identical media is grouped by content hash whatever the size).
         """
         pairs: list[tuple[int, int, float]] = []
-        if not self.approximate and not self.on_gpu:
+        if not self.approximate and not self.on_gpu and len(self.vectors) <= RANGE_SEARCH_UP_TO:
             lims, sims, ids = self.index.range_search(self.vectors, float(threshold))
             for i in range(len(self.vectors)):
                 for j, s in zip(ids[lims[i] : lims[i + 1]], sims[lims[i] : lims[i + 1]], strict=True):

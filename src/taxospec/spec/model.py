@@ -216,9 +216,9 @@ class EmbeddingSpec(SpecModel):
     """Margin added around a box before cropping, as a share of the box size."""
     neighbors: Annotated[int, Field(ge=2, le=200)] = 10
     """k of the k-nearest-neighbour graph the checks share (Cleanlab and Encord use 10)."""
-    outlier_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 1.5
+    outlier_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
     """An example is an outlier of its class when its mean distance to its class neighbours is above the
-    class's Q3 + this × IQR (Tukey's fence, computed per class)."""
+    class's Q3 + this × IQR (Tukey's "far out" fence at 3, computed per class)."""
     mislabel_agreement: Share = 0.6
     """An example is a likely mislabel when at least this share of its neighbours carry one other label
     (Encord's certainty ratio)."""
