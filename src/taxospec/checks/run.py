@@ -35,6 +35,13 @@ def run_checks(
         setting = spec.checks.get(item.name)
         severity = Severity(setting.severity) if setting and setting.severity else item.severity
         reason = "turned off in the spec" if setting and not setting.enabled else item.skip(spec)
+        evaluated = 0
+        issues: list[ReadIssue] = []
+        if reason is None:
+            try:
+                evaluated, issues = item.run(context, item.params(spec))
+            except SkipCheck as skip:
+                reason = str(skip)
         if reason is not None:
             stats.append(
                 CheckStat(
@@ -45,21 +52,6 @@ def run_checks(
                     failed=0,
                     passed=0,
                     skipped=reason,
-                )
-            )
-            continue
-        try:
-            evaluated, issues = item.run(context, item.params(spec))
-        except SkipCheck as skip:
-            stats.append(
-                CheckStat(
-                    code=item.name,
-                    family=item.family,
-                    severity=severity,
-                    evaluated=0,
-                    failed=0,
-                    passed=0,
-                    skipped=str(skip),
                 )
             )
             continue
