@@ -27,7 +27,9 @@ import numpy as np
 CODES = {"label": "likely-mislabel", "outlier": "outlier", "near_duplicate": "near-duplicate"}
 
 
-def inject(features: np.ndarray, labels: np.ndarray, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, set[int]]]:
+def inject(
+    features: np.ndarray, labels: np.ndarray, classes: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, dict[str, set[int]]]:
     """Flip 5 % of labels, append 20 outliers (noise) and 30 near-copies; return the truth per kind."""
     rng = np.random.default_rng(seed)
     n = len(features)
@@ -48,7 +50,9 @@ def inject(features: np.ndarray, labels: np.ndarray, classes: int, seed: int = 0
     return all_features, all_labels, truth
 
 
-def taxospec_findings(features: np.ndarray, labels: np.ndarray, classes: int, max_similarity: float) -> tuple[dict[str, set[int]], float]:
+def taxospec_findings(
+    features: np.ndarray, labels: np.ndarray, classes: int, max_similarity: float
+) -> tuple[dict[str, set[int]], float]:
     """Rows each taxospec check flags (duplicates: every member of a group), and the seconds the checks took."""
     from taxospec import load_spec_text, read_export
     from taxospec.checks.run import run_checks
@@ -61,8 +65,23 @@ def taxospec_findings(features: np.ndarray, labels: np.ndarray, classes: int, ma
         + f"duplicates: {{max_similarity: {max_similarity}}}\n"
     )
     tasks = [
-        {"id": i + 1, "data": {"image": f"{i}.png"}, "annotations": [{"id": i + 1, "result": [
-            {"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [names[int(y)]]}}]}]}
+        {
+            "id": i + 1,
+            "data": {"image": f"{i}.png"},
+            "annotations": [
+                {
+                    "id": i + 1,
+                    "result": [
+                        {
+                            "from_name": "label",
+                            "to_name": "image",
+                            "type": "choices",
+                            "value": {"choices": [names[int(y)]]},
+                        }
+                    ],
+                }
+            ],
+        }
         for i, y in enumerate(labels)
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,8 +132,10 @@ def quality() -> None:
     unit = features / np.linalg.norm(features, axis=1, keepdims=True)
     ours, our_time = taxospec_findings(unit, labels, 10, max_similarity=0.995)
     theirs, their_time = cleanlab_findings(features, labels)
-    print(f"digits: {len(features)} examples, 64 pixel features; injected: "
-          + ", ".join(f"{k} {len(v)}" for k, v in truth.items()))
+    print(
+        f"digits: {len(features)} examples, 64 pixel features; injected: "
+        + ", ".join(f"{k} {len(v)}" for k, v in truth.items())
+    )
     print(f"{'defect':16} {'taxospec P':>11} {'R':>6} {'Cleanlab P':>11} {'R':>6}")
     for kind in CODES:
         p1, r1 = scores(ours[kind], truth[kind])
@@ -135,13 +156,16 @@ def speed(n: int, dim: int) -> None:
     theirs, their_time = cleanlab_findings(features, labels)
     print(f"\nspeed: {len(features):,} × {dim} clustered unit vectors, {classes} classes")
     print(f"taxospec k-NN + duplicates + outliers + mislabels: {our_time:8.1f} s")
-    print(f"Cleanlab Datalab find_issues (same three):          {their_time:8.1f} s   ({their_time / our_time:.1f}× slower)")
+    ratio = their_time / our_time
+    print(f"Cleanlab Datalab find_issues (same three):          {their_time:8.1f} s   ({ratio:.1f}× slower)")
     for kind in CODES:
         a, b = ours[kind], theirs[kind]
         p1, r1 = scores(a, truth[kind])
         p2, r2 = scores(b, truth[kind])
-        print(f"  {kind:15} taxospec P {p1:.2f} R {r1:.2f} | Datalab P {p2:.2f} R {r2:.2f} | "
-              f"agreement {len(a & b) / max(1, len(a | b)):.2f}")
+        print(
+            f"  {kind:15} taxospec P {p1:.2f} R {r1:.2f} | Datalab P {p2:.2f} R {r2:.2f} | "
+            f"agreement {len(a & b) / max(1, len(a | b)):.2f}"
+        )
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """The FAISS index over an embedding space: k-NN graph and range search, computed once and shared.
 
 Exact inner-product search (`IndexFlatIP`, cosine on unit vectors) up to `APPROXIMATE_ABOVE` vectors;
-above it an HNSW graph, whose recall at these sizes stays near 1 while it is much faster. On a machine
-with a GPU and faiss built for it, the exact index moves to the GPU.
+above it an inverted-file index (IVF-Flat, √n lists, 8 probed), which
+benchmarks/index_crossover.py measured against the exact one. On a machine with a GPU and faiss built for
+it, the exact index moves to the GPU.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy.typing as npt
 
 RANGE_SEARCH_UP_TO = 50_000
 """Vectors up to which near-duplicate pairs come from a range search rather than the k-NN graph."""
-APPROXIMATE_ABOVE = 200_000
+APPROXIMATE_ABOVE = 50_000
 """Vectors above which the index is approximate (see benchmarks/README.md for where it pays)."""
 
 
@@ -35,8 +36,13 @@ class NeighborIndex:
         n, dim = self.vectors.shape
         self.approximate = n > approximate_above
         if self.approximate:
-            index: Any = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efSearch = 128
+            nlist = max(16, int(np.sqrt(n)))
+            quantizer = faiss.IndexFlatIP(dim)
+            index: Any = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            sample = self.vectors[np.random.default_rng(0).permutation(n)[: min(n, nlist * 64)]]
+            index.train(sample)
+            index.nprobe = 8
+            self._quantizer = quantizer  # the IVF index does not own it
         else:
             index = faiss.IndexFlatIP(dim)
         self.on_gpu = False
