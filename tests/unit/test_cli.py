@@ -21,7 +21,7 @@ def test_lint_clean_examples_exit_0(run_cli: Run) -> None:
     result = run_cli("lint", *sorted(EXAMPLES.glob("*/spec.yaml")))
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert "3 specs checked: clean." in result.stderr
+    assert f"{len(list(EXAMPLES.glob('*/spec.yaml')))} specs checked: clean." in result.stderr
 
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)

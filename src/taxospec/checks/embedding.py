@@ -27,8 +27,7 @@ MAX_CENTROID_CONFUSION = 0.1
 """Share of a positive's examples closer to a hard negative's centroid above which the pair is too close."""
 DUPLICATE_NEIGHBOURS = 32
 """Neighbours per example searched once for all checks (near-duplicate groups of up to this size)."""
-TEMPERATURE = 100.0
-"""CLIP's logit scale for zero-shot probabilities."""
+
 NO_EMBEDDINGS = "no embeddings: give --embeddings FILE, or a media source (--media-root, --ls-document-root, …)"
 
 
@@ -511,7 +510,7 @@ def axis_value_disputed(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
             continue
         text = np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
         text /= np.linalg.norm(text, axis=1, keepdims=True)
-        logits = TEMPERATURE * (view.space.vectors @ text.T)
+        logits = view.space.logit_scale * (view.space.vectors @ text.T)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         annotated = ctx.columns.axes[a][view.rows]

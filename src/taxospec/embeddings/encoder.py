@@ -87,6 +87,12 @@ class OpenClipEmbedder:
         """Unit vectors of PIL images."""
         return self.encode_batch(self.preprocess_images(images))
 
+    @property
+    def logit_scale(self) -> float:
+        """The model's learned temperature for zero-shot probabilities."""
+        scale = getattr(self.model, "logit_scale", None)
+        return float(scale.exp().item()) if scale is not None else 100.0
+
     def encode_texts(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit vectors of texts."""
         import torch

@@ -195,6 +195,7 @@ def embed_dataset(
         frame_vectors={s: v for s, v in frame_vectors.items() if len(v) > 1},
         context_vectors={s: v for s, v in context.items() if s in frame_vectors},
         content_hashes=hashes,
+        logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
     )
 
 

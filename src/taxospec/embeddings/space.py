@@ -48,6 +48,8 @@ class EmbeddingSpace:
     context_vectors: dict[int, npt.NDArray[np.float32]] = field(default_factory=dict)
     """Per box sample (dataset row), the vector of the whole image the box is in."""
     content_hashes: dict[int, str] = field(default_factory=dict)
+    logit_scale: float = 100.0
+    """The model's own temperature for zero-shot probabilities (CLIP's is 100)."""
     """Per sample (dataset row), the hash of its media bytes, where the media was read."""
 
     def __post_init__(self) -> None:

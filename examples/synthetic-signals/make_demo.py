@@ -1,0 +1,123 @@
+"""Build the synthetic-signals demo: render the images (media/) and write a Label Studio export
+(export.json) with defects planted at known tasks (planted.json), for the embedding checks to find.
+
+    .venv/bin/python examples/synthetic-signals/make_demo.py
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from lsexport import ExportWriter, choices  # noqa: E402
+from scenes import BYSTANDERS, DISTANCE, LIGHTING, Scene, random_scene, render  # noqa: E402
+
+PLAN = {"timeout": 120, "waving": 90, "clapping": 90}
+SEED = 5
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    media = HERE / "media"
+    media.mkdir(exist_ok=True)
+    for old in media.glob("*.png"):
+        old.unlink()
+    writer = ExportWriter(project=12, seed=SEED)
+    planted: dict[str, list[int]] = {
+        "likely-mislabel": [],
+        "near-duplicate": [],
+        "duplicate-across-splits": [],
+        "axis-value-disputed": [],
+        "outlier": [],
+    }
+    count = 0
+
+    def add(scene: Scene, label: str, *, split: str, lighting: str | None = None, image: str | None = None) -> int:
+        nonlocal count
+        count += 1
+        name = image or f"img_{count:04d}.png"
+        if image is None:
+            render(scene).save(media / name)
+        result = [
+            choices("label", "image", label),
+            choices("lighting", "image", lighting or scene.lighting),
+            choices("distance", "image", scene.distance),
+            choices("bystanders", "image", scene.bystanders),
+        ]
+        session = f"s{(count % 8) + (8 if split == 'val' else 0):02d}"
+        task = writer.task(
+            {"image": f"/data/local-files/?d=media/{name}", "split": split, "session": session},
+            [writer.annotation(0, result)],
+        )
+        return int(task["id"])
+
+    scenes: list[tuple[Scene, str]] = []
+    for gesture, n in PLAN.items():
+        for i in range(n):
+            while True:
+                scene = random_scene(
+                    rng,
+                    gesture=gesture,
+                    lighting=LIGHTING[i % 3],
+                    bystanders=BYSTANDERS[(i // 3) % 3],
+                    distance=DISTANCE[(i // 9) % 2],
+                )  # close and medium: the gesture is visible
+                if not (gesture == "timeout" and scene.lighting == "night" and scene.bystanders == "crowd"):
+                    break  # planted: no timeout at night in front of a crowd
+                scene = random_scene(rng, gesture=gesture, lighting="day", bystanders="crowd", distance="medium")
+                break
+            scenes.append((scene, gesture))
+    rng.shuffle(scenes)
+    for i, (scene, gesture) in enumerate(scenes):
+        split = "val" if i % 5 == 4 else "train"
+        label, lighting = gesture, None
+        if gesture == "waving" and len([t for t in planted["likely-mislabel"]]) < 5 and i % 7 == 0:
+            label = "timeout"  # planted: a wave labeled as a timeout
+        elif gesture == "timeout" and i % 11 == 0 and len(planted["likely-mislabel"]) < 8:
+            label = "clapping"  # planted: a timeout labeled as clapping
+        elif scene.lighting == "night" and i % 9 == 0 and len(planted["axis-value-disputed"]) < 5:
+            lighting = "day"  # planted: a night picture tagged as day
+        task = add(scene, label, split=split, lighting=lighting)
+        if label != gesture:
+            planted["likely-mislabel"].append(task)
+        if lighting is not None:
+            planted["axis-value-disputed"].append(task)
+        if i in (10, 40, 70, 100):  # planted: the same picture uploaded again under another name, same split
+            planted["near-duplicate"].append(task)
+            add(scene, label, split=split)
+        if i in (20, 130):  # planted: the same picture in the other split
+            planted["duplicate-across-splits"].append(task)
+            add(scene, label, split="val" if split == "train" else "train")
+    for _ in range(2):  # planted: pictures that are not what the project is about
+        from PIL import Image
+
+        count += 1
+        noise = Image.effect_noise((64, 64), 90).convert("RGB")
+        name = f"img_{count:04d}.png"
+        noise.save(media / name)
+        result = [
+            choices("label", "image", "timeout"),
+            choices("lighting", "image", "day"),
+            choices("distance", "image", "medium"),
+            choices("bystanders", "image", "none"),
+        ]
+        task = writer.task(
+            {"image": f"/data/local-files/?d=media/{name}", "split": "train", "session": "s01"},
+            [writer.annotation(0, result)],
+        )
+        planted["outlier"].append(int(task["id"]))
+    writer.write(HERE / "export.json")
+    (HERE / "planted.json").write_text(json.dumps(planted, indent=2) + "\n")
+    print(
+        f"wrote {count} images, export.json and planted.json: " + ", ".join(f"{k} {len(v)}" for k, v in planted.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
