@@ -20,7 +20,7 @@ from taxospec.plugins.labelstudio.jsonstream import ExportError
 from taxospec.report import CellModel, Report
 from taxospec.spec.load import load_spec
 from taxospec.spec.model import Spec
-from taxospec.todo import TodoList, build_todo
+from taxospec.todo import TodoList, build_todo, with_scenario_gaps
 
 
 class UsageError(TaxospecError):
@@ -185,6 +185,13 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
     severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
     coverage = compute_coverage(dataset, context)
     todo_list = build_todo(coverage, export_label)
+    gaps = [
+        (f.class_name, f.axis, f.value)
+        for f in findings
+        if f.code == "scenario-gap" and f.class_name and f.axis and f.value
+    ]
+    counts = {name: int(context.class_counts[c]) for c, name in enumerate(context.class_names)}
+    todo_list = with_scenario_gaps(todo_list, spec, gaps, counts)
     cells = [
         CellModel(
             class_name=cell.class_name,

@@ -26,8 +26,8 @@ from taxospec.coverage import COVERED, MISSING, Cell, Coverage, quota_fill
 from taxospec.findings import ReportModel
 from taxospec.spec.model import Spec
 
-Kind = Literal["class", "value", "combination", "hard-negative"]
-_KIND_ORDER = {"class": 3, "value": 2, "combination": 1, "hard-negative": 4}
+Kind = Literal["class", "value", "combination", "hard-negative", "scenario"]
+_KIND_ORDER = {"class": 3, "value": 2, "combination": 1, "hard-negative": 4, "scenario": 5}
 MAX_ASSIGNMENTS = 20_000
 
 
@@ -38,7 +38,8 @@ class TodoItem(ReportModel):
     """Position in the list (1 = do first)."""
     kind: Kind
     """class (the class is short of its minimum), value (one axis value is thin), combination (a cell of a
-    required combination is thin or missing), hard-negative (look-alikes are short of the ratio)."""
+    required combination is thin or missing), hard-negative (look-alikes are short of the ratio), scenario
+    (no example looks like an axis value, by the embeddings, whatever the annotations say)."""
     class_name: str = Field(alias="class")
     """The class to collect."""
     role: str
@@ -289,6 +290,46 @@ def _item(spec: Spec, kind: Kind, cell: Cell, missing: int) -> TodoItem:
         status=cell.status,
         instruction=_instruction(spec, kind, cell.class_name, cell.split, conditions, missing, look_alike),
     )
+
+
+def with_scenario_gaps(
+    todo: TodoList, spec: Spec, gaps: list[tuple[str, str, str]], counts: dict[str, int]
+) -> TodoList:
+    """`todo` with an item for every (class, axis, value) that no example looks like in embedding space.
+
+    `counts` is each class's number of examples; the item asks for the value's quota of them.
+    """
+    from taxospec.coverage import value_quota
+
+    known = {(i.class_name, tuple(i.conditions.items())) for i in todo.items}
+    extra = []
+    for class_name, axis, value in gaps:
+        if (class_name, ((axis, value),)) in known:
+            continue
+        need = max(1, value_quota(spec, class_name, axis, counts.get(class_name, 0)))
+        conditions = {axis: value}
+        look_alike = _look_alike_of(spec, class_name)
+        instruction = _instruction(spec, "value", class_name, None, conditions, need, look_alike)
+        extra.append(
+            TodoItem(
+                rank=0,
+                kind="scenario",
+                class_name=class_name,
+                role=spec.classes[class_name].role,
+                split=None,
+                conditions=conditions,
+                look_alike_of=look_alike,
+                have=0,
+                need=need,
+                missing=need,
+                status=MISSING,
+                instruction=instruction.rstrip(".") + " (no example looks like it, though some may be tagged so).",
+            )
+        )
+    if not extra:
+        return todo
+    ranked = sorted([*todo.items, *extra], key=lambda i: _rank_key(spec, i))
+    return todo.model_copy(update={"items": [i.model_copy(update={"rank": n}) for n, i in enumerate(ranked, 1)]})
 
 
 def _look_alike_of(spec: Spec, class_name: str) -> list[str]:

@@ -316,3 +316,27 @@ def test_box_framing_background_is_found(tmp_path: Path) -> None:
     space = EmbeddingSpace(np.arange(16), np.stack(crops), "t", context_vectors=context)
     findings, _ = run_checks(dataset, embeddings=space, select={"box-background-action"})
     assert [f.task_id for f in findings] == [7]
+
+
+def test_scenario_gaps_become_todo_items(tmp_path: Path) -> None:
+    from taxospec import check
+
+    world = World()
+    for i in range(20):
+        world.add("timeout", "day" if i % 2 else "night")
+    for _ in range(20):
+        world.add(
+            "waving", "day", vector=3 * _e(2) + 1.2 * _e(10) + 0.3 * world.rng.normal(size=DIM).astype(np.float32)
+        )
+    for i in range(20):
+        world.add("clapping", "day" if i % 2 else "night")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "t", encode_text=encode_text)
+    report = check(load_spec_text(SPEC), export, embeddings=space)
+    scenario = [i for i in report.todo if i.kind == "scenario"]
+    assert [(i.class_name, i.conditions, i.have, i.status) for i in scenario] == [
+        ("waving", {"lighting": "night"}, 0, "missing")
+    ]
+    assert scenario[0].instruction.startswith("Photograph")
+    assert "no example looks like it" in scenario[0].instruction
