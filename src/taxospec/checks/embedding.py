@@ -464,14 +464,17 @@ def prompt_incoherent(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
 
 @check("positive-unreached", "embeddings", Severity.INFO, skip=_off)
 def positive_unreached(ctx: CheckContext, params: None) -> Outcome:
-    """An example that none of its class's prompts retrieves (not among the top 2 × class-size results of
-    any prompt over the whole dataset).
+    """A positive example that none of its class's prompts retrieves (not among the top 2 × class-size
+    results of any prompt over the whole dataset).
 
     Either the example is atypical for its class, or the prompts miss a look the class really has."""
     view = _view(ctx)
     issues = []
     evaluated = 0
+    positives = {ctx.class_names.index(p) for p in ctx.spec.positives}
     for c, prompts in _prompt_classes(ctx, view):
+        if c not in positives:
+            continue
         members = np.flatnonzero(view.labels == c)
         reach = min(len(view.rows), 2 * len(members))
         sims = view.space.vectors @ view.space.texts(list(prompts)).T
