@@ -119,5 +119,36 @@ def main() -> None:
     )
 
 
+def boxes() -> None:
+    """A box version of the demo: one box around the figure of each of the first 150 pictures, and boxes
+    planted on bare sky (background only) for `box-background-action`."""
+    from scenes import render_with_box
+
+    rng = random.Random(SEED + 1)
+    writer = ExportWriter(project=13, seed=SEED + 1)
+    planted: list[int] = []
+    for i in range(150):
+        gesture = ("timeout", "waving", "clapping")[i % 3]
+        scene = random_scene(rng, gesture=gesture, distance=("close", "medium")[i % 2], bystanders="none")
+        image, (x0, y0, x1, y1) = render_with_box(scene)
+        name = f"box_{i:04d}.png"
+        image.save(HERE / "media" / name)
+        background = i % 30 == 7  # planted: a box on bare sky, the figure left out
+        if background:
+            x0, y0, x1, y1 = (1.0, 1.0, 15.0, 15.0) if x0 > 20 else (48.0, 1.0, 62.0, 15.0)
+        rid = writer.region_id()
+        box = {"id": rid, "from_name": "label", "to_name": "image", "type": "rectanglelabels",
+               "original_width": 64, "original_height": 64, "image_rotation": 0,
+               "value": {"x": x0 / 0.64, "y": y0 / 0.64, "width": (x1 - x0) / 0.64, "height": (y1 - y0) / 0.64,
+                         "rotation": 0, "rectanglelabels": [gesture]}}
+        task = writer.task({"image": f"/data/local-files/?d=media/{name}"}, [writer.annotation(0, [box])])
+        if background:
+            planted.append(int(task["id"]))
+    writer.write(HERE / "export-boxes.json")
+    (HERE / "planted-boxes.json").write_text(json.dumps({"box-background-action": planted}, indent=2) + "\n")
+    print(f"wrote export-boxes.json: {len(planted)} background-only boxes planted")
+
+
 if __name__ == "__main__":
     main()
+    boxes()

@@ -97,6 +97,11 @@ def _figure(
 
 def render(scene: Scene) -> Image.Image:
     """The picture of `scene`."""
+    return render_with_box(scene)[0]
+
+
+def render_with_box(scene: Scene) -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """The picture of `scene` and the main figure's box (x0, y0, x1, y1 in pixels)."""
     rng = random.Random(scene.seed)
     sky = {"day": (150, 190, 245), "night": (14, 18, 42), "floodlight": (22, 24, 40)}[scene.lighting]
     grass = {"day": (80, 150, 80), "night": (16, 40, 22), "floodlight": (40, 90, 45)}[scene.lighting]
@@ -127,7 +132,9 @@ def render(scene: Scene) -> Image.Image:
     cx = SIZE / 2 + rng.uniform(-6, 6)
     ground = min(SIZE - 2, horizon + height * 0.45 + rng.uniform(0, 3))
     _figure(draw, cx, ground, height, scene.gesture, squash, bright, rng, 2 if height > 25 else 1)
-    return image
+    half = height * 0.4
+    box = (max(0.0, cx - half), max(0.0, ground - height * 1.12), min(SIZE, cx + half), min(SIZE, ground + 1))
+    return image, box
 
 
 def random_scene(rng: random.Random, **fixed: str) -> Scene:

@@ -73,6 +73,21 @@ def test_the_missing_scenario_is_in_the_todo_list(report: object) -> None:
 
 
 def test_demo_media_is_committed() -> None:
-    assert len(list((DEMO / "media").glob("*.png"))) == 308
+    assert len(list((DEMO / "media").glob("img_*.png"))) == 308
+    assert len(list((DEMO / "media").glob("box_*.png"))) == 150
     assert (DEMO / "model" / "taxospec-signals.pt").stat().st_size < 10_000_000
     assert Path(DEMO / "planted.json").exists()
+
+
+def test_boxes_framing_background_are_found(tmp_path: Path) -> None:
+    report = check(
+        DEMO / "spec-boxes.yaml",
+        DEMO / "export-boxes.json",
+        media=MediaSources(ls_document_root=DEMO),
+        cache_dir=tmp_path / "cache",
+        device="cpu",
+    )
+    planted = set(json.loads((DEMO / "planted-boxes.json").read_text())["box-background-action"])
+    found = {f.task_id for f in report.findings if f.code == "box-background-action"}
+    assert planted <= found and len(found & planted) / len(found) >= 0.8, (sorted(found), sorted(planted))
+    assert not {f.task_id for f in report.findings if f.code == "outlier"} & planted, "explained, not outliers"

@@ -25,6 +25,8 @@ from taxospec.spec.model import EmbeddingSpec, Spec
 
 MAX_CENTROID_CONFUSION = 0.1
 """Share of a positive's examples closer to a hard negative's centroid above which the pair is too close."""
+INNER_FENCE = 1.5
+"""Tukey's inner fence, for checks that require a second signal besides being unusual."""
 DUPLICATE_NEIGHBOURS = 32
 """Neighbours per example searched once for all checks (near-duplicate groups of up to this size)."""
 
@@ -113,7 +115,8 @@ def _percentile_rank(values: npt.NDArray[np.float64], value: float) -> float:
 @check("outlier", "embeddings", Severity.WARNING, params=_embedding, skip=_off)
 def outlier(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
     """An example far from the rest of its class (mean distance to its class neighbours above the class's
-    Q3 + `outlier_fence` × IQR) that no other class explains (likely mislabels are reported as such).
+    Q3 + `outlier_fence` × IQR) that nothing more specific explains (likely mislabels and boxes framing
+    background are reported as such).
 
     Outliers are often wrong crops, wrong media, or a rare condition; look at them first. The fence is
     computed per class, so a naturally diverse class is not punished for its spread."""
@@ -121,6 +124,8 @@ def outlier(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
 
     view = _view(ctx)
     explained = _mislabel_rows(view, params)  # far from its class because it belongs to another: a mislabel
+    if view.space.context_vectors and ctx.spec.unit == "box" and ctx.spec.tightness.spatial.main_subject:
+        explained |= set(_background_boxes(view)[1])  # far from its class because it frames background
     issues = []
     evaluated = 0
     for c in sorted(view.centroids):
@@ -602,15 +607,35 @@ def segment_ends_loose(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
 
 @check("box-background-action", "embeddings", Severity.WARNING, params=_embedding, skip=_no_boxes)
 def box_background_action(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
-    """A box whose crop looks unlike its class (below the class's lower fence) while its whole image looks
-    like the class's images: the box frames background, and the target is elsewhere in the picture.
+    """A box whose crop looks unlike its class (below the class's inner fence, Q1 − 1.5 × IQR) while its
+    whole image does not (above the inner fence of the class's whole images): the box frames background,
+    and the target is elsewhere in the picture.
 
     The spec's `tightness.spatial.main_subject`: the target must be the main subject of its box."""
     view = _view(ctx)
-    context = view.space.context_vectors
-    if not context:
+    if not view.space.context_vectors:
         raise SkipCheck("no whole-image vectors (box examples embedded from media)")
-    issues = []
+    evaluated, flagged = _background_boxes(view)
+    issues = [
+        _scored(
+            view.issue(
+                "box-background-action",
+                f"the box looks unlike {ctx.class_names[view.labels[v]]!r} (similarity {crop:.3f}, class fence "
+                f"{fence:.3f}) while its whole image looks like the class's images: it may frame background",
+                v,
+            ),
+            whole - crop,
+        )
+        for v, (crop, fence, whole) in sorted(flagged.items())
+    ]
+    return evaluated, issues
+
+
+def _background_boxes(view: EmbeddingView) -> tuple[int, dict[int, tuple[float, float, float]]]:
+    """(boxes examined, {vector: (crop similarity, crop fence, whole-image similarity)} of boxes whose crop
+    is unusual for their class while their whole image is not)."""
+    context = view.space.context_vectors
+    flagged: dict[int, tuple[float, float, float]] = {}
     evaluated = 0
     for c, centroid in sorted(view.centroids.items()):
         members = [(v, int(r)) for v, r in enumerate(view.rows.tolist()) if view.labels[v] == c and int(r) in context]
@@ -620,25 +645,14 @@ def box_background_action(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
         wholes = np.stack([context[r] for _, r in members])
         whole_centroid = wholes.mean(axis=0)
         whole_centroid /= max(float(np.linalg.norm(whole_centroid)), 1e-12)
-        whole_sims = wholes @ whole_centroid
-        crop_fence = _lower_fence(crops, params.outlier_fence)
-        typical_whole = float(np.median(whole_sims))
+        whole_sims = (wholes @ whole_centroid).astype(np.float64)
+        crop_fence = _lower_fence(crops, INNER_FENCE)  # two signals together: the inner fence suffices
+        whole_fence = _lower_fence(whole_sims, INNER_FENCE)
         evaluated += len(members)
         for (v, _), crop_sim, whole_sim in zip(members, crops, whole_sims, strict=True):
-            if crop_sim < crop_fence and whole_sim >= typical_whole:
-                issues.append(
-                    _scored(
-                        view.issue(
-                            "box-background-action",
-                            f"the box looks unlike {ctx.class_names[c]!r} (similarity {crop_sim:.3f}, class fence "
-                            f"{crop_fence:.3f}) while its whole image looks like the class's images: it may frame "
-                            "background",
-                            v,
-                        ),
-                        float(whole_sim - crop_sim),
-                    )
-                )
-    return evaluated, issues
+            if crop_sim < crop_fence and whole_sim >= whole_fence:
+                flagged[v] = (float(crop_sim), crop_fence, float(whole_sim))
+    return evaluated, flagged
 
 
 @check("scenario-gap", "embeddings", Severity.WARNING, skip=_off)
