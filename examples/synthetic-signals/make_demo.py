@@ -137,10 +137,23 @@ def boxes() -> None:
         if background:
             x0, y0, x1, y1 = (1.0, 1.0, 15.0, 15.0) if x0 > 20 else (48.0, 1.0, 62.0, 15.0)
         rid = writer.region_id()
-        box = {"id": rid, "from_name": "label", "to_name": "image", "type": "rectanglelabels",
-               "original_width": 64, "original_height": 64, "image_rotation": 0,
-               "value": {"x": x0 / 0.64, "y": y0 / 0.64, "width": (x1 - x0) / 0.64, "height": (y1 - y0) / 0.64,
-                         "rotation": 0, "rectanglelabels": [gesture]}}
+        box = {
+            "id": rid,
+            "from_name": "label",
+            "to_name": "image",
+            "type": "rectanglelabels",
+            "original_width": 64,
+            "original_height": 64,
+            "image_rotation": 0,
+            "value": {
+                "x": x0 / 0.64,
+                "y": y0 / 0.64,
+                "width": (x1 - x0) / 0.64,
+                "height": (y1 - y0) / 0.64,
+                "rotation": 0,
+                "rectanglelabels": [gesture],
+            },
+        }
         task = writer.task({"image": f"/data/local-files/?d=media/{name}"}, [writer.annotation(0, [box])])
         if background:
             planted.append(int(task["id"]))
@@ -149,6 +162,49 @@ def boxes() -> None:
     print(f"wrote export-boxes.json: {len(planted)} background-only boxes planted")
 
 
+def clips() -> None:
+    """A video version: 2-second clips (10 fps) where the signal is held from frame 7 to 16 and the arms hang
+    down before and after; a tight segment spans the signal, planted loose ones span the whole clip."""
+    import dataclasses
+
+    import av
+    import numpy as np
+    from lsexport import timeline
+
+    rng = random.Random(SEED + 2)
+    folder = HERE / "clips"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.mp4"):
+        old.unlink()
+    writer = ExportWriter(project=14, seed=SEED + 2)
+    planted: list[int] = []
+    for i in range(60):
+        gesture = ("timeout", "waving", "clapping")[i % 3]
+        scene = random_scene(rng, gesture=gesture, distance=("close", "medium")[i % 2], bystanders="none")
+        idle = dataclasses.replace(scene, gesture="idle")
+        name = f"clip_{i:03d}.mp4"
+        with av.open(str(folder / name), mode="w") as container:
+            stream = container.add_stream("mpeg4", rate=10)
+            stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+            stream.bit_rate = 4_000_000  # near-lossless: compression artifacts would look like motion
+            for frame in range(1, 21):
+                picture = render(scene if 7 <= frame <= 16 else idle)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(np.asarray(picture), format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        loose = i % 12 == 0  # planted: a timeout segment that runs from the first to the last frame
+        start, end = (1, 20) if loose else (7, 16)
+        result = [timeline("label", writer.region_id(), start, end, gesture)]
+        task = writer.task({"video": f"/data/local-files/?d=clips/{name}"}, [writer.annotation(0, result)])
+        if loose:
+            planted.append(int(task["id"]))
+    writer.write(HERE / "export-clips.json")
+    (HERE / "planted-clips.json").write_text(json.dumps({"segment-ends-loose": planted}, indent=2) + "\n")
+    print(f"wrote export-clips.json: {len(planted)} loose segments planted")
+
+
 if __name__ == "__main__":
     main()
     boxes()
+    clips()

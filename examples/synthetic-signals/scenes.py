@@ -87,6 +87,9 @@ def _figure(
         draw.line([cx, shoulder, hx, hy], fill=color, width=width)
         draw.ellipse([hx - width, hy - width, hx + width, hy + width], fill=color)
         draw.line([cx, shoulder, cx - arm * 0.3 * squash, shoulder + arm * 0.9], fill=color, width=width)
+    elif gesture == "idle":  # arms hanging down: before and after a signal
+        for side in (-1, 1):
+            draw.line([cx, shoulder, cx + side * arm * 0.25 * squash, shoulder + arm * 1.1], fill=color, width=width)
     else:  # clapping: both forearms meet in front of the chest
         meet = (cx, shoulder + arm * 0.45)
         for side in (-1, 1):

@@ -91,3 +91,18 @@ def test_boxes_framing_background_are_found(tmp_path: Path) -> None:
     found = {f.task_id for f in report.findings if f.code == "box-background-action"}
     assert planted <= found and len(found & planted) / len(found) >= 0.8, (sorted(found), sorted(planted))
     assert not {f.task_id for f in report.findings if f.code == "outlier"} & planted, "explained, not outliers"
+
+
+def test_loose_segments_are_found_in_clips(tmp_path: Path) -> None:
+    report = check(
+        DEMO / "spec-clips.yaml",
+        DEMO / "export-clips.json",
+        media=MediaSources(ls_document_root=DEMO),
+        cache_dir=tmp_path / "cache",
+        device="cpu",
+    )
+    planted = set(json.loads((DEMO / "planted-clips.json").read_text())["segment-ends-loose"])
+    loose = [f for f in report.findings if f.code == "segment-ends-loose"]
+    found = {f.task_id for f in loose}
+    assert len(found & planted) / len(planted) >= 0.8 and len(found & planted) / len(found) >= 0.75
+    assert all("tighter bounds: 1.00–" in f.message for f in loose if f.task_id in planted)

@@ -277,7 +277,7 @@ def test_segment_ends_loose_suggests_tighter_bounds(tmp_path: Path) -> None:
     space = EmbeddingSpace(np.arange(12), vectors, "t", frame_vectors=frame_vectors)
     findings, _ = run_checks(dataset, embeddings=space, select={"segment-ends-loose"})
     assert [(f.task_id, f.message) for f in findings] == [
-        (4, "the first 2 of 5 frames (0.00–1.00 s) look unlike 'timeout'; tighter bounds: 1.00–2.00 s")
+        (4, "the first 2 of 5 frames (0.05–1.00 s) look unlike 'timeout'; tighter bounds: 1.00–1.95 s")
     ]
 
 

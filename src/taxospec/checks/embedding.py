@@ -564,11 +564,11 @@ def _no_boxes(spec: Spec) -> str | None:
 
 @check("segment-ends-loose", "embeddings", Severity.WARNING, params=_embedding, skip=_no_frames)
 def segment_ends_loose(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
-    """A segment whose first or last sampled frames look unlike its class (below the class's lower fence of
-    frame-to-class similarity), with tighter bounds suggested from the frames that do look like it.
+    """A segment whose first or last sampled frames look much less like its class than its own middle frame
+    does (by more than the class's segments usually vary), with tighter bounds from the frames that do.
 
     Loose ends teach the run-up and the aftermath as the action. Needs `frames_per_segment` ≥ 3."""
-    from taxospec.embeddings.frames import sample_times
+    from taxospec.embeddings.frames import segment_times
 
     view = _view(ctx)
     frames = view.space.frame_vectors
@@ -582,14 +582,25 @@ def segment_ends_loose(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
         if len(members) < 5:
             continue
         sims = {r: frames[r] @ centroid for r in members}
-        middles = np.asarray([s[len(s) // 2] for s in sims.values()], dtype=np.float64)
-        fence = _lower_fence(middles, params.outlier_fence)
+        middle = {r: float(s[len(s) // 2]) for r, s in sims.items()}
+        contrasts = np.asarray([middle[r] - float(s[i]) for r, s in sims.items() for i in (0, -1)], dtype=np.float64)
+        q1, q3 = np.percentile(contrasts, [25, 75])
+        spread = np.subtract(*np.percentile(np.asarray(list(middle.values())), [75, 25]))
+        # an end counts as loose when it drops from the segment's own middle by more than the class's ends
+        # usually do (Tukey fence), and by more than half the spread of the class's middles
+        fence = max(q3 + params.outlier_fence * (q3 - q1), 0.5 * float(spread), 0.05)
         for row in members:
             evaluated += 1
-            inside = np.flatnonzero(sims[row] >= fence)
+            inside = np.flatnonzero(sims[row] >= middle[row] - fence)
             if not len(inside) or (inside[0] == 0 and inside[-1] == len(sims[row]) - 1):
                 continue
-            times = sample_times(float(cols.start_s[row]), float(cols.end_s[row]), len(sims[row]))
+            times = segment_times(
+                float(cols.start_s[row]),
+                float(cols.end_s[row]),
+                float(cols.start_frame[row]),
+                float(cols.end_frame[row]),
+                len(sims[row]),
+            )
             loose = []
             if inside[0] > 0:
                 loose.append(f"the first {inside[0]} of {len(times)} frames ({times[0]:.2f}–{times[inside[0]]:.2f} s)")

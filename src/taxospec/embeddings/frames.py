@@ -46,6 +46,14 @@ def sample_times(start: float, end: float, count: int) -> list[float]:
     return [start + (end - start) * i / (count - 1) for i in range(count)]
 
 
+def segment_times(start_s: float, end_s: float, start_frame: float, end_frame: float, count: int) -> list[float]:
+    """`count` instants at frame centres inside a segment of frames `start_frame`..`end_frame` (inclusive)
+    that spans `start_s`..`end_s`, so that the first and last samples show the segment's own frames."""
+    frames = end_frame - start_frame + 1
+    half = (end_s - start_s) / frames / 2 if frames > 0 and math.isfinite(frames) else 0.0
+    return sample_times(start_s + half, end_s - half, count)
+
+
 def video_frames(data: bytes, times: list[float], name: str) -> list[Any]:
     """The decoded frame shown at each of `times` (seconds), as RGB PIL images, in the order given."""
     import av

@@ -44,6 +44,12 @@ class MediaSources:
     max_bytes: int = 4 * 1024 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        for name in ("export_dir", "media_root", "ls_document_root", "ls_media_root"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))  # accept str from Python callers
+
     @property
     def any(self) -> bool:
         """Whether any media source was configured."""

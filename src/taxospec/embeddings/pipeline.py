@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, Dataset, ReadIssue
 from taxospec.embeddings.cache import EmbeddingCache, item_key
-from taxospec.embeddings.frames import crop, decode_image, sample_times, video_frames
+from taxospec.embeddings.frames import crop, decode_image, segment_times, video_frames
 from taxospec.embeddings.media import MediaProblem, MediaSources, locate_media, read_media
 from taxospec.embeddings.space import EmbeddingSpace, normalize
 
@@ -308,8 +308,14 @@ def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tup
         kind = int(cols.kind[s])
         box = (float(cols.x[s]), float(cols.y[s]), float(cols.w[s]), float(cols.h[s]))
         if kind in (KIND_SEGMENT, KIND_TRACK):
-            start, end = float(cols.start_s[s]), float(cols.end_s[s])
-            for slot, t in enumerate(sample_times(start, end, frames)):
+            times = segment_times(
+                float(cols.start_s[s]),
+                float(cols.end_s[s]),
+                float(cols.start_frame[s]),
+                float(cols.end_frame[s]),
+                frames,
+            )
+            for slot, t in enumerate(times):
                 what = f"frame:{t:.3f}" + (f":box:{_box_id(box, margin)}" if kind == KIND_TRACK else "")
                 plan.append((s, slot, what))
         elif kind in (KIND_BOX, KIND_POLYGON):
