@@ -32,9 +32,12 @@ demo: $(STAMP)
 	$(BIN)/taxospec todo $(EXAMPLE)/spec.yaml $(EXAMPLE)/export.json --budget 20 -o build/demo/todo.md
 	@echo "open build/demo/report.html (the HTML report) and build/demo/todo.md (the collection to-do list)"
 	@# the embedding checks, offline, with the small CLIP trained for the synthetic-signals example
-	HF_HUB_OFFLINE=1 $(BIN)/taxospec check examples/synthetic-signals/spec.yaml \
-		examples/synthetic-signals/export.json --ls-document-root examples/synthetic-signals \
-		--cache-dir build/demo/cache --per-code 3 || [ $$? -eq 1 ]
+	@for kind in "" -boxes -clips; do \
+		echo "== taxospec check examples/synthetic-signals/spec$$kind.yaml (embedding checks, offline)"; \
+		HF_HUB_OFFLINE=1 $(BIN)/taxospec check examples/synthetic-signals/spec$$kind.yaml \
+			examples/synthetic-signals/export$$kind.json --ls-document-root examples/synthetic-signals \
+			--cache-dir build/demo/cache --per-code 2 || [ $$? -eq 1 ] || exit 1; \
+	done
 
 test: $(STAMP) browser lint typecheck pytest
 

@@ -340,3 +340,46 @@ def test_scenario_gaps_become_todo_items(tmp_path: Path) -> None:
     ]
     assert scenario[0].instruction.startswith("Photograph")
     assert "no example looks like it" in scenario[0].instruction
+
+
+def test_near_identical_frames_of_one_video(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    tasks, vectors = [], []
+    for i in range(10):
+        regions = []
+        for j in range(2):
+            regions.append(
+                {
+                    "id": f"s{i}-{j}",
+                    "from_name": "label",
+                    "to_name": "video",
+                    "type": "timelinelabels",
+                    "value": {"ranges": [{"start": 1 + 30 * j, "end": 20 + 30 * j}], "timelinelabels": ["timeout"]},
+                }
+            )
+            base = 3 * _e(0) + 0.4 * rng.normal(size=DIM)
+            vectors.append(
+                base if not (i == 4 and j == 1) else vectors[-1] + 0.001 * _e(1)
+            )  # task 5: the same look twice
+        tasks.append({"id": i + 1, "data": {"video": f"v{i}.mp4"}, "annotations": [{"id": i + 1, "result": regions}]})
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text(VIDEO_SPEC), export)
+    space = EmbeddingSpace(np.arange(20), np.stack(vectors), "t")
+    findings, _ = run_checks(dataset, embeddings=space, select={"near-identical-frames", "near-duplicate"})
+    assert [(f.code, f.task_id) for f in findings] == [("near-identical-frames", 5)]
+
+
+def test_positive_unreached_by_its_prompts(tmp_path: Path) -> None:
+    world = World()
+    for i in range(20):
+        side = 1.5 if i % 2 else -1.5  # the two halves the two timeout prompts point at
+        world.add("timeout", "day", side=side)
+    odd = world.add("timeout", "day", vector=-1 * _e(0) + 3 * _e(22))  # points away from both prompts
+    for _ in range(40):
+        world.add("clapping", "day")
+    for _ in range(40):
+        world.add("waving", "day")
+    flagged = _run(world, tmp_path)
+    assert odd in flagged.get("positive-unreached", set())
+    assert not {t for t in flagged.get("positive-unreached", set()) if t > 21}, "only positives"
