@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,14 +80,19 @@ def test_demo_media_is_committed() -> None:
     assert Path(DEMO / "planted.json").exists()
 
 
-def test_boxes_framing_background_are_found(tmp_path: Path) -> None:
-    report = check(
-        DEMO / "spec-boxes.yaml",
-        DEMO / "export-boxes.json",
+def _check_version(kind: str, tmp_path: Path) -> Any:
+    """Check the `-boxes` or `-clips` version of the demo."""
+    return check(
+        DEMO / f"spec{kind}.yaml",
+        DEMO / f"export{kind}.json",
         media=MediaSources(ls_document_root=DEMO),
         cache_dir=tmp_path / "cache",
         device="cpu",
     )
+
+
+def test_boxes_framing_background_are_found(tmp_path: Path) -> None:
+    report = _check_version("-boxes", tmp_path)
     planted = set(json.loads((DEMO / "planted-boxes.json").read_text())["box-background-action"])
     found = {f.task_id for f in report.findings if f.code == "box-background-action"}
     assert planted <= found and len(found & planted) / len(found) >= 0.8, (sorted(found), sorted(planted))
@@ -94,13 +100,7 @@ def test_boxes_framing_background_are_found(tmp_path: Path) -> None:
 
 
 def test_loose_segments_are_found_in_clips(tmp_path: Path) -> None:
-    report = check(
-        DEMO / "spec-clips.yaml",
-        DEMO / "export-clips.json",
-        media=MediaSources(ls_document_root=DEMO),
-        cache_dir=tmp_path / "cache",
-        device="cpu",
-    )
+    report = _check_version("-clips", tmp_path)
     planted = set(json.loads((DEMO / "planted-clips.json").read_text())["segment-ends-loose"])
     loose = [f for f in report.findings if f.code == "segment-ends-loose"]
     found = {f.task_id for f in loose}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,15 @@ from taxospec.checks.base import Check, CheckContext, Outcome, check
 from taxospec.coverage import cell_counts, value_quota
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
+
+
+def _class_axes(ctx: CheckContext) -> Iterator[tuple[str, int, int, str]]:
+    """(class, class index, examples, axis) for every class with examples and every axis that applies to it."""
+    for class_name in ctx.spec.classes:
+        total = ctx.count_of(class_name)
+        if total:
+            for axis_name in ctx.spec.axes_of(class_name):
+                yield class_name, ctx.class_names.index(class_name), total, axis_name
 
 
 @check("axis-value-below-quota", "axes", Severity.WARNING)
@@ -21,31 +31,26 @@ def axis_value_below_quota(ctx: CheckContext, params: None) -> Outcome:
     A condition the data barely shows (night, far away, a crowd) is a condition the model fails in."""
     issues = []
     evaluated = 0
-    for class_name in ctx.spec.classes:
-        c = ctx.class_names.index(class_name)
-        total = ctx.count_of(class_name)
-        if total == 0:
-            continue
-        for axis_name in ctx.spec.axes_of(class_name):
-            counts = ctx.axis_counts[axis_name][c]
-            values = ctx.spec.axes[axis_name].values
-            need = value_quota(ctx.spec, class_name, axis_name, total)
-            for value in ctx.spec.axis_values_of(class_name, axis_name):
-                evaluated += 1
-                have = int(counts[values.index(value)])
-                if have < need:
-                    state = "none" if have == 0 else f"only {have}"
-                    issues.append(
-                        ctx.issue(
-                            "axis-value-below-quota",
-                            f"class {class_name!r} has {state} at {axis_name}={value} "
-                            f"(of {total}); the spec asks for at least {need}",
-                            class_name=class_name,
-                            axis=axis_name,
-                            value=value,
-                            count=need - have,
-                        )
+    for class_name, c, total, axis_name in _class_axes(ctx):
+        counts = ctx.axis_counts[axis_name][c]
+        values = ctx.spec.axes[axis_name].values
+        need = value_quota(ctx.spec, class_name, axis_name, total)
+        for value in ctx.spec.axis_values_of(class_name, axis_name):
+            evaluated += 1
+            have = int(counts[values.index(value)])
+            if have < need:
+                state = "none" if have == 0 else f"only {have}"
+                issues.append(
+                    ctx.issue(
+                        "axis-value-below-quota",
+                        f"class {class_name!r} has {state} at {axis_name}={value} "
+                        f"(of {total}); the spec asks for at least {need}",
+                        class_name=class_name,
+                        axis=axis_name,
+                        value=value,
+                        count=need - have,
                     )
+                )
     return evaluated, issues
 
 
@@ -56,28 +61,23 @@ def axis_value_dominant(ctx: CheckContext, params: Any) -> Outcome:
     A class seen almost only in daylight or only from the front is learned as "daylight" or "front"."""
     issues = []
     evaluated = 0
-    for class_name in ctx.spec.classes:
-        c = ctx.class_names.index(class_name)
-        total = ctx.count_of(class_name)
-        if total == 0:
-            continue
-        for axis_name in ctx.spec.axes_of(class_name):
-            evaluated += 1
-            counts = ctx.axis_counts[axis_name][c][:-1]
-            top = int(np.argmax(counts))
-            share = counts[top] / total
-            if share > params.max_share:
-                value = ctx.spec.axes[axis_name].values[top]
-                issues.append(
-                    ctx.issue(
-                        "axis-value-dominant",
-                        f"{share:.0%} of class {class_name!r} is {axis_name}={value}; "
-                        f"the spec allows at most {params.max_share:.0%}",
-                        class_name=class_name,
-                        axis=axis_name,
-                        value=value,
-                    )
+    for class_name, c, total, axis_name in _class_axes(ctx):
+        evaluated += 1
+        counts = ctx.axis_counts[axis_name][c][:-1]
+        top = int(np.argmax(counts))
+        share = counts[top] / total
+        if share > params.max_share:
+            value = ctx.spec.axes[axis_name].values[top]
+            issues.append(
+                ctx.issue(
+                    "axis-value-dominant",
+                    f"{share:.0%} of class {class_name!r} is {axis_name}={value}; "
+                    f"the spec allows at most {params.max_share:.0%}",
+                    class_name=class_name,
+                    axis=axis_name,
+                    value=value,
                 )
+            )
     return evaluated, issues
 
 

@@ -432,7 +432,11 @@ class _Reader:
         image_w, image_h = _number(region.image_w), _number(region.image_h)
         if result_type == "timelinelabels":
             out: list[_Piece] = []
-            for r in value.get("ranges") or ():
+            ranges = value.get("ranges")
+            if not isinstance(ranges, list):
+                self._malformed("a timeline result's ranges is not a list", item, annotation_id, region_id)
+                return out
+            for r in ranges:
                 start = _number(r.get("start")) if isinstance(r, dict) else _NAN
                 end = _number(r.get("end")) if isinstance(r, dict) else _NAN
                 if math.isnan(start) or math.isnan(end):
