@@ -250,3 +250,32 @@ def test_process_decoding_matches_thread_decoding(tmp_path: Path, tiny_weights: 
     assert threads.samples.tolist() == processes.samples.tolist() == [0, 1, 2, 3, 4]
     assert np.allclose(threads.vectors, processes.vectors, atol=1e-4)
     assert sum(1 for issue in dataset.issues if issue.code == "media-missing") == 2
+
+
+def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Path) -> None:
+    """The GPU path (torchvision decoding and resizing on the model's device), run here on the CPU: the same
+    vectors as Pillow's preprocessing up to resampling differences, and corrupt media still reported."""
+    from PIL import Image
+
+    root = tmp_path / "data"
+    (root / "img").mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for i in range(6):
+        picture = Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).resize((160, 120))
+        picture.save(root / "img" / f"{i}.{'jpg' if i % 2 else 'png'}", quality=95)
+    (root / "img" / "bad.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.{'jpg' if i % 2 else 'png'}", "a") for i in range(6)]
+    tasks.append(_box_task(7, "/data/local-files/?d=img/bad.jpg", "b"))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+    sources = MediaSources(ls_document_root=root)
+    pillow = embed_dataset(dataset, embedder, sources, device_decode=False)
+    assert [i.code for i in dataset.issues] == ["media-unreadable"]
+    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    device = embed_dataset(dataset, embedder, sources, device_decode=True, batch_size=4)
+    assert pillow.samples.tolist() == device.samples.tolist() == [0, 1, 2, 3, 4, 5]
+    assert float((pillow.vectors * device.vectors).sum(axis=1).min()) > 0.98
+    assert set(device.context_vectors) == set(pillow.context_vectors)
+    assert [(i.code, i.task) for i in dataset.issues] == [("media-unreadable", 6)], "the corrupt JPEG"

@@ -72,6 +72,34 @@ class OpenClipEmbedder:
 
         return Compose(transforms[:-2])
 
+    @property
+    def decodes_on_device(self) -> bool:
+        """Whether images are best decoded and resized on the model's device (a GPU outpaces CPU decoding)."""
+        return self.device.startswith("cuda")
+
+    def preprocess_on_device(self, images: list[Any]) -> Any:
+        """A normalized batch from decoded images (3×H×W uint8 tensors on the device): resize of the shorter
+        side (bicubic, antialiased), centre crop, scale and normalize, all on the device."""
+        import torch
+        import torch.nn.functional as F
+
+        size = getattr(self.model.visual, "image_size", 224)
+        size = int(size[0] if isinstance(size, (tuple, list)) else size)
+        normalize_step = self.preprocess.transforms[-1]
+        mean = torch.tensor(normalize_step.mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(normalize_step.std, device=self.device).view(1, 3, 1, 1)
+        out = []
+        for image in images:
+            height, width = int(image.shape[1]), int(image.shape[2])
+            scale = size / min(height, width)
+            shape = (max(size, round(height * scale)), max(size, round(width * scale)))
+            resized = F.interpolate(
+                image[None].float(), size=shape, mode="bicubic", antialias=True, align_corners=False
+            )
+            top, left = (shape[0] - size) // 2, (shape[1] - size) // 2
+            out.append(resized[0, :, top : top + size, left : left + size].clamp(0, 255))
+        return (torch.stack(out) / 255.0 - mean) / std
+
     def encode_uint8(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """Unit vectors of a batch of images already through `pil_stage` (B×H×W×3, uint8): tensor conversion
         and normalization happen on the device."""
@@ -151,7 +179,7 @@ class OpenClipFactory:
             device=device,
             precision=precision,
             model_id=f"open_clip:{model_name}:{weights_id}",
-            preprocess_id=f"size={size};{preprocess}",
+            preprocess_id=f"size={size};{preprocess}" + (";decoded-on-device" if device.startswith("cuda") else ""),
         )
 
 

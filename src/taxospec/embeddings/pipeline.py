@@ -38,6 +38,9 @@ class _Job:
     tensor: Any = None
     vector: npt.NDArray[np.float32] | None = None
     pixels: npt.NDArray[np.uint8] | None = None
+    what: str | None = None
+    """What to cut from the task's raw bytes, for decoding on the device."""
+    raw: bytes | None = None
 
 
 @dataclass
@@ -46,6 +49,8 @@ class _TaskResult:
     jobs: list[_Job] = field(default_factory=list)
     problem: MediaProblem | None = None
     content_hash: str | None = None
+    raw: bytes | None = None
+    """The media bytes, when decoding happens on the model's device."""
 
 
 def embed_dataset(
@@ -58,10 +63,14 @@ def embed_dataset(
     workers: int = 2,
     progress: bool = False,
     processes: bool | None = None,
+    device_decode: bool | None = None,
 ) -> EmbeddingSpace:
     """The embedding space of `dataset`'s examples (those whose media could be read).
 
-    Decoding runs in `workers` threads, or in `workers` processes when `processes` (default: when the
+    Still images are decoded and resized on the model's device when `device_decode` (default: when the
+    embedder says so, i.e. on a GPU: nvjpeg keeps up with the encoder where Pillow cannot); workers then
+    only read and hash. Otherwise decoding runs in `workers` threads, or in `workers` processes when
+    `processes` (default: when the
     model runs on a GPU, which outpaces what threads can decode under the GIL, and there are more than
     `PROCESSES_ABOVE` tasks to decode, enough to pay for the processes' start-up); with processes, images
     travel as uint8 pixels and are converted and normalized on the device.
@@ -94,6 +103,10 @@ def embed_dataset(
             result.jobs.append(_Job(sample, slot, key, vector=cache.get(key)))
         return result
 
+    if device_decode is None:
+        device_decode = bool(getattr(embedder, "decodes_on_device", False))
+    device_decode = device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
+
     def prepare(task: int) -> _TaskResult:
         result = _TaskResult(task)
         uri = dataset.items.media[task]
@@ -107,6 +120,15 @@ def embed_dataset(
                 cache.memo.store(path, stat, result.content_hash)
             content = result.content_hash
             missing = [p for p in plan if cache is None or item_key(content, p[2]) not in cache]
+            if device_decode:
+                result.raw = data if missing else None
+                for sample, slot, what in plan:
+                    key = item_key(content, what)
+                    job = _Job(sample, slot, key, vector=cache.get(key) if cache is not None else None)
+                    if job.vector is None:
+                        job.what = what  # decoded with the other jobs of its batch, on the device
+                    result.jobs.append(job)
+                return result
             images = _images(data, uri or "", missing, spec.media == "video")
             for sample, slot, what in plan:
                 key = item_key(result.content_hash, what)
@@ -130,6 +152,9 @@ def embed_dataset(
             return
         import torch
 
+        if pending[0].what is not None:
+            _flush_on_device()
+            return
         if pending[0].pixels is not None:
             encoded = embedder.encode_uint8(np.stack([job.pixels for job in pending if job.pixels is not None]))
         else:
@@ -138,6 +163,27 @@ def embed_dataset(
             cache.put([job.key for job in pending], encoded)
         for job, vector in zip(pending, encoded, strict=True):
             vectors.setdefault(job.sample, []).append((job.slot, vector))
+        pending.clear()
+
+    def _flush_on_device() -> None:
+        raws = list(dict.fromkeys(job.raw for job in pending if job.raw is not None))
+        decoded = dict(zip(raws, _decode_on_device(raws, embedder.device), strict=True))
+        usable = []
+        for job in pending:
+            image = decoded.get(job.raw) if job.raw is not None else None
+            crop_of = _device_crop(image, job.what or "image") if image is not None else None
+            if crop_of is None:
+                bad = int(cols.task[job.sample])
+                if not any(i.task == bad and i.code == "media-unreadable" for i in dataset.issues):
+                    dataset.issues.append(ReadIssue("media-unreadable", "the image does not decode", bad))
+                continue
+            usable.append((job, crop_of))
+        if usable:
+            encoded = embedder.encode_batch(embedder.preprocess_on_device([image for _, image in usable]))
+            if cache is not None:
+                cache.put([job.key for job, _ in usable], encoded)
+            for (job, _), vector in zip(usable, encoded, strict=True):
+                vectors.setdefault(job.sample, []).append((job.slot, vector))
         pending.clear()
 
     ready, todo = [], []
@@ -151,7 +197,7 @@ def embed_dataset(
     if processes is None:
         on_gpu = str(getattr(embedder, "device", "cpu")).startswith("cuda")
         processes = workers > 1 and on_gpu and len(todo) > PROCESSES_ABOVE
-    if processes and pil_stage is not None and todo:
+    if processes and pil_stage is not None and todo and not device_decode:
         jobs_in = [(task, dataset.items.media[task], _plan(cols, by_task[task], frames, margin)) for task in todo]
         decoded: Iterator[_TaskResult] = _in_processes(
             jobs_in, sources, pil_stage, spec.media == "video", workers, cache
@@ -168,7 +214,9 @@ def embed_dataset(
                 if result.content_hash:
                     hashes[sample] = result.content_hash
             for job in result.jobs:
-                if job.tensor is not None or job.pixels is not None:
+                if job.what is not None:
+                    job.raw = result.raw
+                if job.tensor is not None or job.pixels is not None or job.what is not None:
                     pending.append(job)
                     if len(pending) >= batch_size:
                         flush()
@@ -269,6 +317,64 @@ def _in_processes(
                             job.pixels = pixels[what]
                         result.jobs.append(job)
                 yield result
+
+
+def _decode_on_device(raws: list[bytes], device: str) -> list[Any]:
+    """Decode images to 3×H×W uint8 tensors on `device`: JPEGs in one nvjpeg batch (on a GPU), others with
+    torchvision on the CPU; None for what does not decode."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # torchvision 0.29 points at TorchCodec for decoding; it still works
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+
+        return _decode_batch(raws, device, torch, ImageReadMode, decode_image, decode_jpeg)
+
+
+def _decode_batch(
+    raws: list[bytes], device: str, torch: Any, mode: Any, decode_image: Any, decode_jpeg: Any
+) -> list[Any]:
+    ImageReadMode = mode
+    out: list[Any] = [None] * len(raws)
+    tensors = [torch.frombuffer(bytearray(raw), dtype=torch.uint8) for raw in raws]
+    jpegs = [i for i, raw in enumerate(raws) if raw[:3] == b"\xff\xd8\xff"]
+    try:
+        for i, image in zip(
+            jpegs, decode_jpeg([tensors[i] for i in jpegs], mode=ImageReadMode.RGB, device=device), strict=True
+        ):
+            out[i] = image
+    except RuntimeError:
+        for i in jpegs:  # one bad JPEG fails the batch: decode one by one to find it
+            try:
+                out[i] = decode_jpeg(tensors[i], mode=ImageReadMode.RGB, device=device)
+            except RuntimeError:
+                out[i] = None
+    for i in range(len(raws)):
+        if i in jpegs:
+            continue
+        try:
+            out[i] = decode_image(tensors[i], mode=ImageReadMode.RGB).to(device)
+        except (RuntimeError, ValueError):
+            out[i] = None
+    return out
+
+
+def _device_crop(image: Any, what: str) -> Any:
+    """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin."""
+    if not what.startswith("box:"):
+        return image
+    numbers, _, margin_text = what[len("box:") :].partition(";m=")
+    x, y, w, h = (float(v) / 100 for v in numbers.split(","))
+    margin = float(margin_text)
+    height, width = int(image.shape[1]), int(image.shape[2])
+    left, top = max(0, int((x - margin * w) * width)), max(0, int((y - margin * h) * height))
+    right = min(width, int(np.ceil((x + w + margin * w) * width)))
+    bottom = min(height, int(np.ceil((y + h + margin * h) * height)))
+    if right <= left or bottom <= top:
+        return None
+    return image[:, top:bottom, left:right]
 
 
 @contextmanager
