@@ -234,21 +234,23 @@ class _Reader:
                 region = regions.get(key)
                 if region is None:
                     region = regions[key] = _Region()
-                elif region.labels is not None and _labels_of(result_type, value) is not None:
-                    if result_type == "timelinelabels" and "ranges" not in value:
-                        pass  # a phantom copy of a video rectangle, reported below
-                    elif not {region.result_type, result_type} <= {"rectangle", "labels", "polygon", "ellipse"}:
-                        self.issues.append(
-                            ReadIssue(
-                                "duplicate-region-id",
-                                f"region id {region_id!r} is used by two regions in one annotation",
-                                item,
-                                annotation_id,
-                                region_id,
-                            )
+                elif (
+                    region.labels is not None
+                    and _labels_of(result_type, value) is not None
+                    and not (result_type == "timelinelabels" and "ranges" not in value)  # a phantom: reported below
+                    and not {region.result_type, result_type} <= {"rectangle", "labels", "polygon", "ellipse"}
+                ):
+                    self.issues.append(
+                        ReadIssue(
+                            "duplicate-region-id",
+                            f"region id {region_id!r} is used by two regions in one annotation",
+                            item,
+                            annotation_id,
+                            region_id,
                         )
-                        key = f"{key}#{index}"
-                        region = regions[key] = _Region()
+                    )
+                    key = f"{key}#{index}"
+                    region = regions[key] = _Region()
                 self._merge_region(region, result, result_type, from_name, value, item, annotation_id, region_id)
             elif region_id is not None and region_id in geometry_ids:
                 regions.setdefault(region_id, _Region()).attributes[from_name] = _choice_values(value)
