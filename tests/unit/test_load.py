@@ -69,6 +69,16 @@ def test_yaml_1_2_scalars_are_not_coerced() -> None:
     assert spec.classes["no"].description == "yes"
 
 
+def test_folded_and_literal_scalars_read_as_text() -> None:
+    spec = load_spec_text(
+        'taxospec: 1\nname: x\ndescription: >\n  one,\n  two\nclasses:\n  a: {description: "bell \\a kept"}\n'
+        "  b:\n    description: |\n      line one\n      line two\n"
+    )
+    assert spec.description == "one, two\n"
+    assert spec.classes["a"].description == "bell \a kept"
+    assert spec.classes["b"].description == "line one\nline two\n"
+
+
 def test_numbers_in_yaml_forms() -> None:
     spec = load_spec_text("taxospec: 1\nname: x\nclasses: {a: {min_examples: 0x1F}}\nbalance: {max_ratio: 1_000}\n")
     assert spec.min_examples_of("a") == 31

@@ -16,6 +16,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.commands.spec",
     "taxospec.commands.check",
     "taxospec.commands.todo",
+    "taxospec.commands.labelstudio",
     "taxospec.plugins.labelstudio.plugin",
     "taxospec.checks.labels",
     "taxospec.checks.hygiene",

@@ -147,7 +147,8 @@ class _Builder:
     def scalar(self, node: ScalarNode, tag: str) -> Any:
         text = node.value
         if tag == _CORE + "str":
-            return text
+            # ruamel marks the fold points of a folded (>) scalar with BEL characters; they are not text
+            return text.replace("\a", "") if node.style == ">" else text
         if tag == _CORE + "null":
             return None
         if tag == _CORE + "bool":
