@@ -13,12 +13,21 @@ class OutputError(TaxospecError):
     """An output file that cannot be written where the user asked."""
 
 
+def write_bytes_atomic(path: str | Path, data: bytes, *, overwrite: bool = True) -> Path:
+    """Like `write_text_atomic`, for bytes."""
+    return _write_atomic(path, data, overwrite=overwrite)
+
+
 def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = True) -> Path:
     """Write `text` to `path` through a temporary file in the same folder and an atomic rename.
 
     Refuses a directory, a missing parent folder, and (unless `overwrite`) an existing file; the old file
     stays intact if anything fails.
     """
+    return _write_atomic(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def _write_atomic(path: str | Path, data: bytes, *, overwrite: bool) -> Path:
     target = Path(path)
     if target.is_dir():
         raise OutputError(f"{target}: is a directory; give a file name")
@@ -30,8 +39,8 @@ def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = True) ->
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     try:
         os.chmod(tmp_name, 0o666 & ~_current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         if not overwrite and (target.exists() or target.is_symlink()):

@@ -41,7 +41,58 @@ def config_command(spec_path: Path, output: Path | None, instructions: Path | No
         click.echo(f"wrote {instructions}", err=True)
 
 
+URL = click.option("--url", required=True, help="Label Studio URL, e.g. http://localhost:8080.")
+API_KEY = click.option(
+    "--api-key", help="Label Studio token (legacy or personal access token); default: $LABEL_STUDIO_API_KEY."
+)
+
+
+@click.command(name="push")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@URL
+@API_KEY
+@click.option("--project", type=int, help="Update this project.")
+@click.option("--title", help="Update the project with this title, or create it (default title: the spec's name).")
+@click.option("--force", is_flag=True, help="Push even when existing annotations use controls or labels it drops.")
+def push_command(
+    spec_path: Path, url: str, api_key: str | None, project: int | None, title: str | None, force: bool
+) -> None:
+    """Create or update a Label Studio project's labeling config and instructions from a spec.
+
+    With --project (or --title of an existing project) the project is updated; a change that would orphan
+    existing annotations (a control or label they use is gone) is refused, naming them, unless --force.
+    Without either, a project is created. Exit 0, or 2 when Label Studio cannot be reached, refuses the
+    token, has no such project, or the change is refused.
+    """
+    from taxospec.plugins.labelstudio.client import connect, push
+    from taxospec.spec import load_spec
+
+    spec = load_spec(spec_path)
+    result = push(connect(url, api_key), spec, project=project, title=title, force=force)
+    verb = "created" if result.created else "updated"
+    click.echo(f"{verb} project {result.project}: {url.rstrip('/')}/projects/{result.project}/data")
+
+
+@click.command(name="pull")
+@URL
+@API_KEY
+@click.option("--project", type=int, required=True, help="The project to export.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Where to write the export.")
+@click.option("--interpolate", is_flag=True, help="Interpolate video keyframes into every frame.")
+def pull_command(url: str, api_key: str | None, project: int, output: Path, interpolate: bool) -> None:
+    """Take a snapshot JSON export of a Label Studio project and write it (atomically) to a file.
+
+    Predictions, drafts and annotators come expanded; --interpolate turns video keyframes into frames.
+    Exit 0, or 2 when Label Studio cannot be reached, refuses the token or has no such project.
+    """
+    from taxospec.plugins.labelstudio.client import connect, pull
+
+    size = pull(connect(url, api_key), project, output, interpolate=interpolate)
+    click.echo(f"wrote {output} ({size:,} bytes)", err=True)
+
+
 @hookimpl
 def taxospec_register_commands(cli: click.Group) -> None:
     """Register the Label Studio commands."""
-    cli.add_command(config_command)
+    for command in (config_command, push_command, pull_command):
+        cli.add_command(command)

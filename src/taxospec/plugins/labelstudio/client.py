@@ -1,0 +1,165 @@
+"""Talk to a live Label Studio through label-studio-sdk: connect, push a spec's config, pull an export.
+
+Every failure a user can cause (a server that is down, a refused token, a missing project, a change that
+would orphan annotations) becomes a `LabelStudioError` with a clear message; the token is never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from taxospec.errors import TaxospecError
+from taxospec.output import write_bytes_atomic
+from taxospec.plugins.labelstudio.config import parse_label_config
+from taxospec.plugins.labelstudio.generate import instructions, label_config, validate_config
+from taxospec.spec.model import Spec
+
+TOKEN_VARIABLE = "LABEL_STUDIO_API_KEY"
+
+
+class LabelStudioError(TaxospecError):
+    """Label Studio could not be reached, refused the request, or the request would lose data."""
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What `push` did."""
+
+    project: int
+    created: bool
+
+
+def connect(url: str, api_key: str | None = None, *, timeout: float = 30.0) -> Any:
+    """A label-studio-sdk client for `url`, checked with one request; the token comes from `api_key` or
+    `LABEL_STUDIO_API_KEY` (a legacy token or a personal access token)."""
+    from label_studio_sdk import LabelStudio
+
+    token = api_key or os.environ.get(TOKEN_VARIABLE)
+    if not token:
+        raise LabelStudioError(f"no Label Studio token: pass --api-key or set {TOKEN_VARIABLE}")
+    try:
+        client = LabelStudio(base_url=url.rstrip("/"), api_key=token, timeout=timeout)  # type: ignore[no-untyped-call]
+        client.projects.list(page_size=1)
+    except Exception as exc:  # the SDK and httpx raise many kinds
+        raise _explain(exc, url) from None
+    return client
+
+
+def push(
+    client: Any, spec: Spec, *, project: int | None = None, title: str | None = None, force: bool = False
+) -> PushResult:
+    """Create or update the project's labeling config and instructions from `spec`.
+
+    An existing project's annotations are checked first: a change that removes a control or a label they
+    use is refused, naming them, unless `force` (Label Studio itself still refuses removed controls).
+    """
+    xml = label_config(spec)
+    validate_config(xml)
+    text = instructions(spec)
+    try:
+        if project is None and title:
+            found = [p for p in client.projects.list(title=title) if getattr(p, "title", None) == title]
+            project = found[0].id if found else None
+        if project is None:
+            created = client.projects.create(
+                title=title or spec.name, label_config=xml, expert_instruction=text, show_instruction=True
+            )
+            return PushResult(int(created.id), True)
+        current = client.projects.get(id=project)
+        if not force:
+            _refuse_orphans(client, project, getattr(current, "label_config", "") or "", xml)
+        client.projects.update(id=project, label_config=xml, expert_instruction=text, show_instruction=True)
+        return PushResult(int(project), False)
+    except LabelStudioError:
+        raise
+    except Exception as exc:
+        raise _explain(exc, "", project) from None
+
+
+def _refuse_orphans(client: Any, project: int, old_xml: str, new_xml: str) -> None:
+    """Refuse when annotations use controls or labels that the old config has and the new one drops."""
+    new = parse_label_config(new_xml)
+    try:
+        old = parse_label_config(old_xml)
+    except TaxospecError:
+        return  # no readable old config: nothing it offered can be dropped
+    used_controls: dict[str, int] = {}
+    used_labels: dict[tuple[str, str], int] = {}
+    for task in client.tasks.list(project=project, fields="all"):
+        for annotation in getattr(task, "annotations", None) or []:
+            results = annotation.get("result") if isinstance(annotation, dict) else getattr(annotation, "result", [])
+            for result in results or []:
+                if not isinstance(result, dict) or "from_name" not in result:
+                    continue
+                name = result["from_name"]
+                used_controls[name] = used_controls.get(name, 0) + 1
+                value = result.get("value") or {}
+                for key in ("choices", "labels", "rectanglelabels", "timelinelabels", "polygonlabels"):
+                    for label in value.get(key, []) if isinstance(value.get(key), list) else []:
+                        used_labels[(name, str(label))] = used_labels.get((name, str(label)), 0) + 1
+    lost = [
+        f"control {name!r} ({n} result(s))"
+        for name, n in sorted(used_controls.items())
+        if name in old.controls and name not in new.controls
+    ]
+    for (name, label), n in sorted(used_labels.items()):
+        before, after = old.controls.get(name), new.controls.get(name)
+        if before is None or after is None:
+            continue
+        if label in before.values and label not in after.values:
+            lost.append(f"{label!r} of {name!r} ({n} result(s))")
+    if lost:
+        raise LabelStudioError(
+            f"the new config would orphan existing annotations of project {project}: {', '.join(lost)}; "
+            "keep them in the spec, or push with --force"
+        )
+
+
+def pull(client: Any, project: int, output: Path, *, interpolate: bool = False, timeout: float = 300.0) -> int:
+    """Take a snapshot export (JSON, predictions and annotators expanded, video keyframes interpolated when
+    asked) and write it atomically to `output`; returns its size in bytes."""
+    options = {
+        "drafts": {"only_id": False},
+        "predictions": {"only_id": False},
+        "annotations__completed_by": {"only_id": False},
+        "interpolate_key_frames": interpolate,
+    }
+    try:
+        export = client.projects.exports.create(id=project, serialization_options=options)
+        waited = 0.0
+        while getattr(export, "status", "completed") not in ("completed", "failed"):
+            if waited > timeout:
+                raise LabelStudioError(f"the export of project {project} did not finish within {timeout:g} s")
+            time.sleep(0.5)
+            waited += 0.5
+            export = client.projects.exports.get(id=project, export_pk=export.id)
+        if export.status == "failed":
+            raise LabelStudioError(f"Label Studio failed to export project {project}")
+        data = b"".join(client.projects.exports.download(id=project, export_pk=export.id, export_type="JSON"))
+    except LabelStudioError:
+        raise
+    except Exception as exc:
+        raise _explain(exc, "", project) from None
+    write_bytes_atomic(output, data)
+    return len(data)
+
+
+def _explain(exc: Exception, url: str, project: int | None = None) -> LabelStudioError:
+    status = getattr(exc, "status_code", None)
+    body = getattr(exc, "body", None)
+    name = type(exc).__name__
+    if status in (401, 403):
+        return LabelStudioError(f"Label Studio refused the token ({status}): check --api-key or {TOKEN_VARIABLE}")
+    if status == 404:
+        return LabelStudioError(f"Label Studio has no project {project}" if project else f"not found ({status})")
+    if status is not None:
+        detail = body if isinstance(body, (str, dict)) else ""
+        return LabelStudioError(f"Label Studio answered {status}: {detail}")
+    if "Connect" in name or "Timeout" in name or isinstance(exc, OSError):
+        where = f" at {url}" if url else ""
+        return LabelStudioError(f"cannot reach Label Studio{where} ({name}): is it running, is the URL right?")
+    return LabelStudioError(f"Label Studio request failed: {name}: {exc}")

@@ -1,0 +1,113 @@
+"""End to end against a real Label Studio 1.23.2 on 127.0.0.1: config → push → import → pull → check;
+push refusing to orphan annotations; a bad token and a server that is down."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from taxospec import check
+
+from ..conftest import EXAMPLES
+from .labelstudio_server import TOKEN, free_port, running
+
+pytestmark = pytest.mark.integration
+Run = Callable[..., Result]
+FOOTBALL = EXAMPLES / "football-signals"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running(tmp_path_factory.mktemp("label-studio")) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", TOKEN)
+
+
+def _subset(count: int) -> list[dict[str, object]]:
+    """The first tasks of the football example, as an import: data plus annotation results."""
+    tasks = json.loads((FOOTBALL / "export.json").read_text())[:count]
+    return [
+        {
+            "data": t["data"],
+            "annotations": [{"result": a["result"], "was_cancelled": a["was_cancelled"]} for a in t["annotations"]],
+        }
+        for t in tasks
+    ]
+
+
+def test_push_import_pull_check(server: str, run_cli: Run, tmp_path: Path) -> None:
+    from label_studio_sdk import LabelStudio
+
+    pushed = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "football e2e")
+    assert pushed.exit_code == 0, pushed.stderr
+    project = int(pushed.stdout.split("project ")[1].split(":")[0])
+    assert TOKEN not in pushed.stdout + pushed.stderr
+    client = LabelStudio(base_url=server, api_key=TOKEN)
+    assert '<TimelineLabels name="label"' in client.projects.get(id=project).label_config
+    client.projects.import_tasks(id=project, request=_subset(40))
+    out = tmp_path / "export.json"
+    pulled = run_cli("pull", "--url", server, "--project", str(project), "-o", out)
+    assert pulled.exit_code == 0, pulled.stderr
+    live = check(FOOTBALL / "spec.yaml", out)
+    offline_export = tmp_path / "offline.json"
+    offline_export.write_text(json.dumps(json.loads((FOOTBALL / "export.json").read_text())[:40]))
+    offline = check(FOOTBALL / "spec.yaml", offline_export)
+    per_task = {
+        "segment-too-long",
+        "segment-too-short",
+        "region-attribute-missing",
+        "unknown-label",
+        "segments-too-close",
+    }
+    assert Counter(f.code for f in live.findings if f.code in per_task) == Counter(
+        f.code for f in offline.findings if f.code in per_task
+    )
+    assert live.summary.samples == offline.summary.samples
+    again = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--project", str(project))
+    assert again.exit_code == 0 and f"updated project {project}" in again.stdout, again.stderr
+
+
+def test_push_refuses_to_orphan_annotations(server: str, run_cli: Run, tmp_path: Path) -> None:
+    from label_studio_sdk import LabelStudio
+
+    created = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "orphans")
+    project = int(created.stdout.split("project ")[1].split(":")[0])
+    LabelStudio(base_url=server, api_key=TOKEN).projects.import_tasks(id=project, request=_subset(5))
+    narrower = tmp_path / "spec.yaml"
+    text = (FOOTBALL / "spec.yaml").read_text()
+    narrower.write_text(
+        text.replace(
+            """  distance:
+    description: How far the signaller is from the camera.
+    values: [close, medium, far]
+    scope: region
+""",
+            "",
+        )
+    )
+    refused = run_cli("push", narrower, "--url", server, "--project", str(project))
+    assert refused.exit_code == 2
+    assert "would orphan existing annotations" in refused.stderr and "control 'distance'" in refused.stderr
+
+
+def test_bad_token_and_missing_project(server: str, run_cli: Run, tmp_path: Path) -> None:
+    result = run_cli("pull", "--url", server, "--project", "1", "-o", tmp_path / "x.json", "--api-key", "wrong-token")
+    assert result.exit_code == 2 and "refused the token" in result.stderr and "wrong-token" not in result.stderr
+    missing = run_cli("pull", "--url", server, "--project", "999", "-o", tmp_path / "x.json")
+    assert missing.exit_code == 2 and "no project 999" in missing.stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_server_down(run_cli: Run, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_cli("pull", "--url", url, "--project", "1", "-o", tmp_path / "x.json")
+    assert result.exit_code == 2 and "cannot reach Label Studio" in result.stderr
