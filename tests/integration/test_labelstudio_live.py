@@ -72,6 +72,14 @@ def test_push_import_pull_check(server: str, run_cli: Run, tmp_path: Path) -> No
         f.code for f in offline.findings if f.code in per_task
     )
     assert live.summary.samples == offline.summary.samples
+    checked = run_cli("check", FOOTBALL / "spec.yaml", "--url", server, "--project", str(project), "--format", "json")
+    assert checked.exit_code in (0, 1), checked.stderr
+    report = json.loads(checked.stdout)
+    assert Counter(f["code"] for f in report["findings"] if f["code"] in per_task) == Counter(
+        f.code for f in offline.findings if f.code in per_task
+    )
+    linked = [f for f in report["findings"] if f.get("task_id") is not None]
+    assert linked and all(f["link"].startswith(f"{server}/projects/{project}/data?task={f['task_id']}") for f in linked)
     again = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--project", str(project))
     assert again.exit_code == 0 and f"updated project {project}" in again.stdout, again.stderr
 
@@ -111,3 +119,13 @@ def test_server_down(run_cli: Run, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = run_cli("pull", "--url", url, "--project", "1", "-o", tmp_path / "x.json")
     assert result.exit_code == 2 and "cannot reach Label Studio" in result.stderr
+    assert not (tmp_path / "x.json").exists()
+    live = run_cli("check", FOOTBALL / "spec.yaml", "--url", url, "--project", "1")
+    assert live.exit_code == 2 and "cannot reach Label Studio" in live.stderr
+
+
+def test_live_check_usage(run_cli: Run, tmp_path: Path) -> None:
+    both = run_cli("check", FOOTBALL / "spec.yaml", FOOTBALL / "export.json", "--url", "http://x", "--project", "1")
+    assert both.exit_code == 2 and "no EXPORT" in both.stderr
+    half = run_cli("check", FOOTBALL / "spec.yaml", "--project", "1")
+    assert half.exit_code == 2 and "--url" in half.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -32,6 +34,9 @@ class SpecNotUsable(TaxospecError):
 @click.argument("export", metavar="EXPORT", type=click.Path(path_type=Path), required=False)
 @click.option("--config", "config", type=click.Path(path_type=Path), help="The project's labeling config (XML).")
 @click.option("--ls-url", help="Label Studio URL (e.g. http://localhost:8080), for links to tasks.")
+@click.option("--url", help="Check a live project on this Label Studio (with --project) instead of an EXPORT.")
+@click.option("--project", type=int, help="The live project to check (with --url).")
+@click.option("--api-key", help="Label Studio token for --url; default: $LABEL_STUDIO_API_KEY.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: terminal, or from -o).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to this file.")
 @click.option(
@@ -73,6 +78,9 @@ def check_command(
     export: Path | None,
     config: Path | None,
     ls_url: str | None,
+    url: str | None,
+    project: int | None,
+    api_key: str | None,
     fmt: str | None,
     output: Path | None,
     fail_on: str,
@@ -91,10 +99,11 @@ def check_command(
 ) -> None:
     """Check a Label Studio export against the spec and report everything that breaks it.
 
-    EXPORT is a Label Studio JSON or JSON_MIN export (optionally .gz). Prints a summary and the top
-    findings per check, a coverage summary and the top to-do items; --format json|markdown|junit|html (or
-    -o FILE.json|.md|.xml|.html) writes the full report (HTML: one self-contained page with charts, coverage
-    heatmaps and the to-do list).
+    EXPORT is a Label Studio JSON or JSON_MIN export (optionally .gz); or, with --url and --project, a live
+    project is exported, read with its own labeling config and checked, with links to its tasks.
+    Prints a summary and the top findings per check, a coverage summary and the top to-do items;
+    --format json|markdown|junit|html (or -o FILE.json|.md|.xml|.html) writes the full report (HTML: one
+    self-contained page with charts, coverage heatmaps and the to-do list).
     The embedding checks (CLIP with the spec's model) run when media can be read (--media-root,
     --ls-document-root, --ls-media-root, --allow-http) or embeddings are given (--embeddings).
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
@@ -113,8 +122,11 @@ def check_command(
         for item in checks():
             click.echo(f"{item.name:34} {item.family:11} {item.severity.value:8} {item.summary}")
         ctx.exit(EXIT_OK)
-    if spec_path is None or export is None:
-        raise click.UsageError("give a SPEC and an EXPORT (or --list-checks)")
+    live = url is not None or project is not None
+    if live and (url is None or project is None or export is not None):
+        raise click.UsageError("a live check takes SPEC, --url and --project, and no EXPORT")
+    if spec_path is None or (export is None and not live):
+        raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
     for code in select:
         checks().get(code)
     spec = load_spec(spec_path)
@@ -122,27 +134,33 @@ def check_command(
     if errors:
         raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "terminal")
-    media = MediaSources(
-        export_dir=export.parent,
-        media_root=media_root,
-        ls_document_root=ls_document_root,
-        ls_media_root=ls_media_root,
-        allow_http=allow_http,
-    )
-    report = run_check(
-        spec,
-        export,
-        config=config,
-        ls_url=ls_url,
-        select=set(select) or None,
-        embeddings=embeddings,
-        media=media,
-        embed=not no_embeddings,
-        cache_dir=cache_dir,
-        device=device,
-        batch_size=batch_size,
-        progress=sys.stderr.isatty(),
-    )
+    with ExitStack() as stack:
+        if url is not None and project is not None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="taxospec-live-")))
+            export, config = _pull_live(url, project, api_key, folder, config)
+            ls_url = ls_url or url
+        assert export is not None
+        media = MediaSources(
+            export_dir=export.parent,
+            media_root=media_root,
+            ls_document_root=ls_document_root,
+            ls_media_root=ls_media_root,
+            allow_http=allow_http,
+        )
+        report = run_check(
+            spec,
+            export,
+            config=config,
+            ls_url=ls_url,
+            select=set(select) or None,
+            embeddings=embeddings,
+            media=media,
+            embed=not no_embeddings,
+            cache_dir=cache_dir,
+            device=device,
+            batch_size=batch_size,
+            progress=sys.stderr.isatty(),
+        )
     threshold = Severity(fail_on)
     if fmt == "terminal":
         if output is not None:
@@ -158,6 +176,19 @@ def check_command(
             write_text_atomic(output, text)
             click.echo(f"wrote {output}", err=True)
     ctx.exit(report.exit_code(threshold))
+
+
+def _pull_live(url: str, project: int, api_key: str | None, folder: Path, config: Path | None) -> tuple[Path, Path]:
+    """Export a live project into `folder`; its own labeling config is used unless --config is given."""
+    from taxospec.plugins.labelstudio.client import connect, project_config, pull
+
+    client = connect(url, api_key)
+    export = folder / f"project-{project}.json"
+    pull(client, project, export)
+    if config is None:
+        config = folder / f"project-{project}.xml"
+        write_text_atomic(config, project_config(client, project))
+    return export, config
 
 
 @hookimpl

@@ -41,12 +41,37 @@ def connect(url: str, api_key: str | None = None, *, timeout: float = 30.0) -> A
     token = api_key or os.environ.get(TOKEN_VARIABLE)
     if not token:
         raise LabelStudioError(f"no Label Studio token: pass --api-key or set {TOKEN_VARIABLE}")
+    client = LabelStudio(base_url=url.rstrip("/"), api_key=token, timeout=timeout)  # type: ignore[no-untyped-call]
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            client.projects.list(page_size=1)
+            return client
+        except Exception as exc:  # the SDK and httpx raise many kinds
+            error = _explain(exc, url)
+            if delay is None or not _retryable(exc):
+                raise error from None
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+RETRY_DELAYS = (0.5, 1.5)
+"""Waits before the second and third try of a request that a retry can help (no connection, 5xx)."""
+
+
+def _retryable(exc: Exception) -> bool:
+    status = getattr(exc, "status_code", None)
+    if status is not None:
+        return int(status) >= 500
+    name = type(exc).__name__
+    return "Connect" in name or "Timeout" in name or isinstance(exc, OSError)
+
+
+def project_config(client: Any, project: int) -> str:
+    """The labeling config (XML) of a live project."""
     try:
-        client = LabelStudio(base_url=url.rstrip("/"), api_key=token, timeout=timeout)  # type: ignore[no-untyped-call]
-        client.projects.list(page_size=1)
-    except Exception as exc:  # the SDK and httpx raise many kinds
-        raise _explain(exc, url) from None
-    return client
+        return str(client.projects.get(id=project).label_config or "")
+    except Exception as exc:
+        raise _explain(exc, "", project) from None
 
 
 def push(
