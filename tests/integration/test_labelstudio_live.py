@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -80,8 +81,56 @@ def test_push_import_pull_check(server: str, run_cli: Run, tmp_path: Path) -> No
     )
     linked = [f for f in report["findings"] if f.get("task_id") is not None]
     assert linked and all(f["link"].startswith(f"{server}/projects/{project}/data?task={f['task_id']}") for f in linked)
+    _check_write_back(server, run_cli, client, project)
     again = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--project", str(project))
     assert again.exit_code == 0 and f"updated project {project}" in again.stdout, again.stderr
+
+
+def _task_state(client: Any, project: int) -> dict[int, tuple[Any, list[Any]]]:
+    return {
+        int(t.id): (dict(t.meta or {}), [(a["id"], a["result"]) for a in t.annotations or []])
+        for t in client.tasks.list(project=project, fields="all")
+    }
+
+
+def _assert_meta_matches(state: dict[int, tuple[Any, list[Any]]], report: dict[str, Any]) -> set[int]:
+    expected: dict[int, Counter[str]] = {}
+    for finding in report["findings"]:
+        if finding.get("task_id") is not None:
+            expected.setdefault(finding["task_id"], Counter())[finding["code"]] += 1
+    for task_id, (meta, _) in state.items():
+        note = meta.get("taxospec")
+        if task_id in expected:
+            assert note["count"] == sum(expected[task_id].values())
+            assert Counter(f["code"] for f in note["findings"]) == expected[task_id]
+        else:
+            assert note is None, task_id
+    return set(expected)
+
+
+def _check_write_back(server: str, run_cli: Run, client: Any, project: int) -> None:
+    before = _task_state(client, project)
+    first_task = next(iter(before))
+    client.tasks.update(id=str(first_task), meta={"source": "camera-3"})
+    argv = ("check", FOOTBALL / "spec.yaml", "--url", server, "--project", str(project), "--write-back")
+    wrote = run_cli(*argv, "--format", "json")
+    assert wrote.exit_code in (0, 1), wrote.stderr
+    after = _task_state(client, project)
+    flagged = _assert_meta_matches(after, json.loads(wrote.stdout))
+    assert flagged and f"wrote findings to {len(flagged)} task(s)" in wrote.stderr
+    assert all(after[t][1] == before[t][1] for t in before)  # annotations are never touched
+    assert after[first_task][0]["source"] == "camera-3"  # other meta keys survive
+    # the meta holds the latest check's findings: a narrower check clears the rest
+    narrow = run_cli(*argv, "--select", "segment-too-long", "--format", "json")
+    narrowed = _assert_meta_matches(_task_state(client, project), json.loads(narrow.stdout))
+    assert narrowed < flagged and f"cleared {len(flagged - narrowed)}" in narrow.stderr, narrow.stderr
+    # a fixed task (here: its annotation deleted) loses its old findings
+    fixed = next(iter(narrowed))
+    for annotation_id, _ in after[fixed][1]:
+        client.annotations.delete(id=annotation_id)
+    again = run_cli(*argv, "--select", "segment-too-long")
+    assert again.exit_code in (0, 1) and "cleared 1" in again.stderr, again.stderr
+    assert "taxospec" not in _task_state(client, project)[fixed][0]
 
 
 def test_push_refuses_to_orphan_annotations(server: str, run_cli: Run, tmp_path: Path) -> None:
@@ -128,4 +177,6 @@ def test_live_check_usage(run_cli: Run, tmp_path: Path) -> None:
     both = run_cli("check", FOOTBALL / "spec.yaml", FOOTBALL / "export.json", "--url", "http://x", "--project", "1")
     assert both.exit_code == 2 and "no EXPORT" in both.stderr
     half = run_cli("check", FOOTBALL / "spec.yaml", "--project", "1")
+    offline = run_cli("check", FOOTBALL / "spec.yaml", FOOTBALL / "export.json", "--write-back")
+    assert offline.exit_code == 2 and "--write-back needs a live project" in offline.stderr
     assert half.exit_code == 2 and "--url" in half.stderr

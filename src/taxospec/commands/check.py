@@ -6,6 +6,7 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -37,6 +38,7 @@ class SpecNotUsable(TaxospecError):
 @click.option("--url", help="Check a live project on this Label Studio (with --project) instead of an EXPORT.")
 @click.option("--project", type=int, help="The live project to check (with --url).")
 @click.option("--api-key", help="Label Studio token for --url; default: $LABEL_STUDIO_API_KEY.")
+@click.option("--write-back", is_flag=True, help="With --url: put each task's findings in its meta (key taxospec).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: terminal, or from -o).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to this file.")
 @click.option(
@@ -81,6 +83,7 @@ def check_command(
     url: str | None,
     project: int | None,
     api_key: str | None,
+    write_back: bool,
     fmt: str | None,
     output: Path | None,
     fail_on: str,
@@ -125,6 +128,8 @@ def check_command(
     live = url is not None or project is not None
     if live and (url is None or project is None or export is not None):
         raise click.UsageError("a live check takes SPEC, --url and --project, and no EXPORT")
+    if write_back and not live:
+        raise click.UsageError("--write-back needs a live project (--url and --project)")
     if spec_path is None or (export is None and not live):
         raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
     for code in select:
@@ -134,10 +139,11 @@ def check_command(
     if errors:
         raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "terminal")
+    client: Any = None
     with ExitStack() as stack:
         if url is not None and project is not None:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="taxospec-live-")))
-            export, config = _pull_live(url, project, api_key, folder, config)
+            client, export, config = _pull_live(url, project, api_key, folder, config)
             ls_url = ls_url or url
         assert export is not None
         media = MediaSources(
@@ -161,6 +167,11 @@ def check_command(
             batch_size=batch_size,
             progress=sys.stderr.isatty(),
         )
+    if write_back and url is not None and project is not None:
+        from taxospec.plugins.labelstudio.writeback import write_back as put_findings
+
+        done = put_findings(client, project, report.findings)
+        click.echo(f"wrote findings to {done.written} task(s), cleared {done.cleared} in project {project}", err=True)
     threshold = Severity(fail_on)
     if fmt == "terminal":
         if output is not None:
@@ -178,7 +189,9 @@ def check_command(
     ctx.exit(report.exit_code(threshold))
 
 
-def _pull_live(url: str, project: int, api_key: str | None, folder: Path, config: Path | None) -> tuple[Path, Path]:
+def _pull_live(
+    url: str, project: int, api_key: str | None, folder: Path, config: Path | None
+) -> tuple[Any, Path, Path]:
     """Export a live project into `folder`; its own labeling config is used unless --config is given."""
     from taxospec.plugins.labelstudio.client import connect, project_config, pull
 
@@ -188,7 +201,7 @@ def _pull_live(url: str, project: int, api_key: str | None, folder: Path, config
     if config is None:
         config = folder / f"project-{project}.xml"
         write_text_atomic(config, project_config(client, project))
-    return export, config
+    return client, export, config
 
 
 @hookimpl

@@ -47,7 +47,7 @@ def connect(url: str, api_key: str | None = None, *, timeout: float = 30.0) -> A
             client.projects.list(page_size=1)
             return client
         except Exception as exc:  # the SDK and httpx raise many kinds
-            error = _explain(exc, url)
+            error = explain(exc, url)
             if delay is None or not _retryable(exc):
                 raise error from None
             time.sleep(delay)
@@ -71,7 +71,7 @@ def project_config(client: Any, project: int) -> str:
     try:
         return str(client.projects.get(id=project).label_config or "")
     except Exception as exc:
-        raise _explain(exc, "", project) from None
+        raise explain(exc, "", project) from None
 
 
 def push(
@@ -102,7 +102,7 @@ def push(
     except LabelStudioError:
         raise
     except Exception as exc:
-        raise _explain(exc, "", project) from None
+        raise explain(exc, "", project) from None
 
 
 def _refuse_orphans(client: Any, project: int, old_xml: str, new_xml: str) -> None:
@@ -168,12 +168,13 @@ def pull(client: Any, project: int, output: Path, *, interpolate: bool = False, 
     except LabelStudioError:
         raise
     except Exception as exc:
-        raise _explain(exc, "", project) from None
+        raise explain(exc, "", project) from None
     write_bytes_atomic(output, data)
     return len(data)
 
 
-def _explain(exc: Exception, url: str, project: int | None = None) -> LabelStudioError:
+def explain(exc: Exception, url: str, project: int | None = None) -> LabelStudioError:
+    """A clear `LabelStudioError` for an SDK or HTTP failure (the token never appears in it)."""
     status = getattr(exc, "status_code", None)
     body = getattr(exc, "body", None)
     name = type(exc).__name__
