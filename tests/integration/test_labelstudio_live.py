@@ -171,6 +171,9 @@ def test_server_down(run_cli: Run, tmp_path: Path) -> None:
     assert not (tmp_path / "x.json").exists()
     live = run_cli("check", FOOTBALL / "spec.yaml", "--url", url, "--project", "1")
     assert live.exit_code == 2 and "cannot reach Label Studio" in live.stderr
+    argv = ("serve", FOOTBALL / "spec.yaml", "--ls-url", url, "--project", "1", "--port", str(free_port()))
+    serve = run_cli(*argv, "--secret", "x")
+    assert serve.exit_code == 2 and "cannot reach Label Studio" in serve.stderr
 
 
 def test_live_check_usage(run_cli: Run, tmp_path: Path) -> None:
@@ -180,3 +183,68 @@ def test_live_check_usage(run_cli: Run, tmp_path: Path) -> None:
     offline = run_cli("check", FOOTBALL / "spec.yaml", FOOTBALL / "export.json", "--write-back")
     assert offline.exit_code == 2 and "--write-back needs a live project" in offline.stderr
     assert half.exit_code == 2 and "--url" in half.stderr
+
+
+def test_webhook_writes_findings_into_the_task(server: str, run_cli: Run, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from label_studio_sdk import LabelStudio
+
+    export = json.loads((FOOTBALL / "export.json").read_text())[:40]
+    offline_export = tmp_path / "offline.json"
+    offline_export.write_text(json.dumps(export))
+    planted = next(f for f in check(FOOTBALL / "spec.yaml", offline_export).findings if f.code == "segment-too-long")
+    source = next(t for t in export if t["id"] == planted.task_id)
+    created = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "webhook")
+    project = int(created.stdout.split("project ")[1].split(":")[0])
+    client = LabelStudio(base_url=server, api_key=TOKEN)
+    client.projects.import_tasks(id=project, request=[{"data": source["data"]}])
+    task_id = int(next(iter(client.tasks.list(project=project))).id)
+    port = free_port()
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "taxospec",
+            "serve",
+            FOOTBALL / "spec.yaml",
+            "--ls-url",
+            server,
+            "--project",
+            str(project),
+            "--port",
+            str(port),
+            "--register",
+        ],
+        env={**os.environ, "TAXOSPEC_WEBHOOK_SECRET": "hook-secret"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        [hook] = [h for h in client.webhooks.list(project=str(project))]
+        assert hook.url == f"http://127.0.0.1:{port}/" and hook.headers == {"X-Taxospec-Secret": "hook-secret"}
+        client.annotations.create(id=task_id, result=source["annotations"][0]["result"])
+        note = None
+        for _ in range(100):
+            note = (client.tasks.get(id=str(task_id)).meta or {}).get("taxospec")
+            if note:
+                break
+            time.sleep(0.2)
+        assert note is not None, "no findings reached the task"
+        assert "segment-too-long" in note["codes"]
+        assert len(client.tasks.get(id=str(task_id)).annotations) == 1  # the annotation itself is untouched
+    finally:
+        serve.send_signal(signal.SIGINT)
+        _, err = serve.communicate(timeout=20)
+    assert serve.returncode == 0 and "Traceback" not in err, err

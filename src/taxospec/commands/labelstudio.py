@@ -8,6 +8,7 @@ import click
 
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
+from taxospec.plugins.labelstudio.serve import SECRET_HEADER
 
 
 @click.command(name="config")
@@ -91,8 +92,62 @@ def pull_command(url: str, api_key: str | None, project: int, output: Path, inte
     click.echo(f"wrote {output} ({size:,} bytes)", err=True)
 
 
+@click.command(name="serve")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.option("--ls-url", required=True, help="Label Studio URL, e.g. http://localhost:8080.")
+@API_KEY
+@click.option("--project", type=int, required=True, help="The project whose annotations are checked.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), required=True, help="Port to listen on.")
+@click.option(
+    "--secret",
+    envvar="TAXOSPEC_WEBHOOK_SECRET",
+    required=True,
+    help=f"Shared secret Label Studio sends in the {SECRET_HEADER} header; default: $TAXOSPEC_WEBHOOK_SECRET.",
+)
+@click.option("--register", is_flag=True, help="Create the project's webhook pointing here first.")
+@click.option("--public-url", help="The URL Label Studio reaches this server at (default: http://HOST:PORT/).")
+def serve_command(
+    spec_path: Path,
+    ls_url: str,
+    api_key: str | None,
+    project: int,
+    host: str,
+    port: int,
+    secret: str,
+    register: bool,
+    public_url: str | None,
+) -> None:
+    """Check each annotation as it is saved: a webhook receiver that writes findings into the task's meta.
+
+    On ANNOTATION_CREATED, ANNOTATION_UPDATED and ANNOTATIONS_CREATED it answers at once (202) and checks
+    the task behind a bounded queue, then puts the task's findings in its meta under `taxospec` (or removes
+    them when fixed). Requests without the shared secret, malformed or oversized ones and ones for another
+    project are refused (4xx). --register creates the webhook on the project. Stop with Ctrl-C.
+    """
+    from taxospec.plugins.labelstudio.client import connect, project_config
+    from taxospec.plugins.labelstudio.serve import Receiver, start
+    from taxospec.plugins.labelstudio.serve import register as register_webhook
+    from taxospec.spec import load_spec
+
+    spec = load_spec(spec_path)
+    client = connect(ls_url, api_key)
+    receiver = Receiver(spec, client, project, project_config(client, project), secret, ls_url=ls_url)
+    server = start(receiver, host, port)
+    if register:
+        hook = register_webhook(client, project, public_url or f"http://{host}:{server.server_port}/", secret)
+        click.echo(f"registered webhook {hook} on project {project}", err=True)
+    click.echo(f"listening on http://{host}:{server.server_port}/ for project {project}", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @hookimpl
 def taxospec_register_commands(cli: click.Group) -> None:
     """Register the Label Studio commands."""
-    for command in (config_command, push_command, pull_command):
+    for command in (config_command, push_command, pull_command, serve_command):
         cli.add_command(command)

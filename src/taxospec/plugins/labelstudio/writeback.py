@@ -54,18 +54,25 @@ def write_back(client: Any, project: int, findings: list[Finding]) -> WriteBackR
     written = cleared = 0
     try:
         for task in client.tasks.list(project=project, fields="all"):
-            task_id = int(task.id)
-            meta = dict(getattr(task, "meta", None) or {})
-            note = notes.get(task_id)
-            if note is not None and meta.get(META_KEY) != note:
-                client.tasks.update(id=str(task_id), meta={**meta, META_KEY: note})
-                written += 1
-            elif note is None and META_KEY in meta:
-                del meta[META_KEY]
-                client.tasks.update(id=str(task_id), meta=meta)
-                cleared += 1
+            change = update_task(client, task, notes.get(int(task.id)))
+            written += change == "written"
+            cleared += change == "cleared"
     except LabelStudioError:
         raise
     except Exception as exc:
         raise explain(exc, "", project) from None
     return WriteBackResult(written, cleared)
+
+
+def update_task(client: Any, task: Any, note: dict[str, Any] | None) -> str | None:
+    """Set (or, with no note, remove) the `taxospec` meta entry of one task; says what changed."""
+    task_id = str(task.id)
+    meta = dict(getattr(task, "meta", None) or {})
+    if note is not None and meta.get(META_KEY) != note:
+        client.tasks.update(id=task_id, meta={**meta, META_KEY: note})
+        return "written"
+    if note is None and META_KEY in meta:
+        del meta[META_KEY]
+        client.tasks.update(id=task_id, meta=meta)
+        return "cleared"
+    return None
