@@ -41,15 +41,18 @@ demo: $(STAMP)
 
 test: $(STAMP) browser lint typecheck pytest
 
-# The HTML report is tested in a real headless Chromium: Debian's chromium package.
+# The HTML report is tested in a real headless Chromium (Debian's chromium package), and the Label Studio
+# Enterprise plugin script with node's own test runner (Debian's nodejs package).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@for tool in chromium:chromium node:nodejs; do \
+		command -v $${tool%%:*} >/dev/null 2>&1 && continue; \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "installing Debian's chromium for the HTML report tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+			echo "installing Debian's $${tool#*:} for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $${tool#*:} >/dev/null; \
 		else \
-			echo "chromium is missing: install Debian's chromium package (or set TAXOSPEC_SKIP_BROWSER=1)"; \
-		fi; }
+			echo "$${tool%%:*} is missing: install Debian's $${tool#*:} package"; \
+		fi; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

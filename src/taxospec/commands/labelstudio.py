@@ -15,14 +15,23 @@ from taxospec.plugins.labelstudio.serve import SECRET_HEADER
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the labeling config (XML) here.")
 @click.option("--instructions", type=click.Path(path_type=Path), help="Also write the labeling instructions (HTML).")
+@click.option(
+    "--plugin",
+    type=click.Path(path_type=Path),
+    help="Also write the Label Studio Enterprise plugin (JavaScript) that blocks Submit on spec violations.",
+)
 @click.option("--no-validate", is_flag=True, help="Skip Label Studio's own validation of the config.")
-def config_command(spec_path: Path, output: Path | None, instructions: Path | None, no_validate: bool) -> None:
+def config_command(
+    spec_path: Path, output: Path | None, instructions: Path | None, plugin: Path | None, no_validate: bool
+) -> None:
     """Write the Label Studio labeling config for a spec (and, with --instructions, the labeling instructions).
 
     The class control fits the spec's unit (Choices for whole images, RectangleLabels for boxes,
     TimelineLabels for segments, VideoRectangle with Labels for tracks) and lists every class with its
     description as a hint; every axis is one required single Choices (per region where its scope is region).
     The config is validated with label-studio-sdk, and `taxospec check` reads every result it can produce.
+    --plugin writes a script for Label Studio Enterprise's plugins (Community editions cannot load it) that
+    blocks Submit when a required axis is missing or a segment breaks the temporal bounds.
     """
     from taxospec.plugins.labelstudio.generate import instructions as make_instructions
     from taxospec.plugins.labelstudio.generate import label_config, validate_config
@@ -40,6 +49,11 @@ def config_command(spec_path: Path, output: Path | None, instructions: Path | No
     if instructions is not None:
         write_text_atomic(instructions, make_instructions(spec))
         click.echo(f"wrote {instructions}", err=True)
+    if plugin is not None:
+        from taxospec.plugins.labelstudio.generate import plugin_script
+
+        write_text_atomic(plugin, plugin_script(spec))
+        click.echo(f"wrote {plugin} (Label Studio Enterprise only)", err=True)
 
 
 URL = click.option("--url", required=True, help="Label Studio URL, e.g. http://localhost:8080.")

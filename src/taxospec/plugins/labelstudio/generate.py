@@ -125,3 +125,31 @@ def instructions(spec: Spec) -> str:
 
 def _attr(text: str) -> str:
     return escape(text, quote=True).replace("\n", " ")
+
+
+def plugin_script(spec: Spec) -> str:
+    """The Label Studio Enterprise plugin (JavaScript) that blocks Submit when a required axis is missing or a
+    segment breaks the temporal bounds; the rules are the spec's, embedded as JSON."""
+    import json
+    from importlib.resources import files
+
+    ls = spec.labelstudio
+    temporal = spec.tightness.temporal
+    rules = {
+        "class_control": ls.class_control or "label",
+        "frame_rate": ls.frame_rate or DEFAULT_FRAME_RATE,
+        "min_seconds": temporal.min_seconds if spec.unit == "segment" else 0,
+        "max_seconds": temporal.max_seconds if spec.unit == "segment" else None,
+        "axes": [
+            {
+                "control": ls.axis_controls.get(name, name),
+                "header": axis.description.strip() or name.replace("_", " "),
+                "scope": axis.scope,
+                "applies_to": [ls.labels.get(c, c) for c in axis.applies_to] if axis.applies_to is not None else None,
+            }
+            for name, axis in spec.axes.items()
+            if axis.required
+        ],
+    }
+    template = (files("taxospec.plugins.labelstudio") / "assets" / "plugin.js").read_text(encoding="utf-8")
+    return template.replace("/*RULES*/ {}", json.dumps(rules, indent=2, ensure_ascii=False).replace("</", "<\\/"))
