@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +15,11 @@ from click.testing import Result
 from taxospec import check
 
 from ..conftest import EXAMPLES
-from .labelstudio_server import TOKEN, free_port, running
+from .labelstudio_server import TOKEN, free_port
 
 pytestmark = pytest.mark.integration
 Run = Callable[..., Result]
 FOOTBALL = EXAMPLES / "football-signals"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running(tmp_path_factory.mktemp("label-studio")) as url:
-        yield url
 
 
 @pytest.fixture(autouse=True)

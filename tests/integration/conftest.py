@@ -1,0 +1,17 @@
+"""Fixtures shared by the integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .labelstudio_server import running
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Label Studio 1.23.2 for the whole test run (installed into build/ls-venv on first use),
+    on a free loopback port with a fresh data folder; stopped by process group at the end."""
+    with running(tmp_path_factory.mktemp("label-studio")) as url:
+        yield url
