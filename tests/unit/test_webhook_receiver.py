@@ -81,9 +81,7 @@ def test_bulk_annotations_are_queued_once_per_task(url: str, receiver: Receiver)
     assert _queued(receiver) == sorted({task["id"], 99})
 
 
-@pytest.mark.parametrize(
-    "name", ["webhook_01_TASKS_CREATED.json", "webhook_08_PROJECT_UPDATED.json", "webhook_09_ANNOTATIONS_DELETED.json"]
-)
+@pytest.mark.parametrize("name", ["webhook_01_TASKS_CREATED.json", "webhook_09_ANNOTATIONS_DELETED.json"])
 def test_other_actions_are_refused(url: str, receiver: Receiver, name: str) -> None:
     assert _post(url, json.dumps(_payload(name)).encode()) == 400
     assert _queued(receiver) == []
@@ -119,3 +117,13 @@ def test_a_full_queue_answers_busy(url: str, receiver: Receiver) -> None:
     for _ in range(receiver.tasks.maxsize):
         receiver.tasks.put_nowait(0)
     assert _post(url, json.dumps(payload).encode()) == 503
+
+
+def test_a_project_update_refreshes_the_config(url: str, receiver: Receiver) -> None:
+    payload = _payload("webhook_08_PROJECT_UPDATED.json")
+    project = payload["project"]
+    assert isinstance(project, dict)
+    assert _post(url, json.dumps(payload).encode()) == 202
+    assert receiver.config_xml == project["label_config"] and _queued(receiver) == []
+    assert _post(url, json.dumps({**payload, "project": {**project, "label_config": 5}}).encode()) == 400
+    assert receiver.config_xml == project["label_config"]

@@ -25,6 +25,7 @@ from taxospec.spec.model import Spec
 
 SECRET_HEADER = "X-Taxospec-Secret"
 ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED")
+"""The actions whose task is checked; PROJECT_UPDATED is also taken, to follow config changes."""
 MAX_BODY = 8 * 1024 * 1024
 log = logging.getLogger("taxospec.serve")
 
@@ -43,13 +44,20 @@ class Receiver:
     checked: int = 0
 
     def task_ids(self, payload: Any) -> list[int]:
-        """The task ids a webhook payload is about; raises ValueError for anything Label Studio would not send."""
-        if not isinstance(payload, dict) or payload.get("action") not in ACTIONS:
-            raise ValueError("not an annotation webhook")
+        """The task ids a webhook payload is about (none for PROJECT_UPDATED, which refreshes the labeling
+        config); raises ValueError for anything Label Studio would not send."""
+        if not isinstance(payload, dict) or payload.get("action") not in (*ACTIONS, "PROJECT_UPDATED"):
+            raise ValueError("not an annotation or project-update webhook")
         project = payload.get("project")
         project_id = project.get("id") if isinstance(project, dict) else project
         if project_id != self.project:
             raise ValueError(f"a webhook for project {project_id!r}, not {self.project}")
+        if payload["action"] == "PROJECT_UPDATED":
+            config = project.get("label_config") if isinstance(project, dict) else None
+            if not isinstance(config, str) or not config.strip():
+                raise ValueError("a project update without its labeling config")
+            self.config_xml = config
+            return []
         tasks = payload.get("task")
         tasks = tasks if isinstance(tasks, list) else [tasks]
         raw = [t.get("id") for t in tasks if isinstance(t, dict)]
@@ -146,7 +154,7 @@ def register(client: Any, project: int, url: str, secret: str) -> int:
         hook = client.webhooks.create(
             url=url,
             project=project,
-            actions=list(ACTIONS),
+            actions=[*ACTIONS, "PROJECT_UPDATED"],
             send_for_all_actions=False,
             send_payload=True,
             headers={SECRET_HEADER: secret},
