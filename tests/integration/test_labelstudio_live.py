@@ -166,8 +166,10 @@ def test_server_down(run_cli: Run, tmp_path: Path) -> None:
     live = run_cli("check", FOOTBALL / "spec.yaml", "--url", url, "--project", "1")
     assert live.exit_code == 2 and "cannot reach Label Studio" in live.stderr
     argv = ("serve", FOOTBALL / "spec.yaml", "--ls-url", url, "--project", "1", "--port", str(free_port()))
-    serve = run_cli(*argv, "--secret", "x")
+    serve = run_cli(*argv, "--secret", "long-enough")
     assert serve.exit_code == 2 and "cannot reach Label Studio" in serve.stderr
+    weak = run_cli(*argv, "--secret", "x")
+    assert weak.exit_code == 2 and "at least 8 characters" in weak.stderr
 
 
 def test_live_check_usage(run_cli: Run, tmp_path: Path) -> None:

@@ -144,6 +144,8 @@ def serve_command(
     from taxospec.plugins.labelstudio.serve import register as register_webhook
     from taxospec.spec import load_spec
 
+    if len(secret.strip()) < 8:
+        raise click.BadParameter("use a secret of at least 8 characters", param_hint="--secret")
     spec = load_spec(spec_path)
     client = connect(ls_url, api_key)
     receiver = Receiver(spec, client, project, project_config(client, project), secret, ls_url=ls_url)

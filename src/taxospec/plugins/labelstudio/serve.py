@@ -97,6 +97,7 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "taxospec"
+        timeout = 10  # seconds a client may take to send its request; a stalled one is dropped
 
         def do_POST(self) -> None:
             sent = self.headers.get(SECRET_HEADER, "")
