@@ -27,6 +27,11 @@ def token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", TOKEN)
 
 
+def _pushed_project(result: Result) -> int:
+    """The project id that `taxospec push` reports."""
+    return int(result.stdout.split("project ")[1].split(":")[0])
+
+
 def _subset(count: int) -> list[dict[str, object]]:
     """The first tasks of the football example, as an import: data plus annotation results."""
     tasks = json.loads((FOOTBALL / "export.json").read_text())[:count]
@@ -44,7 +49,7 @@ def test_push_import_pull_check(server: str, run_cli: Run, tmp_path: Path) -> No
 
     pushed = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "football e2e")
     assert pushed.exit_code == 0, pushed.stderr
-    project = int(pushed.stdout.split("project ")[1].split(":")[0])
+    project = _pushed_project(pushed)
     assert TOKEN not in pushed.stdout + pushed.stderr
     client = LabelStudio(base_url=server, api_key=TOKEN)
     assert '<TimelineLabels name="label"' in client.projects.get(id=project).label_config
@@ -131,7 +136,7 @@ def test_push_refuses_to_orphan_annotations(server: str, run_cli: Run, tmp_path:
     from label_studio_sdk import LabelStudio
 
     created = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "orphans")
-    project = int(created.stdout.split("project ")[1].split(":")[0])
+    project = _pushed_project(created)
     LabelStudio(base_url=server, api_key=TOKEN).projects.import_tasks(id=project, request=_subset(5))
     narrower = tmp_path / "spec.yaml"
     text = (FOOTBALL / "spec.yaml").read_text()
@@ -197,7 +202,7 @@ def test_webhook_writes_findings_into_the_task(server: str, run_cli: Run, tmp_pa
     planted = next(f for f in check(FOOTBALL / "spec.yaml", offline_export).findings if f.code == "segment-too-long")
     source = next(t for t in export if t["id"] == planted.task_id)
     created = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "webhook")
-    project = int(created.stdout.split("project ")[1].split(":")[0])
+    project = _pushed_project(created)
     client = LabelStudio(base_url=server, api_key=TOKEN)
     client.projects.import_tasks(id=project, request=[{"data": source["data"]}])
     task_id = int(next(iter(client.tasks.list(project=project))).id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,18 +62,29 @@ RETRY_DELAYS = (0.5, 1.5)
 
 def _retryable(exc: Exception) -> bool:
     status = getattr(exc, "status_code", None)
-    if status is not None:
-        return int(status) >= 500
+    return int(status) >= 500 if status is not None else _unreachable(exc)
+
+
+def _unreachable(exc: Exception) -> bool:
     name = type(exc).__name__
     return "Connect" in name or "Timeout" in name or isinstance(exc, OSError)
 
 
+@contextmanager
+def requests_about(project: int | None) -> Iterator[None]:
+    """Turn any SDK or HTTP failure inside the block into a clear `LabelStudioError` about `project`."""
+    try:
+        yield
+    except LabelStudioError:
+        raise
+    except Exception as exc:  # the SDK and httpx raise many kinds
+        raise explain(exc, "", project) from None
+
+
 def project_config(client: Any, project: int) -> str:
     """The labeling config (XML) of a live project."""
-    try:
+    with requests_about(project):
         return str(client.projects.get(id=project).label_config or "")
-    except Exception as exc:
-        raise explain(exc, "", project) from None
 
 
 def push(
@@ -85,10 +98,11 @@ def push(
     xml = label_config(spec)
     validate_config(xml)
     text = instructions(spec)
-    try:
-        if project is None and title:
+    if project is None and title:
+        with requests_about(None):
             found = [p for p in client.projects.list(title=title) if getattr(p, "title", None) == title]
-            project = found[0].id if found else None
+        project = int(found[0].id) if found else None
+    with requests_about(project):
         if project is None:
             created = client.projects.create(
                 title=title or spec.name, label_config=xml, expert_instruction=text, show_instruction=True
@@ -99,10 +113,6 @@ def push(
             _refuse_orphans(client, project, getattr(current, "label_config", "") or "", xml)
         client.projects.update(id=project, label_config=xml, expert_instruction=text, show_instruction=True)
         return PushResult(int(project), False)
-    except LabelStudioError:
-        raise
-    except Exception as exc:
-        raise explain(exc, "", project) from None
 
 
 def _refuse_orphans(client: Any, project: int, old_xml: str, new_xml: str) -> None:
@@ -153,7 +163,7 @@ def pull(client: Any, project: int, output: Path, *, interpolate: bool = False, 
         "annotations__completed_by": {"only_id": False},
         "interpolate_key_frames": interpolate,
     }
-    try:
+    with requests_about(project):
         export = client.projects.exports.create(id=project, serialization_options=options)
         waited = 0.0
         while getattr(export, "status", "completed") not in ("completed", "failed"):
@@ -165,10 +175,6 @@ def pull(client: Any, project: int, output: Path, *, interpolate: bool = False, 
         if export.status == "failed":
             raise LabelStudioError(f"Label Studio failed to export project {project}")
         data = b"".join(client.projects.exports.download(id=project, export_pk=export.id, export_type="JSON"))
-    except LabelStudioError:
-        raise
-    except Exception as exc:
-        raise explain(exc, "", project) from None
     write_bytes_atomic(output, data)
     return len(data)
 
@@ -185,7 +191,7 @@ def explain(exc: Exception, url: str, project: int | None = None) -> LabelStudio
     if status is not None:
         detail = body if isinstance(body, (str, dict)) else ""
         return LabelStudioError(f"Label Studio answered {status}: {detail}")
-    if "Connect" in name or "Timeout" in name or isinstance(exc, OSError):
+    if _unreachable(exc):
         where = f" at {url}" if url else ""
         return LabelStudioError(f"cannot reach Label Studio{where} ({name}): is it running, is the URL right?")
     return LabelStudioError(f"Label Studio request failed: {name}: {exc}")

@@ -149,9 +149,9 @@ def start(receiver: Receiver, host: str, port: int) -> ThreadingHTTPServer:
 
 def register(client: Any, project: int, url: str, secret: str) -> int:
     """Create the project's webhook pointing at `url` with the secret header; returns its id."""
-    from taxospec.plugins.labelstudio.client import explain
+    from taxospec.plugins.labelstudio.client import requests_about
 
-    try:
+    with requests_about(project):
         hook = client.webhooks.create(
             url=url,
             project=project,
@@ -160,6 +160,4 @@ def register(client: Any, project: int, url: str, secret: str) -> int:
             send_payload=True,
             headers={SECRET_HEADER: secret},
         )
-    except Exception as exc:
-        raise explain(exc, "", project) from None
     return int(hook.id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taxospec.findings import Finding
-from taxospec.plugins.labelstudio.client import LabelStudioError, explain
+from taxospec.plugins.labelstudio.client import requests_about
 
 META_KEY = "taxospec"
 MAX_PER_TASK = 50
@@ -52,15 +52,11 @@ def write_back(client: Any, project: int, findings: list[Finding]) -> WriteBackR
     """Put each task's findings into its meta under `taxospec`, and remove the key where none are left."""
     notes = task_notes(findings)
     written = cleared = 0
-    try:
+    with requests_about(project):
         for task in client.tasks.list(project=project, fields="all"):
             change = update_task(client, task, notes.get(int(task.id)))
             written += change == "written"
             cleared += change == "cleared"
-    except LabelStudioError:
-        raise
-    except Exception as exc:
-        raise explain(exc, "", project) from None
     return WriteBackResult(written, cleared)
 
 
