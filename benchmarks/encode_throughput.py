@@ -116,27 +116,22 @@ def main() -> None:
         pipeline = len(names) / (time.perf_counter() - began)
 
         cache = root / "cache"
-        began = time.perf_counter()
-        embed_dataset(
-            dataset,
-            embedder,
-            sources,
-            batch_size=options.batch_size,
-            workers=options.workers,
-            cache=EmbeddingCache(cache, embedder.model_id, embedder.preprocess_id),
-        )
-        cold = time.perf_counter() - began
+
+        def cached_run() -> float:
+            began = time.perf_counter()
+            embed_dataset(
+                dataset,
+                embedder,
+                sources,
+                batch_size=options.batch_size,
+                workers=options.workers,
+                cache=EmbeddingCache(cache, embedder.model_id, embedder.preprocess_id),
+            )
+            return time.perf_counter() - began
+
+        cold = cached_run()
         changed = make_images(root / "img", max(1, len(names) // 100), (width, height), seed=99)
-        began = time.perf_counter()
-        embed_dataset(
-            dataset,
-            embedder,
-            sources,
-            batch_size=options.batch_size,
-            workers=options.workers,
-            cache=EmbeddingCache(cache, embedder.model_id, embedder.preprocess_id),
-        )
-        warm = time.perf_counter() - began
+        warm = cached_run()
 
     print(
         f"model {options.model} on {device} ({embedder.precision}), {len(names)} images {options.size}, "
