@@ -69,13 +69,13 @@ class Receiver:
     def check_task(self, task_id: int) -> None:
         """Fetch one task, run the per-task checks on it and write its findings into its meta."""
         from taxospec.api import check
+        from taxospec.plugins.labelstudio.config import parse_label_config
 
         task = self.client.tasks.get(id=str(task_id))
+        config = parse_label_config(self.config_xml, f"project {self.project}")
         with tempfile.TemporaryDirectory(prefix="taxospec-serve-") as folder:
             export = Path(folder) / "task.json"
             export.write_text(json.dumps([task.model_dump(mode="json")]), encoding="utf-8")
-            config = Path(folder) / "project.xml"
-            config.write_text(self.config_xml, encoding="utf-8")
             report = check(self.spec, export, config=config, ls_url=self.ls_url, embed=False)
         update_task(self.client, task, task_notes(report.findings).get(task_id))
         self.checked += 1
