@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .labelstudio_server import running
+from .labelstudio_server import TOKEN, running
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +15,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     on a free loopback port with a fresh data folder; stopped by process group at the end."""
     with running(tmp_path_factory.mktemp("label-studio")) as url:
         yield url
+
+
+@pytest.fixture
+def ls_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test server's token in $LABEL_STUDIO_API_KEY, as a user would set it."""
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", TOKEN)

@@ -69,6 +69,14 @@ def test_results_of_the_generated_config_are_read(tmp_path: Path) -> None:
         },
         {"from_name": "lighting", "to_name": "video", "type": "choices", "value": {"choices": ["night"]}},
         {"from_name": "bystanders", "to_name": "video", "type": "choices", "value": {"choices": ["crowd"]}},
+        # the findings panel, copied into the annotation from the taxospec prediction: not the annotator's
+        {
+            "from_name": "taxospec",
+            "to_name": "video",
+            "type": "textarea",
+            "value": {"text": ["[error] segment-too-long: …"]},
+            "readonly": True,
+        },
     ]
     export = tmp_path / "export.json"
     export.write_text(
@@ -84,6 +92,7 @@ def test_results_of_the_generated_config_are_read(tmp_path: Path) -> None:
     )
     dataset = read_export(spec, export, config)
     assert dataset.issues == []
+    assert read_export(spec, export).issues == []  # the generator's conventions, with no config
     values = {axis: spec.axes[axis].values[int(dataset.samples.axes[i][0])] for i, axis in enumerate(spec.axes)}
     assert values == {"lighting": "night", "angle": "side", "distance": "far", "bystanders": "crowd"}
     assert dataset.samples.end_s[0] == pytest.approx(40 / 25)
@@ -104,3 +113,15 @@ def test_config_command(run_cli: Callable[..., Result], tmp_path: Path) -> None:
     assert '<RectangleLabels name="defect" toName="image">' in (tmp_path / "p.xml").read_text()
     assert "<h3>Rules</h3>" in (tmp_path / "i.html").read_text()
     assert run_cli("config", spec).stdout.startswith("<View>")
+
+
+def test_the_findings_panel_is_a_read_only_textarea_and_can_be_left_out(tmp_path: Path) -> None:
+    spec_path = EXAMPLES / "product-defects" / "spec.yaml"
+    panel = parse_label_config(label_config(load_spec(spec_path))).controls["taxospec"]
+    assert (panel.tag, panel.to_name) == ("textarea", ("image",))
+    assert '<TextArea name="taxospec" toName="image" maxSubmissions="0"' in label_config(load_spec(spec_path))
+    off = tmp_path / "spec.yaml"
+    off.write_text(spec_path.read_text().replace("\nlabelstudio:\n", "\nlabelstudio:\n  findings_panel: false\n"))
+    xml = label_config(load_spec(off))
+    validate_config(xml)
+    assert "taxospec" not in parse_label_config(xml).controls and "TextArea" not in xml

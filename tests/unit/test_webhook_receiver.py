@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from taxospec import load_spec
-from taxospec.plugins.labelstudio.serve import SECRET_HEADER, Receiver, make_handler
+from taxospec.plugins.labelstudio.serve import SECRET_HEADER, Deleted, Receiver, make_handler
 
 from ..conftest import EXAMPLES
 
@@ -56,7 +56,7 @@ def _post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
         return int(error.code)
 
 
-def _queued(receiver: Receiver) -> list[int]:
+def _queued(receiver: Receiver) -> list[int | Deleted]:
     items = []
     while not receiver.tasks.empty():
         items.append(receiver.tasks.get_nowait())
@@ -81,10 +81,44 @@ def test_bulk_annotations_are_queued_once_per_task(url: str, receiver: Receiver)
     assert _queued(receiver) == sorted({task["id"], 99})
 
 
-@pytest.mark.parametrize("name", ["webhook_01_TASKS_CREATED.json", "webhook_09_ANNOTATIONS_DELETED.json"])
-def test_other_actions_are_refused(url: str, receiver: Receiver, name: str) -> None:
-    assert _post(url, json.dumps(_payload(name)).encode()) == 400
+def test_other_actions_are_refused(url: str, receiver: Receiver) -> None:
+    assert _post(url, json.dumps(_payload("webhook_01_TASKS_CREATED.json")).encode()) == 400
     assert _queued(receiver) == []
+
+
+def test_a_deleted_annotation_queues_its_task_when_seen_else_a_sweep(url: str, receiver: Receiver) -> None:
+    """ANNOTATIONS_DELETED names annotations only: their tasks come from the created/updated payloads seen
+    before; the ones never seen become one sweep over the tasks that carry findings."""
+    created = _payload("webhook_02_ANNOTATION_CREATED.json")
+    annotation, task = created["annotation"], created["task"]
+    assert isinstance(annotation, dict) and isinstance(task, dict)
+    assert _post(url, json.dumps(created).encode()) == 202
+    assert _queued(receiver) == [task["id"]]
+    deleted = _payload("webhook_09_ANNOTATIONS_DELETED.json")
+    both = {**deleted, "annotations": [{"id": annotation["id"]}, {"id": 4242}]}
+    assert _post(url, json.dumps(both).encode()) == 202
+    assert _queued(receiver) == [task["id"], Deleted((4242,))]
+    # forgotten once deleted: a second deletion of the same id is a sweep
+    assert _post(url, json.dumps({**deleted, "annotations": [{"id": annotation["id"]}]}).encode()) == 202
+    assert _queued(receiver) == [Deleted((annotation["id"],))]
+    for bad in ([], [{"id": "7"}], [{"id": 7}, 8], {"nope": 1}, None):
+        assert _post(url, json.dumps({**deleted, "annotations": bad}).encode()) == 400
+    assert _queued(receiver) == []
+
+
+def test_bulk_created_annotations_are_remembered_by_their_own_task(url: str, receiver: Receiver) -> None:
+    payload = _payload("webhook_02_ANNOTATION_CREATED.json")
+    task = payload["task"]
+    assert isinstance(task, dict)
+    bulk = {
+        **payload,
+        "action": "ANNOTATIONS_CREATED",
+        "task": [task, {**task, "id": 99}],
+        "annotation": [{"id": 501, "task": task["id"]}, {"id": 502, "task": 99}],
+    }
+    assert _post(url, json.dumps(bulk).encode()) == 202
+    _queued(receiver)
+    assert dict(receiver.task_of_annotation) == {501: task["id"], 502: 99}
 
 
 def test_hostile_requests_are_refused_and_the_server_lives(url: str, receiver: Receiver) -> None:
@@ -126,4 +160,9 @@ def test_a_project_update_refreshes_the_config(url: str, receiver: Receiver) -> 
     assert _post(url, json.dumps(payload).encode()) == 202
     assert receiver.config_xml == project["label_config"] and _queued(receiver) == []
     assert _post(url, json.dumps({**payload, "project": {**project, "label_config": 5}}).encode()) == 400
+    assert _post(url, json.dumps({**payload, "project": {**project, "label_config": "<View"}}).encode()) == 400
     assert receiver.config_xml == project["label_config"]
+    assert receiver.where.panel_to_name is None
+    panel = '<View><Image name="img" value="$image"/><TextArea name="taxospec" toName="img"/></View>'
+    assert _post(url, json.dumps({**payload, "project": {**project, "label_config": panel}}).encode()) == 202
+    assert receiver.where.panel_to_name == "img"  # findings now also go into the editor's panel

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from taxospec.commands.labelstudio import write_targets_option
 from taxospec.errors import EXIT_OK, TaxospecError
 from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
@@ -38,7 +39,10 @@ class SpecNotUsable(TaxospecError):
 @click.option("--url", help="Check a live project on this Label Studio (with --project) instead of an EXPORT.")
 @click.option("--project", type=int, help="The live project to check (with --url).")
 @click.option("--api-key", help="Label Studio token for --url; default: $LABEL_STUDIO_API_KEY.")
-@click.option("--write-back", is_flag=True, help="With --url: put each task's findings in its meta (key taxospec).")
+@click.option(
+    "--write-back", is_flag=True, help="With --url: put each task's findings into the project (see --write-back-to)."
+)
+@write_targets_option("--write-back-to")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: terminal, or from -o).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to this file.")
 @click.option(
@@ -84,6 +88,7 @@ def check_command(
     project: int | None,
     api_key: str | None,
     write_back: bool,
+    write_back_to: str,
     fmt: str | None,
     output: Path | None,
     fail_on: str,
@@ -140,10 +145,14 @@ def check_command(
         raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "terminal")
     client: Any = None
+    project_xml = ""
     with ExitStack() as stack:
         if url is not None and project is not None:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="taxospec-live-")))
-            client, export, config = _pull_live(url, project, api_key, folder, config)
+            client, export, project_xml = _pull_live(url, project, api_key, folder)
+            if config is None:
+                config = folder / f"project-{project}.xml"
+                write_text_atomic(config, project_xml)
             ls_url = ls_url or url
         assert export is not None
         media = MediaSources(
@@ -168,9 +177,12 @@ def check_command(
             progress=sys.stderr.isatty(),
         )
     if write_back and url is not None and project is not None:
+        from taxospec.plugins.labelstudio.config import parse_label_config
+        from taxospec.plugins.labelstudio.writeback import TARGETS, destination
         from taxospec.plugins.labelstudio.writeback import write_back as put_findings
 
-        done = put_findings(client, project, report.findings)
+        where = destination(TARGETS[write_back_to], parse_label_config(project_xml, f"project {project}"))
+        done = put_findings(client, project, report.findings, where)
         click.echo(f"wrote findings to {done.written} task(s), cleared {done.cleared} in project {project}", err=True)
     threshold = Severity(fail_on)
     if fmt == "terminal":
@@ -189,19 +201,14 @@ def check_command(
     ctx.exit(report.exit_code(threshold))
 
 
-def _pull_live(
-    url: str, project: int, api_key: str | None, folder: Path, config: Path | None
-) -> tuple[Any, Path, Path]:
-    """Export a live project into `folder`; its own labeling config is used unless --config is given."""
+def _pull_live(url: str, project: int, api_key: str | None, folder: Path) -> tuple[Any, Path, str]:
+    """Export a live project into `folder`; returns the client, the export and the project's labeling config."""
     from taxospec.plugins.labelstudio.client import connect, project_config, pull
 
     client = connect(url, api_key)
     export = folder / f"project-{project}.json"
     pull(client, project, export)
-    if config is None:
-        config = folder / f"project-{project}.xml"
-        write_text_atomic(config, project_config(client, project))
-    return client, export, config
+    return client, export, project_config(client, project)
 
 
 @hookimpl

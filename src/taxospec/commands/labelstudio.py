@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,6 +62,17 @@ URL = click.option("--url", required=True, help="Label Studio URL, e.g. http://l
 API_KEY = click.option(
     "--api-key", help="Label Studio token (legacy or personal access token); default: $LABEL_STUDIO_API_KEY."
 )
+
+
+def write_targets_option(flag: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The option that says where findings are written back (`--write-back-to`, `--write-to`)."""
+    return click.option(
+        flag,
+        type=click.Choice(["both", "meta", "prediction"]),
+        default="both",
+        show_default=True,
+        help="Where findings go: task meta (key taxospec), a prediction named taxospec, or both.",
+    )
 
 
 @click.command(name="push")
@@ -121,6 +134,7 @@ def pull_command(url: str, api_key: str | None, project: int, output: Path, inte
 )
 @click.option("--register", is_flag=True, help="Create the project's webhook pointing here first.")
 @click.option("--public-url", help="The URL Label Studio reaches this server at (default: http://HOST:PORT/).")
+@write_targets_option("--write-to")
 def serve_command(
     spec_path: Path,
     ls_url: str,
@@ -131,24 +145,30 @@ def serve_command(
     secret: str,
     register: bool,
     public_url: str | None,
+    write_to: str,
 ) -> None:
-    """Check each annotation as it is saved: a webhook receiver that writes findings into the task's meta.
+    """Check each annotation as it is saved: a webhook receiver that writes findings back into the task.
 
-    On ANNOTATION_CREATED, ANNOTATION_UPDATED and ANNOTATIONS_CREATED it answers at once (202) and checks
-    the task behind a bounded queue, then puts the task's findings in its meta under `taxospec` (or removes
-    them when fixed). Requests without the shared secret, malformed or oversized ones and ones for another
-    project are refused (4xx). --register creates the webhook on the project. Stop with Ctrl-C.
+    On ANNOTATION_CREATED, ANNOTATION_UPDATED, ANNOTATIONS_CREATED and ANNOTATIONS_DELETED it answers at
+    once (202) and checks the task behind a bounded queue, then puts the task's findings in its meta under
+    `taxospec` and in a prediction named taxospec (--write-to), or removes them when fixed. PROJECT_UPDATED
+    refreshes the labeling config. Requests without the shared secret, malformed or oversized ones and ones
+    for another project are refused (4xx). --register creates the webhook on the project. Stop with Ctrl-C.
     """
     from taxospec.plugins.labelstudio.client import connect, project_config
+    from taxospec.plugins.labelstudio.config import parse_label_config
     from taxospec.plugins.labelstudio.serve import Receiver, start
     from taxospec.plugins.labelstudio.serve import register as register_webhook
+    from taxospec.plugins.labelstudio.writeback import TARGETS, destination
     from taxospec.spec import load_spec
 
     if len(secret.strip()) < 8:
         raise click.BadParameter("use a secret of at least 8 characters", param_hint="--secret")
     spec = load_spec(spec_path)
     client = connect(ls_url, api_key)
-    receiver = Receiver(spec, client, project, project_config(client, project), secret, ls_url=ls_url)
+    xml = project_config(client, project)
+    where = destination(TARGETS[write_to], parse_label_config(xml, f"project {project}"))
+    receiver = Receiver(spec, client, project, xml, secret, ls_url=ls_url, where=where)
     server = start(receiver, host, port)
     if register:
         hook = register_webhook(client, project, public_url or f"http://{host}:{server.server_port}/", secret)

@@ -245,6 +245,9 @@ class LabelStudioSpec(SpecModel):
     """Task data key that holds the media URL. Default: `image` or `video`."""
     frame_rate: Annotated[float, Field(gt=0.0)] | None = None
     """Video frame rate used to turn frames into seconds. Default: the config's, else 25."""
+    findings_panel: bool = True
+    """Add a read-only `taxospec` TextArea to the generated config, in which `--write-back` shows each task's
+    findings in the labeling editor."""
 
 
 class CheckSetting(SpecModel):

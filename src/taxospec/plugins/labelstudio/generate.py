@@ -3,7 +3,8 @@
 The config follows the conventions the export reader assumes when no config is given: the class control
 is named `label` (for tracks, a VideoRectangle named `box` with Labels named `label`), every axis is a
 single Choices named like the axis (inside a region-selected view with `perRegion` when its scope is
-`region`), the object is `image` or `video` reading `$image` or `$video`.
+`region`), the object is `image` or `video` reading `$image` or `$video`; a read-only TextArea named
+`taxospec` shows the findings that `--write-back` writes (unless `labelstudio.findings_panel` is off).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from html import escape
 
 from taxospec.errors import TaxospecError
-from taxospec.plugins.labelstudio.mapping import DEFAULT_FRAME_RATE
+from taxospec.plugins.labelstudio.mapping import DEFAULT_FRAME_RATE, FINDINGS_CONTROL
 from taxospec.spec.model import Spec
 
 _CLASS_TAG = {"image": "Choices", "box": "RectangleLabels", "segment": "TimelineLabels", "track": "Labels"}
@@ -57,6 +58,11 @@ def label_config(spec: Spec) -> str:
         for axis_name in region_axes:
             lines += _axis(spec, axis_name, obj, indent="    ", per_region=True)
         lines.append("  </View>")
+    if ls.findings_panel:
+        lines += [
+            '  <Header value="taxospec findings (written by taxospec; read only)" size="6"/>',
+            f'  <TextArea name="{FINDINGS_CONTROL}" toName="{_attr(obj)}" maxSubmissions="0" rows="4"/>',
+        ]
     lines.append("</View>")
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,8 @@ UNIT_RESULT_TYPES: dict[str, frozenset[str]] = {
 """Result types that carry the class of one example, per spec unit."""
 
 DEFAULT_CLASS_CONTROL = "label"
+FINDINGS_CONTROL = "taxospec"
+"""The read-only TextArea in which `--write-back` shows a task's findings; never an annotation's content."""
 DEFAULT_FRAME_RATE = 25.0
 
 

@@ -34,7 +34,12 @@ from taxospec.plugins.labelstudio.config import LabelConfig
 from taxospec.plugins.labelstudio.formats import LS_JSON_MIN, sniff_export
 from taxospec.plugins.labelstudio.jsonmin import group_json_min
 from taxospec.plugins.labelstudio.jsonstream import iter_json
-from taxospec.plugins.labelstudio.mapping import DEFAULT_FRAME_RATE, ControlMapping, resolve_mapping
+from taxospec.plugins.labelstudio.mapping import (
+    DEFAULT_FRAME_RATE,
+    FINDINGS_CONTROL,
+    ControlMapping,
+    resolve_mapping,
+)
 from taxospec.spec.model import Spec
 
 REGION_TYPES = frozenset(
@@ -217,9 +222,9 @@ class _Reader:
                 )
                 continue
             result_type = _type_of(result)
-            if result_type == "relation":
-                continue
             from_name = result.get("from_name")
+            if result_type == "relation" or from_name == FINDINGS_CONTROL:
+                continue
             value = result.get("value")
             region_id = _region_key(result.get("id"))
             if not isinstance(value, dict) or not isinstance(from_name, str):

@@ -2,8 +2,13 @@
 
 Label Studio gives a webhook 1 s and never retries, so the handler only authenticates, parses and queues;
 a worker thread behind a bounded queue fetches the task, runs the per-task checks on it and writes the
-findings into the task's meta. Anything malformed, unauthenticated, too large or for another project is
-refused with a 4xx answer; a full queue answers 503; nothing a request sends can stop the server.
+findings back (task meta and/or the `taxospec` prediction). Anything malformed, unauthenticated, too large
+or for another project is refused with a 4xx answer; a full queue answers 503; nothing a request sends can
+stop the server.
+
+ANNOTATIONS_DELETED names only the deleted annotations, so the receiver remembers which task each
+annotation it has seen belongs to; annotations it has not seen (made before it started) are found by
+re-checking every task that still carries taxospec findings.
 """
 
 from __future__ import annotations
@@ -14,19 +19,41 @@ import logging
 import queue
 import tempfile
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from taxospec.errors import TaxospecError
-from taxospec.plugins.labelstudio.writeback import task_notes, update_task
+from taxospec.plugins.labelstudio.config import parse_label_config
+from taxospec.plugins.labelstudio.writeback import (
+    TARGETS,
+    Destination,
+    destination,
+    has_findings,
+    task_notes,
+    update_task,
+)
 from taxospec.spec.model import Spec
 
 SECRET_HEADER = "X-Taxospec-Secret"
-ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED")
+ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_CREATED", "ANNOTATIONS_DELETED")
 """The actions whose task is checked; PROJECT_UPDATED is also taken, to follow config changes."""
 MAX_BODY = 8 * 1024 * 1024
+MAX_REMEMBERED = 200_000
+"""Annotation → task pairs kept for ANNOTATIONS_DELETED (the oldest are forgotten first)."""
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A job: annotations deleted that the receiver has not seen; their tasks are found by a sweep."""
+
+    annotation_ids: tuple[int, ...]
+
+
+Job = int | Deleted
+"""What the worker queue holds: a task id to check, or deleted annotations to find."""
 log = logging.getLogger("taxospec.serve")
 
 
@@ -40,12 +67,15 @@ class Receiver:
     config_xml: str
     secret: str
     ls_url: str | None = None
-    tasks: queue.Queue[int] = field(default_factory=lambda: queue.Queue(maxsize=1000))
+    where: Destination = field(default_factory=lambda: Destination(TARGETS["both"]))
+    tasks: queue.Queue[Job] = field(default_factory=lambda: queue.Queue(maxsize=1000))
     checked: int = 0
+    task_of_annotation: OrderedDict[int, int] = field(default_factory=OrderedDict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def task_ids(self, payload: Any) -> list[int]:
-        """The task ids a webhook payload is about (none for PROJECT_UPDATED, which refreshes the labeling
-        config); raises ValueError for anything Label Studio would not send."""
+    def jobs(self, payload: Any) -> list[Job]:
+        """What a webhook payload asks for: the tasks to check (none for PROJECT_UPDATED, which refreshes the
+        labeling config); raises ValueError for anything Label Studio would not send."""
         if not isinstance(payload, dict) or payload.get("action") not in (*ACTIONS, "PROJECT_UPDATED"):
             raise ValueError("not an annotation or project-update webhook")
         project = payload.get("project")
@@ -56,40 +86,84 @@ class Receiver:
             config = project.get("label_config") if isinstance(project, dict) else None
             if not isinstance(config, str) or not config.strip():
                 raise ValueError("a project update without its labeling config")
-            self.config_xml = config
+            try:
+                parsed = parse_label_config(config, f"project {self.project}")
+            except TaxospecError as exc:
+                raise ValueError(str(exc)) from None
+            self.config_xml, self.where = config, destination(self.where.targets, parsed)
             return []
-        tasks = payload.get("task")
-        tasks = tasks if isinstance(tasks, list) else [tasks]
-        raw = [t.get("id") for t in tasks if isinstance(t, dict)]
-        ids = [i for i in raw if isinstance(i, int) and not isinstance(i, bool) and i >= 0]
-        if not ids or len(ids) != len(raw):
-            raise ValueError("no task ids in the payload")
-        return sorted(set(ids))
+        if payload["action"] == "ANNOTATIONS_DELETED":
+            return self._deleted(_ids(payload.get("annotations"), "annotation"))
+        ids = _ids(payload.get("task"), "task")
+        self._remember(payload.get("annotation"), ids)
+        return list[Job](sorted(set(ids)))
 
-    def check_task(self, task_id: int) -> None:
-        """Fetch one task, run the per-task checks on it and write its findings into its meta."""
+    def _remember(self, annotations: Any, task_ids: list[int]) -> None:
+        """Note which task each annotation of a created/updated payload belongs to."""
+        items = annotations if isinstance(annotations, list) else [annotations]
+        with self.lock:
+            for item in items:
+                if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                    continue
+                task = item.get("task", task_ids[0] if len(task_ids) == 1 else None)
+                if isinstance(task, int) and not isinstance(task, bool):
+                    self.task_of_annotation[item["id"]] = task
+                    self.task_of_annotation.move_to_end(item["id"])
+            while len(self.task_of_annotation) > MAX_REMEMBERED:
+                self.task_of_annotation.popitem(last=False)
+
+    def _deleted(self, annotation_ids: list[int]) -> list[Job]:
+        """Jobs for deleted annotations: their tasks where known, else one sweep."""
+        with self.lock:
+            known = {a: self.task_of_annotation.pop(a) for a in annotation_ids if a in self.task_of_annotation}
+        unknown = tuple(a for a in annotation_ids if a not in known)
+        jobs = list[Job](sorted(set(known.values())))
+        return [*jobs, Deleted(unknown)] if unknown else jobs
+
+    def sweep(self, job: Deleted) -> None:
+        """Re-check every task of the project that carries taxospec findings (after deletions of
+        annotations this receiver never saw: one of them may have caused the findings)."""
+        for task in self.client.tasks.list(project=self.project, fields="all"):
+            if has_findings(task):
+                self.check_task(int(task.id), task)
+
+    def check_task(self, task_id: int, task: Any = None) -> None:
+        """Fetch one task (unless given), run the per-task checks on it and write its findings back."""
         from taxospec.api import check
-        from taxospec.plugins.labelstudio.config import parse_label_config
 
-        task = self.client.tasks.get(id=str(task_id))
+        task = task if task is not None else self.client.tasks.get(id=str(task_id))
         config = parse_label_config(self.config_xml, f"project {self.project}")
         with tempfile.TemporaryDirectory(prefix="taxospec-serve-") as folder:
             export = Path(folder) / "task.json"
             export.write_text(json.dumps([task.model_dump(mode="json")]), encoding="utf-8")
             report = check(self.spec, export, config=config, ls_url=self.ls_url, embed=False)
-        update_task(self.client, task, task_notes(report.findings).get(task_id))
+        update_task(self.client, task, task_notes(report.findings).get(task_id), self.where)
         self.checked += 1
 
     def work(self) -> None:
-        """The worker loop: check queued tasks one at a time; a failure is logged, never fatal."""
+        """The worker loop: run queued jobs one at a time; a failure is logged, never fatal."""
         while True:
-            task_id = self.tasks.get()
+            job = self.tasks.get()
             try:
-                self.check_task(task_id)
+                if isinstance(job, Deleted):
+                    self.sweep(job)
+                else:
+                    self.check_task(job)
             except Exception as exc:  # one bad task must not stop the receiver
-                log.warning("task %s: %s", task_id, exc)
+                log.warning("%s: %s", f"task {job}" if isinstance(job, int) else "deleted annotations", exc)
             finally:
                 self.tasks.task_done()
+
+
+def _ids(items: Any, what: str) -> list[int]:
+    """The ids of a payload's `task` or `annotations` (an object or a list of them); ValueError if any is
+    missing or not a non-negative integer."""
+    items = items if isinstance(items, list) else [items]
+    raw = [item.get("id") for item in items if isinstance(item, dict)]
+    ids = [i for i in raw if isinstance(i, int) and not isinstance(i, bool) and i >= 0]
+    if not ids or len(ids) != len(raw) or len(raw) != len(items):
+        raise ValueError(f"no {what} ids in the payload")
+    return ids
 
 
 def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
@@ -110,15 +184,15 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if length < 0 or length > MAX_BODY:
                 return self._answer(413, "payload too large")
             try:
-                ids = receiver.task_ids(json.loads(self.rfile.read(length)))
+                jobs = receiver.jobs(json.loads(self.rfile.read(length)))
             except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 return self._answer(400, str(exc))
             try:
-                for task_id in ids:
-                    receiver.tasks.put_nowait(task_id)
+                for job in jobs:
+                    receiver.tasks.put_nowait(job)
             except queue.Full:
                 return self._answer(503, "busy: the check queue is full")
-            self._answer(202, f"queued {len(ids)} task(s)")
+            self._answer(202, f"queued {len(jobs)} job(s)")
 
         def do_GET(self) -> None:
             self._answer(200, f"taxospec webhook for project {receiver.project}; {receiver.checked} checked")
