@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / "build" / "ls-venv"
 VERSION = "1.23.2"
 TOKEN = "taxospec-test-token-0001"
+USER = "admin@example.com"
+PASSWORD = "taxospec-pass-0001"
 
 
 def install() -> Path:
@@ -62,9 +64,9 @@ def running(data: Path) -> Iterator[str]:
             "--port",
             str(port),
             "--username",
-            "admin@example.com",
+            USER,
             "--password",
-            "taxospec-pass-0001",
+            PASSWORD,
             "--user-token",
             TOKEN,
             "--enable-legacy-api-token",

@@ -6,9 +6,7 @@ screenshot is written to build/test-artifacts/ (ignored by git) for people to lo
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from taxospec import check
 from taxospec.render.html import render_html
 
 from ..conftest import EXAMPLES, ROOT
+from .browser import chromium
 
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 FLAGS = [
@@ -34,18 +33,9 @@ FLAGS = [
 ]
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("TAXOSPEC_SKIP_BROWSER"):
-            pytest.skip("TAXOSPEC_SKIP_BROWSER is set")
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package (as root)")
-    return found
-
-
 def _run(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_chromium(), *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
+        [chromium(), *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,110 @@
+"""A headless Chromium driven over the DevTools protocol, for tests that need a logged-in page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .labelstudio_server import free_port
+
+
+def chromium() -> str:
+    """The Chromium executable (Debian's package, which `make test` installs when it is missing)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("TAXOSPEC_SKIP_BROWSER"):
+            pytest.skip("TAXOSPEC_SKIP_BROWSER is set")
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package (as root)")
+    return found
+
+
+class Page:
+    """One browser tab: navigate, run JavaScript, set cookies, take screenshots."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.calls = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """Send one DevTools command and return its result."""
+        self.calls += 1
+        self.socket.send(json.dumps({"id": self.calls, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self.calls:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                result: dict[str, Any] = message["result"]
+                return result
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page."""
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def wait_for(self, expression: str, seconds: float = 60) -> Any:
+        """Evaluate until the expression is truthy; its value, or None after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.5)
+        return None
+
+    def screenshot(self, path: Path) -> None:
+        """Save the visible page as PNG."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
+
+
+@contextmanager
+def page(profile: Path) -> Iterator[Page]:
+    """A fresh headless Chromium with one tab; the browser is killed afterwards."""
+    import websocket
+
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            chromium(),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            f"--remote-debugging-port={port}",
+            f"--user-data-dir={profile}",
+            "--window-size=1600,1000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        tabs: list[dict[str, Any]] = []
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as answer:
+                    tabs = json.loads(answer.read())
+                break
+            except OSError:
+                time.sleep(0.2)
+        target = next(t for t in tabs if t.get("type") == "page")
+        socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=60)
+        try:
+            yield Page(socket)
+        finally:
+            socket.close()
+    finally:
+        process.kill()
+        process.wait(timeout=30)
