@@ -105,7 +105,9 @@ def build_embeddings(
         return embeddings
     if embeddings is not None:
         task_ids = np.asarray(dataset.items.task_id, dtype=np.int64)[dataset.columns.task]
-        return load_precomputed(embeddings, task_ids, dataset.samples.region_id)
+        space = load_precomputed(embeddings, task_ids, dataset.samples.region_id)
+        space.search_device = device
+        return space
     if media is None or not media.any:
         return None
     from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir

@@ -86,11 +86,17 @@ class World:
 MESSAGES: dict[str, list[str]] = {}
 
 
-def _run(world: World, tmp_path: Path, spec_text: str = SPEC) -> dict[str, set[int]]:
+def _run(world: World, tmp_path: Path, spec_text: str = SPEC, search_device: str = "cpu") -> dict[str, set[int]]:
     export = tmp_path / "export.json"
     export.write_text(json.dumps(world.tasks))
     dataset = read_export(load_spec_text(spec_text), export)
-    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "test", encode_text=encode_text)
+    space = EmbeddingSpace(
+        np.arange(len(world.vectors)),
+        np.stack(world.vectors),
+        "test",
+        encode_text=encode_text,
+        search_device=search_device,
+    )
     findings, stats = run_checks(dataset, embeddings=space)
     flagged: dict[str, set[int]] = {}
     MESSAGES.clear()
@@ -114,7 +120,9 @@ def _base(world: World) -> None:
         world.add("waving", "day" if i % 2 else "night", split="val" if i % 5 == 4 else "train")
 
 
-def test_planted_defects_are_found_and_only_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize("search_device", ["cpu", "torch:cpu"], ids=["faiss", "torch-search"])
+def test_planted_defects_are_found_and_only_them(tmp_path: Path, search_device: str) -> None:
+    """The same findings whether faiss searches or torch does (the search a GPU without faiss-gpu uses)."""
     world = World()
     _base(world)
     far = world.add("timeout", "day", vector=0.9 * _e(0) + 3 * _e(5) + 1.2 * _e(10))
@@ -126,7 +134,7 @@ def test_planted_defects_are_found_and_only_them(tmp_path: Path) -> None:
     leak_a = world.add("waving", "night", vector=leak)
     leak_b = world.add("waving", "night", vector=leak + 0.01 * _e(3), split="val")
     disputed = world.add("waving", "day", vector=3 * _e(2) + 2.5 * _e(11))
-    flagged = _run(world, tmp_path)
+    flagged = _run(world, tmp_path, search_device=search_device)
     assert flagged["likely-mislabel"] == {mislabeled, *confused}
     assert flagged["hard-negative-confusion"] == set(confused)
     assert flagged["outlier"] == {far}, "the mislabeled one is explained as a mislabel, not reported as an outlier"

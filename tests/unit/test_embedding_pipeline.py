@@ -279,3 +279,8 @@ def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Pat
     assert float((pillow.vectors * device.vectors).sum(axis=1).min()) > 0.98
     assert set(device.context_vectors) == set(pillow.context_vectors)
     assert [(i.code, i.task) for i in dataset.issues] == [("media-unreadable", 6)], "the corrupt JPEG"
+    # batches decoded ahead of the encoder come back to the right examples, whatever the batch size
+    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    one_by_one = embed_dataset(dataset, embedder, sources, device_decode=True, batch_size=1)
+    assert one_by_one.samples.tolist() == device.samples.tolist()
+    assert np.allclose(one_by_one.vectors, device.vectors, atol=1e-5)

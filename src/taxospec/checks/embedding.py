@@ -66,7 +66,7 @@ class EmbeddingView:
         """The FAISS index over the vectors, built on first use."""
         from taxospec.embeddings.index import NeighborIndex
 
-        return NeighborIndex(self.space.vectors)
+        return NeighborIndex(self.space.vectors, device=self.space.search_device)
 
     def knn(self, k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         """The shared k-NN graph (similarities, ids), itself excluded; one search serves every check (the
@@ -134,7 +134,7 @@ def outlier(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
             continue
         evaluated += len(members)
         k = min(params.neighbors, len(members) - 1)
-        sims, _ = NeighborIndex(view.space.vectors[members]).knn(k)
+        sims, _ = NeighborIndex(view.space.vectors[members], device=view.space.search_device).knn(k)
         distance = 1.0 - sims.mean(axis=1).astype(np.float64)
         q1, median, q3 = np.percentile(distance, [25, 50, 75])
         fence = q3 + params.outlier_fence * (q3 - q1)

@@ -88,16 +88,19 @@ class OpenClipEmbedder:
         normalize_step = self.preprocess.transforms[-1]
         mean = torch.tensor(normalize_step.mean, device=self.device).view(1, 3, 1, 1)
         std = torch.tensor(normalize_step.std, device=self.device).view(1, 3, 1, 1)
-        out = []
-        for image in images:
-            height, width = int(image.shape[1]), int(image.shape[2])
+        by_shape: dict[tuple[int, int], list[int]] = {}
+        for i, image in enumerate(images):
+            by_shape.setdefault((int(image.shape[1]), int(image.shape[2])), []).append(i)
+        out: list[Any] = [None] * len(images)
+        for (height, width), members in by_shape.items():  # images of one size in one resize call
             scale = size / min(height, width)
             shape = (max(size, round(height * scale)), max(size, round(width * scale)))
-            resized = F.interpolate(
-                image[None].float(), size=shape, mode="bicubic", antialias=True, align_corners=False
-            )
+            stacked = torch.stack([images[i] for i in members]).float()
+            resized = F.interpolate(stacked, size=shape, mode="bicubic", antialias=True, align_corners=False)
             top, left = (shape[0] - size) // 2, (shape[1] - size) // 2
-            out.append(resized[0, :, top : top + size, left : left + size].clamp(0, 255))
+            cropped = resized[:, :, top : top + size, left : left + size].clamp(0, 255)
+            for i, tensor in zip(members, cropped, strict=True):
+                out[i] = tensor
         return (torch.stack(out) / 255.0 - mean) / std
 
     def encode_uint8(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:

@@ -2,8 +2,9 @@
 
 Exact inner-product search (`IndexFlatIP`, cosine on unit vectors) up to `APPROXIMATE_ABOVE` vectors;
 above it an inverted-file index (IVF-Flat, √n lists, 8 probed), which
-benchmarks/index_crossover.py measured against the exact one. On a machine with a GPU and faiss built for
-it, the exact index moves to the GPU.
+benchmarks/index_crossover.py measured against the exact one. Where the search may use a GPU (`device`
+"cuda", or "auto" above `GPU_SEARCH_ABOVE` vectors): faiss's GPU index when faiss is built for GPUs, else
+exact search with torch on the GPU (`TorchSearch`), at any size.
 """
 
 from __future__ import annotations
@@ -14,10 +15,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.embeddings.torch_search import TorchSearch, cuda_available
+
 RANGE_SEARCH_UP_TO = 50_000
 """Vectors up to which near-duplicate pairs come from a range search rather than the k-NN graph."""
 APPROXIMATE_ABOVE = 50_000
 """Vectors above which the index is approximate (see benchmarks/README.md for where it pays)."""
+GPU_SEARCH_ABOVE = 20_000
+"""Vectors above which `device="auto"` searches on a GPU when there is one (below, the CPU is as quick)."""
 
 
 class NeighborIndex:
@@ -28,12 +33,23 @@ class NeighborIndex:
         vectors: npt.NDArray[np.float32],
         *,
         approximate_above: int = APPROXIMATE_ABOVE,
-        use_gpu: bool | None = None,
+        device: str = "auto",
     ) -> None:
-        import faiss
-
+        """Index `vectors`; `device` is "cpu", "cuda" (a GPU when faiss or torch can use one) or "auto"
+        (a GPU above `GPU_SEARCH_ABOVE` vectors); "torch:DEVICE" forces the torch search on DEVICE."""
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = self.vectors.shape
+        self.torch_search: TorchSearch | None = None
+        self._knn: dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
+        wants_gpu = device == "cuda" or (device == "auto" and n > GPU_SEARCH_ABOVE)
+        if device.startswith("torch:") or (wants_gpu and gpu_count() == 0 and cuda_available()):
+            target = device.removeprefix("torch:") if device.startswith("torch:") else "cuda"
+            self.torch_search = TorchSearch(self.vectors, target)
+            self.approximate, self.on_gpu = False, target.startswith("cuda")
+            self.index: Any = None
+            return
+        import faiss
+
         self.approximate = n > approximate_above
         if self.approximate:
             nlist = max(16, int(np.sqrt(n)))
@@ -46,12 +62,11 @@ class NeighborIndex:
         else:
             index = faiss.IndexFlatIP(dim)
         self.on_gpu = False
-        if (use_gpu is None or use_gpu) and not self.approximate and gpu_count() > 0:
+        if wants_gpu and not self.approximate and gpu_count() > 0:
             index = faiss.index_cpu_to_all_gpus(index)
             self.on_gpu = True
         index.add(self.vectors)
         self.index = index
-        self._knn: dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -65,6 +80,9 @@ class NeighborIndex:
         cached = next((v for key, v in sorted(self._knn.items()) if key >= k), None)
         if cached is not None:
             return cached[0][:, :k], cached[1][:, :k]
+        if self.torch_search is not None:
+            self._knn[k] = self.torch_search.knn(k)
+            return self._knn[k]
         n = len(self.vectors)
         sims, ids = self.index.search(self.vectors, min(k + 1, n))
         keep = (ids != np.arange(n)[:, None]) & (ids >= 0)
@@ -81,10 +99,13 @@ class NeighborIndex:
     def pairs_above(self, threshold: float, k: int = 32) -> list[tuple[int, int, float]]:
         """Every pair (i < j) with cosine similarity ≥ `threshold`.
 
-        Up to `RANGE_SEARCH_UP_TO` vectors, FAISS range search (exact, any group size); above, and on
-        approximate or GPU indexes, the shared `k`-neighbour graph, which finds every pair in groups of up
-        to `k` near-copies (byte-identical media is grouped by content hash whatever the size).
+        Up to `RANGE_SEARCH_UP_TO` vectors, FAISS range search (exact, any group size), and with the torch
+        search at any size; above, and on approximate or faiss GPU indexes, the shared `k`-neighbour graph,
+        which finds every pair in groups of up to `k` near-copies (byte-identical media is grouped by
+        content hash whatever the size).
         """
+        if self.torch_search is not None:
+            return self.torch_search.pairs_above(threshold)
         pairs: list[tuple[int, int, float]] = []
         if not self.approximate and not self.on_gpu and len(self.vectors) <= RANGE_SEARCH_UP_TO:
             lims, sims, ids = self.index.range_search(self.vectors, float(threshold))

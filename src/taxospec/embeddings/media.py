@@ -9,6 +9,8 @@ http(s) from an allow-list of hosts with a timeout and a size limit. A path that
 
 from __future__ import annotations
 
+import functools
+import os
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -57,12 +59,29 @@ class MediaSources:
 
 
 def safe_join(root: Path, relative: str) -> Path:
-    """`root / relative`, refused (MediaProblem `media-refused`) when the result escapes `root`."""
-    base = root.resolve()
-    candidate = (base / relative.lstrip("/")).resolve()
-    if candidate != base and base not in candidate.parents:
+    """`root / relative` with every symbolic link resolved, refused (MediaProblem `media-refused`) when the
+    result escapes `root`."""
+    base = _real_path(str(root))
+    folder, name = os.path.split(os.path.join(base, relative.lstrip("/")))
+    candidate = os.path.join(_real_path(folder), name)
+    if os.path.islink(candidate) or name in ("", ".", ".."):
+        candidate = os.path.realpath(candidate)
+    if candidate != base and not candidate.startswith(base.rstrip(os.sep) + os.sep):
         raise MediaProblem("media-refused", f"{relative!r} escapes its root {root}")
-    return candidate
+    return Path(candidate)
+
+
+@functools.lru_cache(maxsize=4096)
+def _real_path(path: str) -> str:
+    """A folder with its links resolved, remembered for the run: thousands of media files share a few
+    folders, and resolving every path component of every file was most of a re-run's time."""
+    return os.path.realpath(path)
+
+
+def forget_resolved_folders() -> None:
+    """Drop the remembered folders (each embedding run starts with this: a folder may have become a link
+    since the last run)."""
+    _real_path.cache_clear()
 
 
 def read_file(path: Path, limit: int) -> bytes:
@@ -82,6 +101,9 @@ def read_file(path: Path, limit: int) -> bytes:
         raise MediaProblem("media-missing", f"{path}: {exc.strerror or exc}") from None
 
 
+_LOCAL_FILES = "/data/local-files/?d="
+
+
 @dataclass(frozen=True)
 class LocalFilesResolver:
     """Label Studio local files: `/data/local-files/?d=relative/path` under the document root."""
@@ -90,6 +112,8 @@ class LocalFilesResolver:
 
     def claims(self, uri: str) -> bool:
         """`/data/local-files/` URIs."""
+        if uri.startswith(_LOCAL_FILES):
+            return True
         return urllib.parse.urlsplit(uri).path.rstrip("/").endswith("/data/local-files")
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
@@ -103,8 +127,12 @@ class LocalFilesResolver:
             raise MediaProblem(
                 "media-missing", f"{uri}: give --ls-document-root (Label Studio's LOCAL_FILES_DOCUMENT_ROOT)"
             )
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
-        relative = (query.get("d") or [""])[0]
+        plain = uri[len(_LOCAL_FILES) :] if uri.startswith(_LOCAL_FILES) else None
+        if plain is not None and not any(c in plain for c in "%+&#;"):
+            relative = plain  # the common form, nothing to decode: skips two URL parses per file
+        else:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(uri).query)
+            relative = (query.get("d") or [""])[0]
         if not relative:
             raise MediaProblem("media-missing", f"{uri}: no ?d= path")
         return safe_join(root, relative)

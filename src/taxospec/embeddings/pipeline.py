@@ -26,7 +26,13 @@ import numpy.typing as npt
 from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, Dataset, ReadIssue
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.frames import crop, decode_image, segment_times, video_frames
-from taxospec.embeddings.media import MediaProblem, MediaSources, locate_media, read_media
+from taxospec.embeddings.media import (
+    MediaProblem,
+    MediaSources,
+    forget_resolved_folders,
+    locate_media,
+    read_media,
+)
 from taxospec.embeddings.space import EmbeddingSpace, normalize
 
 
@@ -75,6 +81,7 @@ def embed_dataset(
     `PROCESSES_ABOVE` tasks to decode, enough to pay for the processes' start-up); with processes, images
     travel as uint8 pixels and are converted and normalized on the device.
     """
+    forget_resolved_folders()
     spec = dataset.spec
     cols = dataset.columns
     by_task: dict[int, list[int]] = {}
@@ -146,14 +153,19 @@ def embed_dataset(
     vectors: dict[int, list[tuple[int, npt.NDArray[np.float32]]]] = {}
     hashes: dict[int, str] = {}
     pending: list[_Job] = []
+    stage = _DeviceStage(embedder) if device_decode else None
+    in_flight: deque[Future[_Decoded]] = deque()
 
     def flush() -> None:
         if not pending:
             return
         import torch
 
-        if pending[0].what is not None:
-            _flush_on_device()
+        if pending[0].what is not None and stage is not None:
+            in_flight.append(stage.submit(list(pending)))  # decoded on the device while the last batch encodes
+            pending.clear()
+            while len(in_flight) > BATCHES_AHEAD:
+                finish(in_flight.popleft().result())
             return
         if pending[0].pixels is not None:
             encoded = embedder.encode_uint8(np.stack([job.pixels for job in pending if job.pixels is not None]))
@@ -165,26 +177,19 @@ def embed_dataset(
             vectors.setdefault(job.sample, []).append((job.slot, vector))
         pending.clear()
 
-    def _flush_on_device() -> None:
-        raws = list(dict.fromkeys(job.raw for job in pending if job.raw is not None))
-        decoded = dict(zip(raws, _decode_on_device(raws, embedder.device), strict=True))
-        usable = []
-        for job in pending:
-            image = decoded.get(job.raw) if job.raw is not None else None
-            crop_of = _device_crop(image, job.what or "image") if image is not None else None
-            if crop_of is None:
-                bad = int(cols.task[job.sample])
-                if not any(i.task == bad and i.code == "media-unreadable" for i in dataset.issues):
-                    dataset.issues.append(ReadIssue("media-unreadable", "the image does not decode", bad))
-                continue
-            usable.append((job, crop_of))
-        if usable:
-            encoded = embedder.encode_batch(embedder.preprocess_on_device([image for _, image in usable]))
-            if cache is not None:
-                cache.put([job.key for job, _ in usable], encoded)
-            for (job, _), vector in zip(usable, encoded, strict=True):
-                vectors.setdefault(job.sample, []).append((job.slot, vector))
-        pending.clear()
+    def finish(decoded: _Decoded) -> None:
+        """Encode a batch the device stage decoded; what did not decode becomes `media-unreadable`."""
+        for job in decoded.failed:
+            bad = int(cols.task[job.sample])
+            if not any(i.task == bad and i.code == "media-unreadable" for i in dataset.issues):
+                dataset.issues.append(ReadIssue("media-unreadable", "the image does not decode", bad))
+        if not decoded.jobs:
+            return
+        encoded = embedder.encode_batch(decoded.ready())
+        if cache is not None:
+            cache.put([job.key for job in decoded.jobs], encoded)
+        for job, vector in zip(decoded.jobs, encoded, strict=True):
+            vectors.setdefault(job.sample, []).append((job.slot, vector))
 
     ready, todo = [], []
     for task in sorted(by_task):
@@ -204,7 +209,7 @@ def embed_dataset(
         )
     else:
         decoded = _ordered(prepare, todo, workers)
-    with _progress(progress, len(ready) + len(todo)) as advance, _torch_threads(embedder):
+    with _progress(progress, len(ready) + len(todo)) as advance, _torch_threads(embedder), _closing(stage):
         for result in itertools.chain(ready, decoded):
             advance()
             if result.problem is not None:
@@ -223,6 +228,8 @@ def embed_dataset(
                 elif job.vector is not None:
                     vectors.setdefault(job.sample, []).append((job.slot, job.vector))
         flush()
+        while in_flight:
+            finish(in_flight.popleft().result())
     if cache is not None:
         cache.memo.save()
     task_context = {int(cols.task[s]): v for s, parts in vectors.items() for slot, v in parts if slot == CONTEXT_SLOT}
@@ -244,7 +251,81 @@ def embed_dataset(
         context_vectors={s: v for s, v in context.items() if s in frame_vectors},
         content_hashes=hashes,
         logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
+        search_device="cuda" if str(getattr(embedder, "device", "cpu")).startswith("cuda") else "cpu",
     )
+
+
+BATCHES_AHEAD = 2
+"""Batches the device stage may decode ahead of the encoder."""
+
+
+@dataclass
+class _Decoded:
+    """A batch the device stage decoded: the jobs that decoded, their normalized images on the device (and
+    the CUDA event that says they are ready), and the jobs whose image did not decode."""
+
+    jobs: list[_Job]
+    images: Any
+    event: Any
+    failed: list[_Job]
+
+    def ready(self) -> Any:
+        """The images, once the stage's stream has produced them (the encoder's stream waits on the GPU,
+        not the CPU)."""
+        if self.event is not None:
+            import torch
+
+            current = torch.cuda.current_stream()
+            current.wait_event(self.event)
+            self.images.record_stream(current)
+        return self.images
+
+
+class _DeviceStage:
+    """Decoding, cropping and resizing on the model's device, in a thread of its own and (on a GPU) on a
+    CUDA stream of its own, so that batch n+1 is decoded while batch n is encoded."""
+
+    def __init__(self, embedder: Any) -> None:
+        import torch
+
+        self.embedder = embedder
+        self.device = str(embedder.device)
+        on_gpu = self.device.startswith("cuda")
+        self.stream = torch.cuda.Stream(device=self.device) if on_gpu else None  # type: ignore[no-untyped-call]
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxospec-device")
+
+    def submit(self, jobs: list[_Job]) -> Future[_Decoded]:
+        """Decode a batch of jobs in the background."""
+        return self.pool.submit(self._decode, jobs)
+
+    def _decode(self, jobs: list[_Job]) -> _Decoded:
+        import contextlib
+
+        import torch
+
+        context = torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
+        with context, torch.inference_mode():
+            raws = list(dict.fromkeys(job.raw for job in jobs if job.raw is not None))
+            decoded = dict(zip(raws, _decode_on_device(raws, self.device), strict=True))
+            usable, crops, failed = [], [], []
+            for job in jobs:
+                image = decoded.get(job.raw) if job.raw is not None else None
+                crop_of = _device_crop(image, job.what or "image") if image is not None else None
+                if crop_of is None:
+                    failed.append(job)
+                else:
+                    usable.append(job)
+                    crops.append(crop_of)
+            images = self.embedder.preprocess_on_device(crops) if crops else None
+            event = None
+            if self.stream is not None:
+                event = torch.cuda.Event()  # type: ignore[no-untyped-call]
+                event.record(self.stream)
+        return _Decoded(usable, images, event, failed)
+
+    def close(self) -> None:
+        """Stop the stage's thread."""
+        self.pool.shutdown(wait=True)
 
 
 _WORKER_STATE: dict[str, Any] = {}
@@ -340,20 +421,21 @@ def _decode_batch(
     out: list[Any] = [None] * len(raws)
     tensors = [torch.frombuffer(bytearray(raw), dtype=torch.uint8) for raw in raws]
     jpegs = [i for i, raw in enumerate(raws) if raw[:3] == b"\xff\xd8\xff"]
-    try:
-        for i, image in zip(
-            jpegs, decode_jpeg([tensors[i] for i in jpegs], mode=ImageReadMode.RGB, device=device), strict=True
-        ):
+
+    def one_jpeg(i: int) -> Any:
+        try:
+            return decode_jpeg(tensors[i], mode=ImageReadMode.RGB, device=device)
+        except RuntimeError:
+            return None
+
+    if jpegs:
+        try:
+            batch = decode_jpeg([tensors[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
+        except RuntimeError:  # one bad JPEG fails the batch: decode one by one to find it
+            batch = [one_jpeg(i) for i in jpegs]
+        for i, image in zip(jpegs, batch, strict=True):
             out[i] = image
-    except RuntimeError:
-        for i in jpegs:  # one bad JPEG fails the batch: decode one by one to find it
-            try:
-                out[i] = decode_jpeg(tensors[i], mode=ImageReadMode.RGB, device=device)
-            except RuntimeError:
-                out[i] = None
-    for i in range(len(raws)):
-        if i in jpegs:
-            continue
+    for i in sorted(set(range(len(raws))) - set(jpegs)):
         try:
             out[i] = decode_image(tensors[i], mode=ImageReadMode.RGB).to(device)
         except (RuntimeError, ValueError):
@@ -375,6 +457,16 @@ def _device_crop(image: Any, what: str) -> Any:
     if right <= left or bottom <= top:
         return None
     return image[:, top:bottom, left:right]
+
+
+@contextmanager
+def _closing(stage: _DeviceStage | None) -> Iterator[None]:
+    """Stop the device stage's thread however the run ends."""
+    try:
+        yield
+    finally:
+        if stage is not None:
+            stage.close()
 
 
 @contextmanager

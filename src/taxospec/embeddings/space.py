@@ -48,9 +48,12 @@ class EmbeddingSpace:
     context_vectors: dict[int, npt.NDArray[np.float32]] = field(default_factory=dict)
     """Per box sample (dataset row), the vector of the whole image the box is in."""
     content_hashes: dict[int, str] = field(default_factory=dict)
+    """Per sample (dataset row), the hash of its media bytes, where the media was read."""
     logit_scale: float = 100.0
     """The model's own temperature for zero-shot probabilities (CLIP's is 100)."""
-    """Per sample (dataset row), the hash of its media bytes, where the media was read."""
+    search_device: str = "auto"
+    """Where the neighbour search runs: "cpu", "cuda" or "auto" (see `NeighborIndex`); embeddings computed
+    on a GPU are searched there."""
 
     def __post_init__(self) -> None:
         if len(self.samples) != len(self.vectors):

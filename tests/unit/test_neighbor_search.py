@@ -1,0 +1,58 @@
+"""The neighbour searches agree: faiss (exact and approximate) and the torch search that GPUs without
+faiss-gpu use, run here on the CPU with blocks small enough to cross block boundaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from taxospec.embeddings.index import NeighborIndex
+from taxospec.embeddings.space import normalize
+from taxospec.embeddings.torch_search import TorchSearch
+
+
+def _clustered(n: int, dim: int = 32, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(8, dim))
+    vectors = centres[rng.integers(0, 8, n)] + 0.4 * rng.normal(size=(n, dim))
+    if n >= 10:
+        vectors[:5] = vectors[5:10] + 1e-3 * rng.normal(size=(5, dim))  # five near-copies
+    return normalize(vectors)
+
+
+def test_torch_knn_equals_faiss_across_blocks() -> None:
+    vectors = _clustered(600)
+    faiss_sims, faiss_ids = NeighborIndex(vectors, device="cpu").knn(10)
+    search = TorchSearch(vectors, "cpu")
+    search.block = 37  # many blocks, the last one partial
+    sims, ids = search.knn(10)
+    assert (ids == faiss_ids).mean() > 0.999  # ties in the last decimals may swap two neighbours
+    np.testing.assert_allclose(sims, faiss_sims, atol=1e-5)
+    assert not (ids == np.arange(600)[:, None]).any()  # never its own neighbour
+
+
+def test_torch_pairs_equal_faiss_range_search() -> None:
+    vectors = _clustered(400)
+    expected = NeighborIndex(vectors, device="cpu").pairs_above(0.99)
+    search = TorchSearch(vectors, "cpu")
+    search.block = 50
+    found = search.pairs_above(0.99)
+    assert {(i, j) for i, j, _ in found} == {(i, j) for i, j, _ in expected}
+    assert {(i, j) for i, j, _ in found} >= {(i, i + 5) for i in range(5)}
+    assert all(i < j for i, j, _ in found)
+
+
+@pytest.mark.parametrize("device", ["cpu", "torch:cpu"])
+def test_fewer_vectors_than_neighbours_are_padded(device: str) -> None:
+    vectors = _clustered(4)
+    sims, ids = NeighborIndex(vectors, device=device).knn(6)
+    assert ids.shape == (4, 6) and (ids[:, 3:] == -1).all() and np.isneginf(sims[:, 3:]).all()
+    assert sorted(ids[0, :3].tolist()) == [1, 2, 3]
+    one = NeighborIndex(vectors[:1], device=device).knn(3)[1]
+    assert (one == -1).all()
+
+
+def test_auto_stays_on_the_cpu_without_a_gpu() -> None:
+    index = NeighborIndex(_clustered(50), device="auto")
+    assert index.torch_search is None and not index.on_gpu
+    assert NeighborIndex(_clustered(50), device="torch:cpu").torch_search is not None
