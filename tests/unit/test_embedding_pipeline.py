@@ -205,6 +205,48 @@ def test_safe_join_refuses_escapes(tmp_path: Path) -> None:
         read_media("http://10.0.0.1/x.png", sources)
 
 
+def test_escapes_through_linked_folders_and_planted_pipes_are_refused(tmp_path: Path) -> None:
+    """A folder inside the root that links outside is an escape too (folders are resolved once per run, so
+    the check must still see the link), and a named pipe among the media is refused, not read forever."""
+    import os
+
+    from taxospec.embeddings.media import forget_resolved_folders
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "real").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "x.png").write_bytes(b"x")
+    (root / "real" / "x.png").write_bytes(b"x")
+    sources = MediaSources(ls_document_root=root)
+    assert read_media("/data/local-files/?d=real/x.png", sources) == b"x"
+    (root / "away").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(MediaProblem, match="escapes its root"):
+        read_media("/data/local-files/?d=away/x.png", sources)
+    os.rename(root / "real", root / "gone")  # a folder seen in this run becomes a link out of the root
+    (root / "real").symlink_to(outside, target_is_directory=True)
+    forget_resolved_folders()  # as every embedding run does first
+    with pytest.raises(MediaProblem, match="escapes its root"):
+        read_media("/data/local-files/?d=real/x.png", sources)
+    os.mkfifo(root / "gone" / "pipe.jpg")
+    with pytest.raises(MediaProblem, match="is not a file"):
+        read_media("/data/local-files/?d=gone/pipe.jpg", sources)
+    with pytest.raises(MediaProblem, match="is not a file"):
+        read_media("/data/local-files/?d=gone", sources)
+
+
+def test_a_short_last_batch_is_padded_without_changing_its_vectors(tiny_weights: Path) -> None:
+    """On a GPU the last batch is padded to the batch size (a new size costs seconds of kernel selection);
+    the padding must not leak into the vectors."""
+    import torch
+
+    from taxospec.embeddings.pipeline import _encode
+
+    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+    batch = torch.randn(3, 3, 32, 32)
+    assert np.allclose(_encode(embedder, batch, 8), embedder.encode_batch(batch), atol=1e-5)
+    assert _encode(embedder, batch, 8).shape == (3, embedder.encode_batch(batch).shape[1])
+
+
 def test_cache_survives_an_interrupted_write(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path, "model", "pre")
     cache.put(["a", "b"], np.eye(2, 4, dtype=np.float32))

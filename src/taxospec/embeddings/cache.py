@@ -102,16 +102,16 @@ class ContentMemo:
         except (OSError, ValueError):
             pass
 
-    def lookup(self, path: Path, stat: os.stat_result) -> str | None:
+    def lookup(self, path: str | Path, stat: os.stat_result) -> str | None:
         """The remembered hash of `path` if its size and modification time are unchanged."""
-        entry = self._entries.get(str(path))
+        entry = self._entries.get(os.fspath(path))
         if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
             return str(entry[2])
         return None
 
-    def store(self, path: Path, stat: os.stat_result, digest: str) -> None:
+    def store(self, path: str | Path, stat: os.stat_result, digest: str) -> None:
         """Remember the hash of `path` at this size and modification time."""
-        self._entries[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
+        self._entries[os.fspath(path)] = [stat.st_size, stat.st_mtime_ns, digest]
 
     def save(self) -> None:
         """Write the memo atomically."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -61,6 +62,12 @@ class MediaSources:
 def safe_join(root: Path, relative: str) -> Path:
     """`root / relative` with every symbolic link resolved, refused (MediaProblem `media-refused`) when the
     result escapes `root`."""
+    return Path(_safe_join(root, relative))
+
+
+def _safe_join(root: Path, relative: str) -> str:
+    """`safe_join` as a string (the resolvers' hot path: a `Path` costs more to build and print than the
+    checks cost to run)."""
     base = _real_path(str(root))
     folder, name = os.path.split(os.path.join(base, relative.lstrip("/")))
     candidate = os.path.join(_real_path(folder), name)
@@ -68,7 +75,7 @@ def safe_join(root: Path, relative: str) -> Path:
         candidate = os.path.realpath(candidate)
     if candidate != base and not candidate.startswith(base.rstrip(os.sep) + os.sep):
         raise MediaProblem("media-refused", f"{relative!r} escapes its root {root}")
-    return Path(candidate)
+    return candidate
 
 
 @functools.lru_cache(maxsize=4096)
@@ -84,15 +91,19 @@ def forget_resolved_folders() -> None:
     _real_path.cache_clear()
 
 
-def read_file(path: Path, limit: int) -> bytes:
+def read_file(path: str | Path, limit: int) -> bytes:
     """The bytes of a local file, with clear problems for missing, unreadable and oversized files."""
     try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise MediaProblem("media-missing", f"{path} is not a file")
-        if size > limit:
-            raise MediaProblem("media-refused", f"{path} is {size} bytes, above the limit of {limit}")
-        return path.read_bytes()
+        # O_NONBLOCK: a named pipe planted among the media must not hang the run (no effect on files)
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise MediaProblem("media-missing", f"{path} is not a file")
+            if info.st_size > limit:
+                raise MediaProblem("media-refused", f"{path} is {info.st_size} bytes, above the limit of {limit}")
+            return handle.read()
+    except IsADirectoryError:
+        raise MediaProblem("media-missing", f"{path} is not a file") from None
     except FileNotFoundError:
         raise MediaProblem("media-missing", f"{path} does not exist") from None
     except PermissionError:
@@ -120,7 +131,7 @@ class LocalFilesResolver:
         """Read from under `ls_document_root` (or `media_root`)."""
         return read_file(self.locate(uri, sources), sources.max_bytes)
 
-    def locate(self, uri: str, sources: MediaSources) -> Path:
+    def locate(self, uri: str, sources: MediaSources) -> str:
         """The local file `uri` names."""
         root = sources.ls_document_root or sources.media_root
         if root is None:
@@ -135,7 +146,7 @@ class LocalFilesResolver:
             relative = (query.get("d") or [""])[0]
         if not relative:
             raise MediaProblem("media-missing", f"{uri}: no ?d= path")
-        return safe_join(root, relative)
+        return _safe_join(root, relative)
 
 
 @dataclass(frozen=True)
@@ -152,13 +163,13 @@ class UploadResolver:
         """Read from `ls_media_root/upload/…`."""
         return read_file(self.locate(uri, sources), sources.max_bytes)
 
-    def locate(self, uri: str, sources: MediaSources) -> Path:
+    def locate(self, uri: str, sources: MediaSources) -> str:
         """The local file `uri` names."""
         if sources.ls_media_root is None:
             raise MediaProblem("media-missing", f"{uri}: give --ls-media-root (Label Studio's media folder)")
         path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
         relative = "upload/" + path.split("/data/upload/", 1)[1]
-        return safe_join(sources.ls_media_root, relative)
+        return _safe_join(sources.ls_media_root, relative)
 
 
 @dataclass(frozen=True)
@@ -236,7 +247,7 @@ def read_media(uri: str | None, sources: MediaSources) -> bytes:
     raise MediaProblem("media-refused", f"{uri}: no resolver reads this kind of URI")
 
 
-def locate_media(uri: str | None, sources: MediaSources) -> Path | None:
+def locate_media(uri: str | None, sources: MediaSources) -> str | None:
     """The local file behind `uri`, when its resolver reads local files (None for http and the like)."""
     from taxospec.plugins.registry import media_resolvers
 
@@ -245,5 +256,5 @@ def locate_media(uri: str | None, sources: MediaSources) -> Path | None:
     for resolver in media_resolvers():
         if resolver.claims(uri):
             locate = getattr(resolver, "locate", None)
-            return locate(uri, sources) if locate is not None else None
+            return os.fspath(locate(uri, sources)) if locate is not None else None
     return None
