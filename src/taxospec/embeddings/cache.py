@@ -90,17 +90,27 @@ class EmbeddingCache:
 
 class ContentMemo:
     """Content hashes of local media files by path, size and modification time, so that a re-run need not
-    read unchanged files to know they are unchanged."""
+    read unchanged files to know they are unchanged; and the path each media URI resolved to, per set of
+    media roots, so that it need not resolve them again either (a path that no longer matches its size and
+    time is resolved and read afresh)."""
 
     def __init__(self, root: Path) -> None:
         self.path = root / "content-hashes.json"
         self._entries: dict[str, list[object]] = {}
+        self._paths: dict[str, dict[str, str]] = {}
         try:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(loaded, dict):
-                self._entries = loaded
+            if isinstance(loaded, dict) and isinstance(loaded.get("files"), dict):
+                self._entries = loaded["files"]
+                uris = loaded.get("uris")
+                self._paths = uris if isinstance(uris, dict) else {}
         except (OSError, ValueError):
             pass
+
+    def path_of(self, scope: str, uri: str | None) -> str | None:
+        """The local path `uri` resolved to under these media roots (`scope`) when last read."""
+        found = self._paths.get(scope, {}).get(uri or "")
+        return found if isinstance(found, str) else None
 
     def lookup(self, path: str | Path, stat: os.stat_result) -> str | None:
         """The remembered hash of `path` if its size and modification time are unchanged."""
@@ -109,9 +119,13 @@ class ContentMemo:
             return str(entry[2])
         return None
 
-    def store(self, path: str | Path, stat: os.stat_result, digest: str) -> None:
-        """Remember the hash of `path` at this size and modification time."""
+    def store(
+        self, path: str | Path, stat: os.stat_result, digest: str, *, uri: str | None = None, scope: str = ""
+    ) -> None:
+        """Remember the hash of `path` at this size and modification time (and that `uri` names it)."""
         self._entries[os.fspath(path)] = [stat.st_size, stat.st_mtime_ns, digest]
+        if uri:
+            self._paths.setdefault(scope, {})[uri] = os.fspath(path)
 
     def save(self) -> None:
         """Write the memo atomically."""
@@ -119,7 +133,7 @@ class ContentMemo:
         fd, tmp = tempfile.mkstemp(prefix=".content-hashes.", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self._entries, handle)
+                handle.write(json.dumps({"files": self._entries, "uris": self._paths}))  # C encoder: 5x json.dump
             os.replace(tmp, self.path)
         finally:
             if os.path.exists(tmp):

@@ -53,6 +53,11 @@ class MediaSources:
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))  # accept str from Python callers
 
+    def scope(self) -> str:
+        """What a media URI's local path depends on: the roots (for remembering resolved paths)."""
+        roots = (self.export_dir, self.media_root, self.ls_document_root, self.ls_media_root)
+        return "|".join(os.path.abspath(r) if r is not None else "" for r in roots)
+
     @property
     def any(self) -> bool:
         """Whether any media source was configured."""
@@ -93,6 +98,11 @@ def forget_resolved_folders() -> None:
 
 def read_file(path: str | Path, limit: int) -> bytes:
     """The bytes of a local file, with clear problems for missing, unreadable and oversized files."""
+    return read_file_and_stat(path, limit)[0]
+
+
+def read_file_and_stat(path: str | Path, limit: int) -> tuple[bytes, os.stat_result]:
+    """`read_file`, and the file's status from the same open file (size and time, for the content memo)."""
     try:
         # O_NONBLOCK: a named pipe planted among the media must not hang the run (no effect on files)
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
@@ -101,7 +111,7 @@ def read_file(path: str | Path, limit: int) -> bytes:
                 raise MediaProblem("media-missing", f"{path} is not a file")
             if info.st_size > limit:
                 raise MediaProblem("media-refused", f"{path} is {info.st_size} bytes, above the limit of {limit}")
-            return handle.read()
+            return handle.read(), info
     except IsADirectoryError:
         raise MediaProblem("media-missing", f"{path} is not a file") from None
     except FileNotFoundError:

@@ -13,11 +13,11 @@ import itertools
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +30,13 @@ from taxospec.embeddings.media import (
     MediaSources,
     forget_resolved_folders,
     locate_media,
+    read_file_and_stat,
     read_media,
 )
 from taxospec.embeddings.space import EmbeddingSpace, normalize
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -58,6 +62,26 @@ class _TaskResult:
     """The media bytes, when decoding happens on the model's device."""
 
 
+def _gc_paused(func: Callable[P, R]) -> Callable[P, R]:
+    """Run `func` with the cyclic garbage collector paused: embedding allocates tens of thousands of small
+    objects that are never cyclic, and the collections they set off cost a re-run more than its own work."""
+    import functools
+    import gc
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        was_on = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if was_on:
+                gc.enable()
+
+    return run
+
+
+@_gc_paused
 def embed_dataset(
     dataset: Dataset,
     embedder: Any,
@@ -91,25 +115,31 @@ def embed_dataset(
         by_task.setdefault(task, []).append(sample)
     frames = spec.embedding.frames_per_segment
     margin = spec.embedding.box_margin
+    scope = sources.scope()
 
     def cached(task: int) -> _TaskResult | None:
         """The task's vectors straight from the cache, when its media is unchanged (by path, size and time)."""
         if cache is None:
             return None
+        uri = dataset.items.media[task]
         try:
-            path = locate_media(dataset.items.media[task], sources)
+            # the path found for this URI last time (checked then): a re-run skips resolving every file
+            path = cache.memo.path_of(scope, uri) or locate_media(uri, sources)
             if path is None:
                 return None
             known = cache.memo.lookup(path, os.stat(path))
         except (MediaProblem, OSError):
             return None
+        if known is None:
+            return None
         plan = _plan(cols, by_task[task], frames, margin)
-        if known is None or not all(item_key(known, what) in cache for _, _, what in plan):
+        keys = [item_key(known, what) for _, _, what in plan]
+        vectors = [cache.get(key) for key in keys]
+        if any(vector is None for vector in vectors):
             return None
         result = _TaskResult(task, content_hash=known)
-        for sample, slot, what in plan:
-            key = item_key(known, what)
-            result.jobs.append(_Job(sample, slot, key, vector=cache.get(key)))
+        for (sample, slot, _), key, vector in zip(plan, keys, vectors, strict=True):
+            result.jobs.append(_Job(sample, slot, key, vector=vector))
         return result
 
     if device_decode is None:
@@ -121,12 +151,10 @@ def embed_dataset(
         uri = dataset.items.media[task]
         try:
             plan = _plan(cols, by_task[task], frames, margin)
-            path = locate_media(uri, sources)
-            stat = _stat(path) if path is not None else None
-            data = read_media(uri, sources)
+            path, data, stat = _read(uri, sources)
             result.content_hash = content_hash(data)
             if cache is not None and path is not None and stat is not None:
-                cache.memo.store(path, stat, result.content_hash)
+                cache.memo.store(path, stat, result.content_hash, uri=uri, scope=scope)
             content = result.content_hash
             missing = [p for p in plan if cache is None or item_key(content, p[2]) not in cache]
             if device_decode:
@@ -238,23 +266,18 @@ def embed_dataset(
     context = {s: task_context[t] for s, t in enumerate(cols.task.tolist()) if t in task_context}
     vectors = {s: [p for p in parts if p[0] != CONTEXT_SLOT] for s, parts in vectors.items()}
     samples = sorted(s for s, parts in vectors.items() if parts)
-    frame_vectors = {s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]) for s in samples}
-    matrix = (
-        normalize(
-            np.stack(
-                [frame_vectors[s][0] if len(frame_vectors[s]) == 1 else frame_vectors[s].mean(axis=0) for s in samples]
-            )
-        )
-        if samples
-        else np.zeros((0, 1), np.float32)
-    )
+    frame_vectors = {
+        s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]) for s in samples if len(vectors[s]) > 1
+    }
+    rows = [frame_vectors[s].mean(axis=0) if s in frame_vectors else vectors[s][0][1] for s in samples]
+    matrix = normalize(np.stack(rows)) if rows else np.zeros((0, 1), np.float32)
     return EmbeddingSpace(
         samples=np.asarray(samples, dtype=np.int64),
         vectors=matrix,
         model_id=embedder.model_id,
         encode_text=embedder.encode_texts,
-        frame_vectors={s: v for s, v in frame_vectors.items() if len(v) > 1},
-        context_vectors={s: v for s, v in context.items() if s in frame_vectors},
+        frame_vectors=frame_vectors,
+        context_vectors={s: v for s, v in context.items() if vectors.get(s)},
         content_hashes=hashes,
         logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
         search_device="cuda" if str(getattr(embedder, "device", "cpu")).startswith("cuda") else "cpu",
@@ -322,11 +345,12 @@ class _DeviceStage:
 
         context = torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
         with context, torch.inference_mode():
-            raws = list(dict.fromkeys(job.raw for job in jobs if job.raw is not None))
-            decoded = dict(zip(raws, _decode_on_device(raws, self.device), strict=True))
+            unique = {id(job.raw): job.raw for job in jobs if job.raw is not None}  # by identity: hashing
+            raws = list(unique.values())  # 100 kB of bytes per image, under the GIL, cost more than decoding
+            by_id = dict(zip(unique, _decode_on_device(raws, self.device), strict=True))
             usable, crops, failed = [], [], []
             for job in jobs:
-                image = decoded.get(job.raw) if job.raw is not None else None
+                image = by_id.get(id(job.raw)) if job.raw is not None else None
                 crop_of = _device_crop(image, job.what or "image") if image is not None else None
                 if crop_of is None:
                     failed.append(job)
@@ -364,9 +388,7 @@ def _decode_chunk(
     out: list[tuple[int, str | None, dict[str, npt.NDArray[np.uint8]], MediaProblem | None, Any]] = []
     for task, uri, plan in chunk:
         try:
-            path = locate_media(uri, sources)
-            stat = _stat(path) if path is not None else None
-            data = read_media(uri, sources)
+            path, data, stat = _read(uri, sources)
             digest = content_hash(data)
             images = _images(data, uri or "", plan, video)
             pixels = {what: np.asarray(stage(image), dtype=np.uint8) for what, image in images.items()}
@@ -390,6 +412,8 @@ def _in_processes(
     context = multiprocessing.get_context("spawn")
     chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
     plans = {task: plan for task, _, plan in jobs}
+    uris = {task: uri for task, uri, _ in jobs}
+    scope = sources.scope()
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(sources, stage, video)
     ) as pool:
@@ -406,7 +430,7 @@ def _in_processes(
                 result = _TaskResult(task, content_hash=digest, problem=problem)
                 if problem is None and digest is not None:
                     if cache is not None and located and located[0] is not None and located[1] is not None:
-                        cache.memo.store(located[0], located[1], digest)
+                        cache.memo.store(located[0], located[1], digest, uri=uris[task], scope=scope)
                     for sample, slot, what in plans[task]:
                         key = item_key(digest, what)
                         cached = cache.get(key) if cache is not None else None
@@ -522,13 +546,14 @@ def _torch_threads(embedder: Any) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _stat(path: str) -> os.stat_result:
-    try:
-        return os.stat(path)
-    except FileNotFoundError:
-        raise MediaProblem("media-missing", f"{path} does not exist") from None
-    except OSError as exc:
-        raise MediaProblem("media-missing", f"{path}: {exc.strerror or exc}") from None
+def _read(uri: str | None, sources: MediaSources) -> tuple[str | None, bytes, os.stat_result | None]:
+    """The local path of `uri` (None for remote media), its bytes, and its status when local: a located file
+    is opened once, rather than resolved again by `read_media`."""
+    path = locate_media(uri, sources)
+    if path is None:
+        return None, read_media(uri, sources), None
+    data, status = read_file_and_stat(path, sources.max_bytes)
+    return path, data, status
 
 
 CONTEXT_SLOT = -1
