@@ -49,7 +49,9 @@ def main() -> None:
     parser.add_argument("--model", default="ViT-B-32")
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    parser.add_argument(
+        "--workers", default="auto", help="media threads: a number, 'auto' (taxospec's default), or a list 1,2,8"
+    )
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--architecture", help="an open_clip model config (JSON) to register, for --model")
@@ -130,10 +132,14 @@ def main() -> None:
         resident = len(tensors) / (time.perf_counter() - began)
         del tensors, on_device
 
-        began = time.perf_counter()
-        embed_dataset(dataset, embedder, sources, cache=None, batch_size=options.batch_size, workers=options.workers)
-        sync()
-        pipeline = len(names) / (time.perf_counter() - began)
+        counts = [None] if options.workers == "auto" else [int(w) for w in options.workers.split(",")]
+        pipelines = {}
+        for count in counts:
+            began = time.perf_counter()
+            embed_dataset(dataset, embedder, sources, cache=None, batch_size=options.batch_size, workers=count)
+            sync()
+            pipelines[count] = len(names) / (time.perf_counter() - began)
+        best = max(pipelines, key=lambda c: pipelines[c])
 
         cache = root / "cache"
 
@@ -144,7 +150,7 @@ def main() -> None:
                 embedder,
                 sources,
                 batch_size=options.batch_size,
-                workers=options.workers,
+                workers=best,
                 cache=EmbeddingCache(cache, embedder.model_id, embedder.preprocess_id),
             )
             return time.perf_counter() - began
@@ -155,11 +161,13 @@ def main() -> None:
 
     print(
         f"model {options.model} on {device} ({embedder.precision}), {len(names)} images {options.size}, "
-        f"batch {options.batch_size}, {options.workers} workers"
+        f"batch {options.batch_size}"
     )
     print(f"bare encode_image        {bare:10.1f} images/s   (preprocessed tensors in CPU memory)")
     print(f"  tensors already on the device {resident:10.1f} images/s")
-    print(f"pipeline (files → vecs)  {pipeline:10.1f} images/s   {pipeline / bare:6.1%} of bare")
+    for count, rate in pipelines.items():
+        label = f"pipeline, {count or 'auto'} threads"
+        print(f"{label:24} {rate:10.1f} images/s   {rate / bare:6.1%} of bare, {rate / resident:6.1%} of on-device")
     print(f"cache cold run           {cold:10.2f} s")
     print(f"re-run, {len(changed)} new ({len(changed) / len(names):.0%})  {warm:10.2f} s   {warm / cold:6.1%} of cold")
 

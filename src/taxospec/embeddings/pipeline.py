@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import os
 import sys
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -284,8 +285,10 @@ def embed_dataset(
     )
 
 
-GPU_READERS = 8
-"""Media threads when the model runs on a GPU (measured on an H100 host: 8 beat 4 and 15)."""
+GPU_READERS = 2
+"""Media threads when the model runs on a GPU. Measured on an H100 host (benchmarks/README.md): 2 threads
+gave 6,745 images/s, 1 gave 6,081, 4 and 8 only 5,173 and 4,976 (each thread's Python work contends for
+the GIL with the encoder's and the decoder's)."""
 CPU_READERS = 2
 """Media threads when the model runs on the CPU (which is then the bottleneck)."""
 BATCHES_AHEAD = 2
@@ -444,8 +447,6 @@ def _in_processes(
 def _decode_on_device(raws: list[bytes], device: str) -> list[Any]:
     """Decode images to 3×H×W uint8 tensors on `device`: JPEGs in one nvjpeg batch (on a GPU), others with
     torchvision on the CPU; None for what does not decode."""
-    import warnings
-
     import torch
 
     with warnings.catch_warnings():  # torchvision 0.29 points at TorchCodec for decoding; it still works
@@ -460,7 +461,9 @@ def _decode_batch(
 ) -> list[Any]:
     ImageReadMode = mode
     out: list[Any] = [None] * len(raws)
-    tensors = [torch.frombuffer(bytearray(raw), dtype=torch.uint8) for raw in raws]
+    with warnings.catch_warnings():  # read-only bytes are fine: the decoders never write to their input
+        warnings.simplefilter("ignore", UserWarning)
+        tensors = [torch.frombuffer(raw, dtype=torch.uint8) for raw in raws]  # no copy of the bytes
     jpegs = [i for i, raw in enumerate(raws) if raw[:3] == b"\xff\xd8\xff"]
 
     def one_jpeg(i: int) -> Any:
