@@ -133,13 +133,13 @@ def main() -> None:
         del tensors, on_device
 
         counts = [None] if options.workers == "auto" else [int(w) for w in options.workers.split(",")]
-        pipelines = {}
+        pipelines: list[tuple[int | None, float]] = []
         for count in counts:
             began = time.perf_counter()
             embed_dataset(dataset, embedder, sources, cache=None, batch_size=options.batch_size, workers=count)
             sync()
-            pipelines[count] = len(names) / (time.perf_counter() - began)
-        best = max(pipelines, key=lambda c: pipelines[c])
+            pipelines.append((count, len(names) / (time.perf_counter() - began)))
+        best = max(pipelines, key=lambda run: run[1])[0]
 
         cache = root / "cache"
 
@@ -165,7 +165,7 @@ def main() -> None:
     )
     print(f"bare encode_image        {bare:10.1f} images/s   (preprocessed tensors in CPU memory)")
     print(f"  tensors already on the device {resident:10.1f} images/s")
-    for count, rate in pipelines.items():
+    for count, rate in pipelines:
         label = f"pipeline, {count or 'auto'} threads"
         print(f"{label:24} {rate:10.1f} images/s   {rate / bare:6.1%} of bare, {rate / resident:6.1%} of on-device")
     print(f"cache cold run           {cold:10.2f} s")

@@ -285,10 +285,11 @@ def embed_dataset(
     )
 
 
-GPU_READERS = 2
-"""Media threads when the model runs on a GPU. Measured on an H100 host (benchmarks/README.md): 2 threads
-gave 6,745 images/s, 1 gave 6,081, 4 and 8 only 5,173 and 4,976 (each thread's Python work contends for
-the GIL with the encoder's and the decoder's)."""
+GPU_READERS = 1
+"""Media threads when the model runs on a GPU: none, the media is read in the main thread while the device
+stage decodes and the GPU encodes. Measured on an H100 host (benchmarks/README.md): 1 thread reached 96 %
+of bare encoding, 2 threads 81-87 %, 4 and 8 threads 64-67 % (every thread's Python work contends for the
+GIL with the encoder's and the decoder's)."""
 CPU_READERS = 2
 """Media threads when the model runs on the CPU (which is then the bottleneck)."""
 BATCHES_AHEAD = 2
