@@ -239,12 +239,12 @@ def test_a_short_last_batch_is_padded_without_changing_its_vectors(tiny_weights:
     the padding must not leak into the vectors."""
     import torch
 
-    from taxospec.embeddings.pipeline import _encode
+    from taxospec.embeddings.device_stage import encode_padded
 
     embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     batch = torch.randn(3, 3, 32, 32)
-    assert np.allclose(_encode(embedder, batch, 8), embedder.encode_batch(batch), atol=1e-5)
-    assert _encode(embedder, batch, 8).shape == (3, embedder.encode_batch(batch).shape[1])
+    assert np.allclose(encode_padded(embedder, batch, 8), embedder.encode_batch(batch), atol=1e-5)
+    assert encode_padded(embedder, batch, 8).shape == (3, embedder.encode_batch(batch).shape[1])
 
 
 def test_cache_survives_an_interrupted_write(tmp_path: Path) -> None:

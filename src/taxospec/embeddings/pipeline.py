@@ -1,9 +1,10 @@
-"""Embed every example of a dataset: read and decode media in worker threads while the model encodes.
+"""Embed every example of a dataset: read and decode media while the model encodes.
 
 Media of a task is read once and hashed; what is cached (by content, region, frame, model and
-preprocessing) is not decoded again; what is not is decoded, cropped and preprocessed by `workers`
-threads, a bounded number of tasks ahead of the encoder, and encoded in batches. Media that cannot be had
-becomes a `media-*` issue on the dataset; the run goes on.
+preprocessing) is not decoded again; what is not is decoded, cropped and preprocessed — by worker
+threads on the CPU, or on the GPU by the device stage (`device_stage.py`) — a bounded number of tasks
+ahead of the encoder, and encoded in batches. Media that cannot be had becomes a `media-*` issue on the
+dataset; the run goes on.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import itertools
 import os
 import sys
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, Dataset, ReadIssue
 from taxospec.embeddings.cache import EmbeddingCache, item_key
+from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
 from taxospec.embeddings.frames import crop, decode_image, segment_times, video_frames
 from taxospec.embeddings.media import (
     MediaProblem,
@@ -98,19 +99,22 @@ def embed_dataset(
     """The embedding space of `dataset`'s examples (those whose media could be read).
 
     Still images are decoded and resized on the model's device when `device_decode` (default: when the
-    embedder says so, i.e. on a GPU: nvjpeg keeps up with the encoder where Pillow cannot); workers then
-    only read and hash. Otherwise decoding runs in `workers` threads, or in `workers` processes when
-    `processes` (default: when the
-    model runs on a GPU, which outpaces what threads can decode under the GIL, and there are more than
-    `PROCESSES_ABOVE` tasks to decode, enough to pay for the processes' start-up); with processes, images
-    travel as uint8 pixels and are converted and normalized on the device.
+    embedder says so, i.e. on a GPU: nvjpeg keeps up with the encoder where Pillow cannot), in the
+    `DeviceStage` a batch or two ahead of the encoder; media is then only read and hashed, by `workers`
+    threads (default on a GPU: `GPU_READERS`, i.e. in the calling thread). Otherwise decoding runs in
+    `workers` threads (default `CPU_READERS`), or in `workers` processes when `processes` (default: on a
+    GPU for video, with more than one worker and more than `PROCESSES_ABOVE` tasks to decode); with
+    processes, images travel as uint8 pixels and are converted and normalized on the device.
     """
     forget_resolved_folders()
     spec = dataset.spec
     cols = dataset.columns
     on_gpu = str(getattr(embedder, "device", "cpu")).startswith("cuda")
-    if workers is None:  # a GPU needs more readers to keep up; on a CPU the model is the bottleneck
-        workers = min(GPU_READERS, os.cpu_count() or 1) if on_gpu else CPU_READERS
+    if device_decode is None:
+        device_decode = bool(getattr(embedder, "decodes_on_device", False))
+    device_decode = device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
+    if workers is None:  # threads that only read need not be many; threads that decode (video) help
+        workers = GPU_READERS if device_decode else CPU_READERS
     by_task: dict[int, list[int]] = {}
     for sample, task in enumerate(cols.task.tolist()):
         by_task.setdefault(task, []).append(sample)
@@ -142,10 +146,6 @@ def embed_dataset(
         for (sample, slot, _), key, vector in zip(plan, keys, vectors, strict=True):
             result.jobs.append(_Job(sample, slot, key, vector=vector))
         return result
-
-    if device_decode is None:
-        device_decode = bool(getattr(embedder, "decodes_on_device", False))
-    device_decode = device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
 
     def prepare(task: int) -> _TaskResult:
         result = _TaskResult(task)
@@ -184,8 +184,8 @@ def embed_dataset(
     vectors: dict[int, list[tuple[int, npt.NDArray[np.float32]]]] = {}
     hashes: dict[int, str] = {}
     pending: list[_Job] = []
-    stage = _DeviceStage(embedder) if device_decode else None
-    in_flight: deque[Future[_Decoded]] = deque()
+    stage = DeviceStage(embedder) if device_decode else None
+    in_flight: deque[Future[Decoded]] = deque()
 
     def flush() -> None:
         if not pending:
@@ -201,14 +201,14 @@ def embed_dataset(
         if pending[0].pixels is not None:
             encoded = embedder.encode_uint8(np.stack([job.pixels for job in pending if job.pixels is not None]))
         else:
-            encoded = _encode(embedder, torch.stack([job.tensor for job in pending]), batch_size if on_gpu else 0)
+            encoded = encode_padded(embedder, torch.stack([job.tensor for job in pending]), batch_size if on_gpu else 0)
         if cache is not None:
             cache.put([job.key for job in pending], encoded)
         for job, vector in zip(pending, encoded, strict=True):
             vectors.setdefault(job.sample, []).append((job.slot, vector))
         pending.clear()
 
-    def finish(decoded: _Decoded) -> None:
+    def finish(decoded: Decoded) -> None:
         """Encode a batch the device stage decoded; what did not decode becomes `media-unreadable`."""
         for job in decoded.failed:
             bad = int(cols.task[job.sample])
@@ -217,7 +217,7 @@ def embed_dataset(
         if not decoded.jobs:
             return
         with stage.encoding() if stage is not None else contextlib.nullcontext():
-            encoded = _encode(embedder, decoded.ready(), batch_size if on_gpu else 0)
+            encoded = encode_padded(embedder, decoded.ready(), batch_size if on_gpu else 0)
         if cache is not None:
             cache.put([job.key for job in decoded.jobs], encoded)
         for job, vector in zip(decoded.jobs, encoded, strict=True):
@@ -240,7 +240,7 @@ def embed_dataset(
         )
     else:
         decoded = _ordered(prepare, todo, workers)
-    with _progress(progress, len(ready) + len(todo)) as advance, _torch_threads(embedder), _closing(stage):
+    with _progress(progress, len(ready) + len(todo)) as advance, _torch_threads(embedder), closing(stage):
         for result in itertools.chain(ready, decoded):
             advance()
             if result.problem is not None:
@@ -286,93 +286,13 @@ def embed_dataset(
 
 
 GPU_READERS = 1
-"""Media threads when the model runs on a GPU: none, the media is read in the main thread while the device
-stage decodes and the GPU encodes. Measured on an H100 host (benchmarks/README.md): 1 thread reached 96 %
+"""Media threads when images are decoded on the GPU: none, the media is read in the main thread while the
+device stage decodes and the GPU encodes. Measured on an H100 host (benchmarks/README.md): 1 thread reached 96 %
 of bare encoding, 2 threads 81-87 %, 4 and 8 threads 64-67 % (every thread's Python work contends for the
 GIL with the encoder's and the decoder's)."""
 CPU_READERS = 2
-"""Media threads when the model runs on the CPU (which is then the bottleneck)."""
-BATCHES_AHEAD = 2
-"""Batches the device stage may decode ahead of the encoder."""
-
-
-@dataclass
-class _Decoded:
-    """A batch the device stage decoded: the jobs that decoded, their normalized images on the device (and
-    the CUDA event that says they are ready), and the jobs whose image did not decode."""
-
-    jobs: list[_Job]
-    images: Any
-    event: Any
-    failed: list[_Job]
-
-    def ready(self) -> Any:
-        """The images, once the stage's stream has produced them (the encoder's stream waits on the GPU,
-        not the CPU)."""
-        if self.event is not None:
-            import torch
-
-            current = torch.cuda.current_stream()
-            current.wait_event(self.event)
-            self.images.record_stream(current)
-        return self.images
-
-
-class _DeviceStage:
-    """Decoding, cropping and resizing on the model's device, in a thread of its own and (on a GPU) on a
-    CUDA stream of its own, so that batch n+1 is decoded while batch n is encoded."""
-
-    def __init__(self, embedder: Any) -> None:
-        import torch
-
-        self.embedder = embedder
-        self.device = str(embedder.device)
-        on_gpu = self.device.startswith("cuda")
-        self.stream = torch.cuda.Stream(device=self.device) if on_gpu else None  # type: ignore[no-untyped-call]
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxospec-device")
-        # the encoder gets a stream of its own too: work on the default stream would wait for the decoding
-        self.encode_stream = torch.cuda.Stream(device=self.device) if on_gpu else None  # type: ignore[no-untyped-call]
-
-    def encoding(self) -> Any:
-        """The context in which the encoder runs (its own CUDA stream on a GPU)."""
-        import torch
-
-        return torch.cuda.stream(self.encode_stream) if self.encode_stream is not None else contextlib.nullcontext()
-
-    def submit(self, jobs: list[_Job]) -> Future[_Decoded]:
-        """Decode a batch of jobs in the background."""
-        return self.pool.submit(self._decode, jobs)
-
-    def _decode(self, jobs: list[_Job]) -> _Decoded:
-
-        import torch
-
-        context = torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
-        with context, torch.inference_mode():
-            unique = {id(job.raw): job.raw for job in jobs if job.raw is not None}  # by identity: hashing
-            raws = list(unique.values())  # 100 kB of bytes per image, under the GIL, cost more than decoding
-            by_id = dict(zip(unique, _decode_on_device(raws, self.device), strict=True))
-            usable, crops, failed = [], [], []
-            for job in jobs:
-                image = by_id.get(id(job.raw)) if job.raw is not None else None
-                crop_of = _device_crop(image, job.what or "image") if image is not None else None
-                if crop_of is None:
-                    failed.append(job)
-                else:
-                    usable.append(job)
-                    crops.append(crop_of)
-            images = self.embedder.preprocess_on_device(crops) if crops else None
-            event = None
-            if self.stream is not None:
-                event = torch.cuda.Event()  # type: ignore[no-untyped-call]
-                event.record(self.stream)
-        return _Decoded(usable, images, event, failed)
-
-    def close(self) -> None:
-        """Stop the stage's thread."""
-        self.pool.shutdown(wait=True)
-
-
+"""Media threads when media is decoded on the CPU (always on a CPU, where the model is the bottleneck;
+video on a GPU)."""
 _WORKER_STATE: dict[str, Any] = {}
 PROCESSES_ABOVE = 3000
 """Tasks to decode above which worker processes pay for their start-up (torch imports, ~1 s each)."""
@@ -445,93 +365,12 @@ def _in_processes(
                 yield result
 
 
-def _decode_on_device(raws: list[bytes], device: str) -> list[Any]:
-    """Decode images to 3×H×W uint8 tensors on `device`: JPEGs in one nvjpeg batch (on a GPU), others with
-    torchvision on the CPU; None for what does not decode."""
-    import torch
-
-    with warnings.catch_warnings():  # torchvision 0.29 points at TorchCodec for decoding; it still works
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from torchvision.io import ImageReadMode, decode_image, decode_jpeg
-
-        return _decode_batch(raws, device, torch, ImageReadMode, decode_image, decode_jpeg)
-
-
-def _decode_batch(
-    raws: list[bytes], device: str, torch: Any, mode: Any, decode_image: Any, decode_jpeg: Any
-) -> list[Any]:
-    ImageReadMode = mode
-    out: list[Any] = [None] * len(raws)
-    with warnings.catch_warnings():  # read-only bytes are fine: the decoders never write to their input
-        warnings.simplefilter("ignore", UserWarning)
-        tensors = [torch.frombuffer(raw, dtype=torch.uint8) for raw in raws]  # no copy of the bytes
-    jpegs = [i for i, raw in enumerate(raws) if raw[:3] == b"\xff\xd8\xff"]
-
-    def one_jpeg(i: int) -> Any:
-        try:
-            return decode_jpeg(tensors[i], mode=ImageReadMode.RGB, device=device)
-        except RuntimeError:
-            return None
-
-    if jpegs:
-        try:
-            batch = decode_jpeg([tensors[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
-        except RuntimeError:  # one bad JPEG fails the batch: decode one by one to find it
-            batch = [one_jpeg(i) for i in jpegs]
-        for i, image in zip(jpegs, batch, strict=True):
-            out[i] = image
-    for i in sorted(set(range(len(raws))) - set(jpegs)):
-        try:
-            out[i] = decode_image(tensors[i], mode=ImageReadMode.RGB).to(device)
-        except (RuntimeError, ValueError):
-            out[i] = None
-    return out
-
-
-def _encode(embedder: Any, batch: Any, pad_to: int) -> npt.NDArray[np.float32]:
-    """Encode a batch, padded with blank images up to `pad_to` (on a GPU: a batch of a new size costs
-    seconds of kernel selection the first time, more than encoding the blanks ever does)."""
-    count = int(batch.shape[0])
-    if count >= pad_to:
-        return np.asarray(embedder.encode_batch(batch), dtype=np.float32)
-    import torch
-
-    blanks = torch.zeros((pad_to - count, *batch.shape[1:]), dtype=batch.dtype, device=batch.device)
-    return np.asarray(embedder.encode_batch(torch.cat([batch, blanks])), dtype=np.float32)[:count]
-
-
 def content_hash(data: bytes) -> str:
     """The hash that identifies media by content (cache keys, byte-identical duplicates): xxh3-128, which
     hashes at memory speed where blake2b managed 0.5 GB/s and held back a GPU's pipeline."""
     import xxhash
 
     return str(xxhash.xxh3_128_hexdigest(data))
-
-
-def _device_crop(image: Any, what: str) -> Any:
-    """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin."""
-    if not what.startswith("box:"):
-        return image
-    numbers, _, margin_text = what[len("box:") :].partition(";m=")
-    x, y, w, h = (float(v) / 100 for v in numbers.split(","))
-    margin = float(margin_text)
-    height, width = int(image.shape[1]), int(image.shape[2])
-    left, top = max(0, int((x - margin * w) * width)), max(0, int((y - margin * h) * height))
-    right = min(width, int(np.ceil((x + w + margin * w) * width)))
-    bottom = min(height, int(np.ceil((y + h + margin * h) * height)))
-    if right <= left or bottom <= top:
-        return None
-    return image[:, top:bottom, left:right]
-
-
-@contextmanager
-def _closing(stage: _DeviceStage | None) -> Iterator[None]:
-    """Stop the device stage's thread however the run ends."""
-    try:
-        yield
-    finally:
-        if stage is not None:
-            stage.close()
 
 
 @contextmanager

@@ -1,0 +1,178 @@
+"""Decoding, cropping and resizing images on the model's device, a batch or two ahead of the encoder.
+
+On a GPU, JPEGs are decoded by nvjpeg in batches, in a thread and on a CUDA stream of their own, while the
+encoder works on another stream (on PyTorch's default stream it would wait for the decoding); the encoder
+picks a batch up once the GPU says it is ready. The same code runs on the CPU (tests), without streams.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+BATCHES_AHEAD = 2
+"""Batches the device stage may decode ahead of the encoder."""
+
+
+@dataclass
+class Decoded:
+    """A batch the device stage decoded: the jobs that decoded, their normalized images on the device (and
+    the CUDA event that says they are ready), and the jobs whose image did not decode."""
+
+    jobs: list[Any]
+    images: Any
+    event: Any
+    failed: list[Any]
+
+    def ready(self) -> Any:
+        """The images, once the stage's stream has produced them (the encoder's stream waits on the GPU,
+        not the CPU)."""
+        if self.event is not None:
+            import torch
+
+            current = torch.cuda.current_stream()
+            current.wait_event(self.event)
+            self.images.record_stream(current)
+        return self.images
+
+
+class DeviceStage:
+    """Decoding, cropping and resizing on the model's device, in a thread of its own and (on a GPU) on a
+    CUDA stream of its own, so that batch n+1 is decoded while batch n is encoded."""
+
+    def __init__(self, embedder: Any) -> None:
+        import torch
+
+        self.embedder = embedder
+        self.device = str(embedder.device)
+        on_gpu = self.device.startswith("cuda")
+        self.stream = torch.cuda.Stream(device=self.device) if on_gpu else None  # type: ignore[no-untyped-call]
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxospec-device")
+        # the encoder gets a stream of its own too: work on the default stream would wait for the decoding
+        self.encode_stream = torch.cuda.Stream(device=self.device) if on_gpu else None  # type: ignore[no-untyped-call]
+
+    def encoding(self) -> Any:
+        """The context in which the encoder runs (its own CUDA stream on a GPU)."""
+        import torch
+
+        return torch.cuda.stream(self.encode_stream) if self.encode_stream is not None else contextlib.nullcontext()
+
+    def submit(self, jobs: list[Any]) -> Future[Decoded]:
+        """Decode a batch of jobs in the background."""
+        return self.pool.submit(self._decode, jobs)
+
+    def _decode(self, jobs: list[Any]) -> Decoded:
+        import torch
+
+        context = torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
+        with context, torch.inference_mode():
+            unique = {id(job.raw): job.raw for job in jobs if job.raw is not None}  # by identity: hashing
+            raws = list(unique.values())  # 100 kB of bytes per image, under the GIL, cost more than decoding
+            by_id = dict(zip(unique, decode_on_device(raws, self.device), strict=True))
+            usable, crops, failed = [], [], []
+            for job in jobs:
+                image = by_id.get(id(job.raw)) if job.raw is not None else None
+                crop_of = device_crop(image, job.what or "image") if image is not None else None
+                if crop_of is None:
+                    failed.append(job)
+                else:
+                    usable.append(job)
+                    crops.append(crop_of)
+            images = self.embedder.preprocess_on_device(crops) if crops else None
+            event = None
+            if self.stream is not None:
+                event = torch.cuda.Event()  # type: ignore[no-untyped-call]
+                event.record(self.stream)
+        return Decoded(usable, images, event, failed)
+
+    def close(self) -> None:
+        """Stop the stage's thread."""
+        self.pool.shutdown(wait=True)
+
+
+def decode_on_device(raws: list[bytes], device: str) -> list[Any]:
+    """Decode images to 3×H×W uint8 tensors on `device`: JPEGs in one nvjpeg batch (on a GPU), others with
+    torchvision on the CPU; None for what does not decode."""
+    import torch
+
+    with warnings.catch_warnings():  # torchvision 0.29 points at TorchCodec for decoding; it still works
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+
+        return _decode_batch(raws, device, torch, ImageReadMode, decode_image, decode_jpeg)
+
+
+def _decode_batch(
+    raws: list[bytes], device: str, torch: Any, mode: Any, decode_image: Any, decode_jpeg: Any
+) -> list[Any]:
+    ImageReadMode = mode
+    out: list[Any] = [None] * len(raws)
+    with warnings.catch_warnings():  # read-only bytes are fine: the decoders never write to their input
+        warnings.simplefilter("ignore", UserWarning)
+        tensors = [torch.frombuffer(raw, dtype=torch.uint8) for raw in raws]  # no copy of the bytes
+    jpegs = [i for i, raw in enumerate(raws) if raw[:3] == b"\xff\xd8\xff"]
+
+    def one_jpeg(i: int) -> Any:
+        try:
+            return decode_jpeg(tensors[i], mode=ImageReadMode.RGB, device=device)
+        except RuntimeError:
+            return None
+
+    if jpegs:
+        try:
+            batch = decode_jpeg([tensors[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
+        except RuntimeError:  # one bad JPEG fails the batch: decode one by one to find it
+            batch = [one_jpeg(i) for i in jpegs]
+        for i, image in zip(jpegs, batch, strict=True):
+            out[i] = image
+    for i in sorted(set(range(len(raws))) - set(jpegs)):
+        try:
+            out[i] = decode_image(tensors[i], mode=ImageReadMode.RGB).to(device)
+        except (RuntimeError, ValueError):
+            out[i] = None
+    return out
+
+
+def encode_padded(embedder: Any, batch: Any, pad_to: int) -> npt.NDArray[np.float32]:
+    """Encode a batch, padded with blank images up to `pad_to` (on a GPU: a batch of a new size costs
+    seconds of kernel selection the first time, more than encoding the blanks ever does)."""
+    count = int(batch.shape[0])
+    if count >= pad_to:
+        return np.asarray(embedder.encode_batch(batch), dtype=np.float32)
+    import torch
+
+    blanks = torch.zeros((pad_to - count, *batch.shape[1:]), dtype=batch.dtype, device=batch.device)
+    return np.asarray(embedder.encode_batch(torch.cat([batch, blanks])), dtype=np.float32)[:count]
+
+
+def device_crop(image: Any, what: str) -> Any:
+    """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin."""
+    if not what.startswith("box:"):
+        return image
+    numbers, _, margin_text = what[len("box:") :].partition(";m=")
+    x, y, w, h = (float(v) / 100 for v in numbers.split(","))
+    margin = float(margin_text)
+    height, width = int(image.shape[1]), int(image.shape[2])
+    left, top = max(0, int((x - margin * w) * width)), max(0, int((y - margin * h) * height))
+    right = min(width, int(np.ceil((x + w + margin * w) * width)))
+    bottom = min(height, int(np.ceil((y + h + margin * h) * height)))
+    if right <= left or bottom <= top:
+        return None
+    return image[:, top:bottom, left:right]
+
+
+@contextlib.contextmanager
+def closing(stage: DeviceStage | None) -> Iterator[None]:
+    """Stop the device stage's thread however the run ends."""
+    try:
+        yield
+    finally:
+        if stage is not None:
+            stage.close()
