@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import image_task
 
 
 def make_images(folder: Path, count: int, size: tuple[int, int], seed: int = 0) -> list[str]:
@@ -82,21 +83,7 @@ def main() -> None:
         embedder = OpenClipFactory().load(
             options.model, str(weights), device=options.device, architecture_file=options.architecture
         )
-        tasks = [
-            {
-                "id": i + 1,
-                "data": {"image": f"/data/local-files/?d=img/{name}"},
-                "annotations": [
-                    {
-                        "id": i + 1,
-                        "result": [
-                            {"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": ["a"]}}
-                        ],
-                    }
-                ],
-            }
-            for i, name in enumerate(names)
-        ]
+        tasks = [image_task(i + 1, f"/data/local-files/?d=img/{name}", "a") for i, name in enumerate(names)]
         export = root / "export.json"
         export.write_text(json.dumps(tasks))
         spec = load_spec_text(

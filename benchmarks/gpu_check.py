@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import image_task
 
 
 def main() -> None:
@@ -70,26 +71,8 @@ def main() -> None:
             base[:, :, i % 3] = 200
             base[20:60, 30 + i % 40 : 70 + i % 40] = 255
             Image.fromarray(base).save(root / "img" / f"{i}.png")
-            label = ["a", "b", "c"][i % 3]
-            tasks.append(
-                {
-                    "id": i + 1,
-                    "data": {"image": f"/data/local-files/?d=img/{i}.png", "split": "val" if i % 5 == 4 else "train"},
-                    "annotations": [
-                        {
-                            "id": i + 1,
-                            "result": [
-                                {
-                                    "from_name": "label",
-                                    "to_name": "image",
-                                    "type": "choices",
-                                    "value": {"choices": [label]},
-                                }
-                            ],
-                        }
-                    ],
-                }
-            )
+            split = "val" if i % 5 == 4 else "train"
+            tasks.append(image_task(i + 1, f"/data/local-files/?d=img/{i}.png", ["a", "b", "c"][i % 3], split=split))
         (root / "export.json").write_text(json.dumps(tasks))
         (root / "spec.yaml").write_text(
             "taxospec: 1\nname: gpu\nclasses:\n  a: {hard_negatives: [b], min_examples: 1, prompts: [red, crimson]}\n"
@@ -137,14 +120,7 @@ def _staged_decoding(root: Path, gpu: Any) -> None:
 
         picture = Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).resize((640, 480))
         picture.save(root / "jpg" / f"{i}.jpg", quality=92)
-        result = [{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": ["a"]}}]
-        tasks.append(
-            {
-                "id": i + 1,
-                "data": {"image": f"/data/local-files/?d=jpg/{i}.jpg"},
-                "annotations": [{"id": i + 1, "result": result}],
-            }
-        )
+        tasks.append(image_task(i + 1, f"/data/local-files/?d=jpg/{i}.jpg", "a"))
     (root / "jpg.json").write_text(json.dumps(tasks))
     runs = {}
     for name, options in {

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import image_task
 
 CODES = {"label": "likely-mislabel", "outlier": "outlier", "near_duplicate": "near-duplicate"}
 
@@ -64,26 +65,7 @@ def taxospec_findings(
         + "".join(f"  {name}: {{min_examples: 1}}\n" for name in names)
         + f"duplicates: {{max_similarity: {max_similarity}}}\n"
     )
-    tasks = [
-        {
-            "id": i + 1,
-            "data": {"image": f"{i}.png"},
-            "annotations": [
-                {
-                    "id": i + 1,
-                    "result": [
-                        {
-                            "from_name": "label",
-                            "to_name": "image",
-                            "type": "choices",
-                            "value": {"choices": [names[int(y)]]},
-                        }
-                    ],
-                }
-            ],
-        }
-        for i, y in enumerate(labels)
-    ]
+    tasks = [image_task(i + 1, f"{i}.png", names[int(y)]) for i, y in enumerate(labels)]
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export.json"
         export.write_text(json.dumps(tasks))

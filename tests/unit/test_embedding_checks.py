@@ -230,11 +230,12 @@ def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
         load_precomputed(bad, np.array([1]), [None])
 
 
-def test_scenario_gap_when_no_example_looks_like_a_value(tmp_path: Path) -> None:
+def _waving_only_in_daylight(tmp_path: Path) -> tuple[Path, EmbeddingSpace]:
+    """An export and its space where every waving example is a daylight picture (a scenario never reached)."""
     world = World()
     for i in range(20):
         world.add("timeout", "day" if i % 2 else "night")
-    for _ in range(20):  # waving annotated day and night, but every picture is in daylight
+    for _ in range(20):
         world.add(
             "waving", "day", vector=3 * _e(2) + 1.2 * _e(10) + 0.3 * world.rng.normal(size=DIM).astype(np.float32)
         )
@@ -242,8 +243,12 @@ def test_scenario_gap_when_no_example_looks_like_a_value(tmp_path: Path) -> None
         world.add("clapping", "day" if i % 2 else "night")
     export = tmp_path / "export.json"
     export.write_text(json.dumps(world.tasks))
+    return export, EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "t", encode_text=encode_text)
+
+
+def test_scenario_gap_when_no_example_looks_like_a_value(tmp_path: Path) -> None:
+    export, space = _waving_only_in_daylight(tmp_path)
     dataset = read_export(load_spec_text(SPEC), export)
-    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "t", encode_text=encode_text)
     findings, _ = run_checks(dataset, embeddings=space, select={"scenario-gap"})
     assert [(f.class_name, f.axis, f.value) for f in findings] == [("waving", "lighting", "night")]
 
@@ -329,18 +334,7 @@ def test_box_framing_background_is_found(tmp_path: Path) -> None:
 def test_scenario_gaps_become_todo_items(tmp_path: Path) -> None:
     from taxospec import check
 
-    world = World()
-    for i in range(20):
-        world.add("timeout", "day" if i % 2 else "night")
-    for _ in range(20):
-        world.add(
-            "waving", "day", vector=3 * _e(2) + 1.2 * _e(10) + 0.3 * world.rng.normal(size=DIM).astype(np.float32)
-        )
-    for i in range(20):
-        world.add("clapping", "day" if i % 2 else "night")
-    export = tmp_path / "export.json"
-    export.write_text(json.dumps(world.tasks))
-    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "t", encode_text=encode_text)
+    export, space = _waving_only_in_daylight(tmp_path)
     report = check(load_spec_text(SPEC), export, embeddings=space)
     scenario = [i for i in report.todo if i.kind == "scenario"]
     assert [(i.class_name, i.conditions, i.have, i.status) for i in scenario] == [
