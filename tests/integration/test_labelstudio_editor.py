@@ -65,8 +65,9 @@ def test_the_editor_shows_the_findings_panel(server: str, run_cli: Callable[...,
         tab.call("Page.navigate", url=f"{server}/projects/{project}/data?task={task_id}")
         prediction_tab = f"{LEAVES}.find(e => e.textContent.trim() === 'taxospec')"
         assert tab.wait_for(f"!!{prediction_tab}"), "the editor shows no taxospec prediction tab"
-        tab.evaluate(f"{prediction_tab}.click()")
-        panel = tab.wait_for(f"{LEAVES}.map(e => e.textContent).find(t => t.startsWith('[error] axis-value-missing'))")
+        panel_text = f"{LEAVES}.map(e => e.textContent).find(t => t.startsWith('[error] axis-value-missing'))"
+        # select the prediction until its panel shows: a click while the editor still loads can be lost
+        panel = tab.wait_for(f"{panel_text} || void {prediction_tab}?.click()", seconds=90)
         tab.evaluate(f"{LEAVES}.find(e => e.textContent.startsWith('taxospec findings')).scrollIntoView()")
         tab.screenshot(ROOT / "build" / "test-artifacts" / "labelstudio-editor-findings.png")
     assert panel == "[error] axis-value-missing: the task has no value for axis 'lighting' (region N2WTqyI4bC)"

@@ -176,6 +176,8 @@ def test_webhook_writes_findings_into_the_task(server: str, run_cli: Run, tmp_pa
         env={**os.environ, "TAXOSPEC_WEBHOOK_SECRET": "hook-secret"},
         stderr=subprocess.PIPE,
         text=True,
+        # started with SIGINT ignored, as a shell's background job is: Ctrl-C must stop it all the same
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         _wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close() is None)

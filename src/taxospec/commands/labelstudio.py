@@ -174,12 +174,25 @@ def serve_command(
         hook = register_webhook(client, project, public_url or f"http://{host}:{server.server_port}/", secret)
         click.echo(f"registered webhook {hook} on project {project}", err=True)
     click.echo(f"listening on http://{host}:{server.server_port}/ for project {project}", err=True)
+    _stop_on_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (docker stop, systemd) stop the server cleanly, even where the parent process left
+    SIGINT ignored (a shell's background job), which would otherwise leave it deaf to Ctrl-C."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
 
 
 @hookimpl
