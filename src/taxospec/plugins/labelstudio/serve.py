@@ -103,7 +103,7 @@ class Receiver:
         items = annotations if isinstance(annotations, list) else [annotations]
         with self.lock:
             for item in items:
-                if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                if not isinstance(item, dict) or type(item.get("id")) is not int:
                     continue
                 task = item.get("task", task_ids[0] if len(task_ids) == 1 else None)
                 if isinstance(task, int) and not isinstance(task, bool):
