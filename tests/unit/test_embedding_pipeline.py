@@ -258,6 +258,35 @@ def test_cache_survives_an_interrupted_write(tmp_path: Path) -> None:
     assert EmbeddingCache(tmp_path, "other-model", "pre").get("a") is None
 
 
+def test_many_batch_files_are_merged_into_one(tmp_path: Path) -> None:
+    """A run that wrote many batch files leaves one (the next run loads it in one go); a merge cut short
+    after writing the merged file, before removing the others, loses and duplicates nothing."""
+    import shutil
+
+    from taxospec.embeddings.cache import COMPACT_ABOVE
+
+    cache = EmbeddingCache(tmp_path, "model", "pre")
+    for i in range(COMPACT_ABOVE):
+        cache.put([f"k{i}"], np.full((1, 4), i, dtype=np.float32))
+    cache.compact()
+    assert len(list(cache.folder.glob("batch-*.npz"))) == COMPACT_ABOVE, "few files are left as they are"
+    cache.put(["last"], np.full((1, 4), 99, dtype=np.float32))
+    before = sorted(cache.folder.glob("batch-*.npz"))
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for path in before:
+        shutil.copy(path, kept / path.name)
+    cache.compact()
+    [merged] = list(cache.folder.glob("batch-*.npz"))
+    reopened = EmbeddingCache(tmp_path, "model", "pre")
+    assert len(reopened) == COMPACT_ABOVE + 1 and float(reopened.get("k3")[0]) == 3.0  # type: ignore[index]
+    for path in kept.iterdir():  # as if the merge had stopped before removing the merged files
+        shutil.copy(path, cache.folder / path.name)
+    interrupted = EmbeddingCache(tmp_path, "model", "pre")
+    assert len(interrupted) == COMPACT_ABOVE + 1 and float(interrupted.get("last")[0]) == 99.0  # type: ignore[index]
+    assert merged.exists()
+
+
 def test_missing_weights_fail_fast_with_a_way_out(tmp_path: Path) -> None:
     from taxospec.embeddings.space import EmbeddingError
 

@@ -2,7 +2,8 @@
 
 One folder per model and preprocessing; each encoded batch is one `.npz` file written to a temporary name
 and renamed into place, so an interrupted run keeps every finished batch, never leaves a half-written one,
-and a re-run encodes only what is not there yet.
+and a re-run encodes only what is not there yet. At the end of a run that left many batch files they are
+merged into one (written first, the merged ones removed after), so that the next run loads one file.
 """
 
 from __future__ import annotations
@@ -29,16 +30,22 @@ def default_cache_dir() -> Path:
     return base / "taxospec"
 
 
+FORMAT = 2
+"""The cache's key format (2: xxh3-128 content hash and what was taken, in plain text)."""
+COMPACT_ABOVE = 8
+"""Batch files above which `compact` merges them into one."""
+
+
 def item_key(content_hash: str, what: str) -> str:
     """The cache key of one embedded thing: the media's content hash plus what was taken from it."""
-    return hashlib.blake2b(f"{content_hash}|{what}".encode(), digest_size=16).hexdigest()
+    return f"{content_hash}|{what}"
 
 
 class EmbeddingCache:
     """Vectors of one model and preprocessing, loaded once, extended batch by batch."""
 
     def __init__(self, root: Path, model_id: str, preprocess_id: str) -> None:
-        digest = hashlib.sha1(f"{model_id}|{preprocess_id}".encode()).hexdigest()[:16]
+        digest = hashlib.sha1(f"{FORMAT}|{model_id}|{preprocess_id}".encode()).hexdigest()[:16]
         self.root = root
         self.folder = root / "embeddings" / digest
         try:
@@ -47,11 +54,12 @@ class EmbeddingCache:
         except OSError as exc:
             raise EmbeddingError(f"the embedding cache {self.folder} cannot be written: {exc}") from None
         self._vectors: dict[str, npt.NDArray[np.float16]] = {}
+        self._files: list[Path] = []
         for path in sorted(self.folder.glob("batch-*.npz")):
             try:
                 with np.load(path, allow_pickle=False) as data:
-                    for key, vector in zip(data["keys"].tolist(), data["vectors"], strict=True):
-                        self._vectors[key] = vector
+                    self._vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
+                self._files.append(path)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
                 path.unlink(missing_ok=True)  # a damaged batch is dropped and re-encoded
         for stale in self.folder.glob(".batch-*.tmp*"):
@@ -69,23 +77,44 @@ class EmbeddingCache:
         vector = self._vectors.get(key)
         return None if vector is None else vector.astype(np.float32)
 
+    def get_half(self, key: str) -> npt.NDArray[np.float16] | None:
+        """The vector under `key` as stored (float16), or None: for callers that convert many at once."""
+        return self._vectors.get(key)
+
     def put(self, keys: list[str], vectors: npt.NDArray[np.float32]) -> None:
         """Store one batch durably (atomic file write), then in memory."""
         if not keys:
             return
         half = np.asarray(vectors, dtype=np.float16)
+        self._files.append(self._write(keys, half))
+        for key, vector in zip(keys, half, strict=True):
+            self._vectors[key] = vector
+
+    def compact(self) -> None:
+        """Merge the batch files into one when there are more than `COMPACT_ABOVE` (the merged file is
+        complete on disk before any batch file goes, so an interruption loses nothing)."""
+        if len(self._files) <= COMPACT_ABOVE:
+            return
+        keys = list(self._vectors)
+        merged = self._write(keys, np.stack([self._vectors[key] for key in keys]))
+        for path in self._files:
+            path.unlink(missing_ok=True)
+        self._files = [merged]
+
+    def _write(self, keys: list[str], half: npt.NDArray[np.float16]) -> Path:
+        """Write one batch file atomically; its final path."""
         fd, tmp = tempfile.mkstemp(prefix=".batch-", suffix=".tmp.npz", dir=self.folder)
+        final = self.folder / f"batch-{uuid.uuid4().hex}.npz"
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, keys=np.asarray(keys), vectors=half)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.folder / f"batch-{uuid.uuid4().hex}.npz")
+            os.replace(tmp, final)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        for key, vector in zip(keys, half, strict=True):
-            self._vectors[key] = vector
+        return final
 
 
 class ContentMemo:

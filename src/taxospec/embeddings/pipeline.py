@@ -58,6 +58,8 @@ class _Job:
 class _TaskResult:
     task: int
     jobs: list[_Job] = field(default_factory=list)
+    hits: list[tuple[int, int, Any]] = field(default_factory=list)
+    """(sample, slot, float16 vector) straight from the cache: a re-run builds no job for them."""
     problem: MediaProblem | None = None
     content_hash: str | None = None
     raw: bytes | None = None
@@ -137,15 +139,13 @@ def embed_dataset(
             return None
         if known is None:
             return None
-        plan = _plan(cols, by_task[task], frames, margin)
-        keys = [item_key(known, what) for _, _, what in plan]
-        vectors = [cache.get(key) for key in keys]
-        if any(vector is None for vector in vectors):
+        hits = [
+            (sample, slot, cache.get_half(item_key(known, what)))
+            for sample, slot, what in _plan(cols, by_task[task], frames, margin)
+        ]
+        if any(hit[2] is None for hit in hits):
             return None
-        result = _TaskResult(task, content_hash=known)
-        for (sample, slot, _), key, vector in zip(plan, keys, vectors, strict=True):
-            result.jobs.append(_Job(sample, slot, key, vector=vector))
-        return result
+        return _TaskResult(task, content_hash=known, hits=hits)
 
     def prepare(task: int) -> _TaskResult:
         result = _TaskResult(task)
@@ -249,6 +249,8 @@ def embed_dataset(
             for sample in by_task[result.task]:
                 if result.content_hash:
                     hashes[sample] = result.content_hash
+            for sample, slot, vector in result.hits:
+                vectors.setdefault(sample, []).append((slot, vector))
             for job in result.jobs:
                 if job.what is not None:
                     job.raw = result.raw
@@ -263,22 +265,25 @@ def embed_dataset(
             finish(in_flight.popleft().result())
     if cache is not None:
         cache.memo.save()
+        cache.compact()
     task_context = {int(cols.task[s]): v for s, parts in vectors.items() for slot, v in parts if slot == CONTEXT_SLOT}
     context = {s: task_context[t] for s, t in enumerate(cols.task.tolist()) if t in task_context}
     vectors = {s: [p for p in parts if p[0] != CONTEXT_SLOT] for s, parts in vectors.items()}
     samples = sorted(s for s, parts in vectors.items() if parts)
-    frame_vectors = {
-        s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]) for s in samples if len(vectors[s]) > 1
+    frame_vectors = {  # cached vectors come as float16: everything leaves as float32
+        s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]).astype(np.float32)
+        for s in samples
+        if len(vectors[s]) > 1
     }
     rows = [frame_vectors[s].mean(axis=0) if s in frame_vectors else vectors[s][0][1] for s in samples]
-    matrix = normalize(np.stack(rows)) if rows else np.zeros((0, 1), np.float32)
+    matrix = normalize(np.stack(rows).astype(np.float32)) if rows else np.zeros((0, 1), np.float32)
     return EmbeddingSpace(
         samples=np.asarray(samples, dtype=np.int64),
         vectors=matrix,
         model_id=embedder.model_id,
         encode_text=embedder.encode_texts,
         frame_vectors=frame_vectors,
-        context_vectors={s: v for s, v in context.items() if vectors.get(s)},
+        context_vectors={s: np.asarray(v, dtype=np.float32) for s, v in context.items() if vectors.get(s)},
         content_hashes=hashes,
         logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
         search_device="cuda" if str(getattr(embedder, "device", "cpu")).startswith("cuda") else "cpu",
@@ -409,6 +414,9 @@ def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tup
     context_planned = False
     for s in samples:
         kind = int(cols.kind[s])
+        if kind not in (KIND_SEGMENT, KIND_TRACK, KIND_BOX, KIND_POLYGON):
+            plan.append((s, 0, "image"))  # the common case first: no box to read
+            continue
         box = (float(cols.x[s]), float(cols.y[s]), float(cols.w[s]), float(cols.h[s]))
         if kind in (KIND_SEGMENT, KIND_TRACK):
             times = segment_times(
@@ -426,8 +434,6 @@ def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tup
             if not context_planned:  # the whole image once per task, to tell a box from its background
                 plan.append((s, CONTEXT_SLOT, "image"))
                 context_planned = True
-        else:
-            plan.append((s, 0, "image"))
     return plan
 
 
