@@ -50,7 +50,8 @@ class NeighborIndex:
             return
         import faiss
 
-        self.approximate = n > approximate_above
+        on_faiss_gpu = wants_gpu and gpu_count() > 0  # exact on a GPU at any size, as the torch search is
+        self.approximate = n > approximate_above and not on_faiss_gpu
         if self.approximate:
             nlist = max(16, int(np.sqrt(n)))
             quantizer = faiss.IndexFlatIP(dim)
@@ -61,10 +62,9 @@ class NeighborIndex:
             self._quantizer = quantizer  # the IVF index does not own it
         else:
             index = faiss.IndexFlatIP(dim)
-        self.on_gpu = False
-        if wants_gpu and not self.approximate and gpu_count() > 0:
+        self.on_gpu = on_faiss_gpu
+        if on_faiss_gpu:
             index = faiss.index_cpu_to_all_gpus(index)
-            self.on_gpu = True
         index.add(self.vectors)
         self.index = index
 
