@@ -24,6 +24,14 @@ from lsexport import ExportWriter, choices, rectangle, spread, timeline
 HERE = Path(__file__).resolve().parent
 
 
+def _split_and_group(i: int, prefix: str, train_groups: int) -> tuple[str, str]:
+    """Every fifth example goes to validation; train and validation draw from separate source groups
+    (matches, cameras, batches), so that a group in both splits is only ever a planted one."""
+    if i % 5 == 4:
+        return "val", f"{prefix}{train_groups + 1 + i % 4:02d}"
+    return "train", f"{prefix}{1 + i % train_groups:02d}"
+
+
 def _segment(writer: ExportWriter, fps: int, start_s: float, seconds: float) -> tuple[int, int]:
     start = int(start_s * fps) + 1
     return start, start + round(seconds * fps) - 1
@@ -95,8 +103,7 @@ def football() -> ExportWriter:
         for i, cell in enumerate(spread(n, cells)):
             if label == "timeout" and i in paired:
                 continue
-            split = "val" if i % 5 == 4 else "train"
-            match = f"m{17 + i % 4:02d}" if split == "val" else f"m{1 + i % 16:02d}"
+            split, match = _split_and_group(i, "m", 16)
             if label == "clapping" and i in (4, 9, 14):
                 match = "m07"  # planted: a match in both splits
             seconds = 0.8 + writer.rng.random() * 1.7
@@ -192,10 +199,9 @@ def fall_detection() -> ExportWriter:
     for label, (n, cell_of) in plan.items():
         for i in range(n):
             light, people, place = cell_of(i)
-            split = "val" if i % 5 == 4 else "train"
-            if label == "bend_over" and light == "night_ir":
-                split = "train"  # planted: validation never sees a bend at night
-            camera = f"cam-{13 + i % 4:02d}" if split == "val" else f"cam-{1 + i % 12:02d}"
+            split, camera = _split_and_group(i, "cam-", 12)
+            if label == "bend_over" and light == "night_ir" and split == "val":
+                split, camera = "train", f"cam-{1 + i % 12:02d}"  # planted: validation never sees a bend at night
             if label == "sit_down" and i in (4, 9):
                 camera = "cam-04"  # planted: one camera in both splits
             seconds = 1.0 + writer.rng.random() * 2.5
@@ -270,8 +276,7 @@ def product_defects() -> ExportWriter:
     image = itertools.count(1)
     for label, (n, label_cells) in plan.items():
         for i, (light, dist) in enumerate(spread(n, label_cells)):
-            split = "val" if i % 5 == 4 else "train"
-            batch = f"B{13 + i % 4:02d}" if split == "val" else f"B{1 + i % 12:02d}"
+            split, batch = _split_and_group(i, "B", 12)
             if label == "logo_edge" and i in (4, 9):
                 batch = "B05"  # planted: one batch in both splits
             w, h = 7 + writer.rng.random() * 8, 7 + writer.rng.random() * 8
