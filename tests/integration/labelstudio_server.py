@@ -33,6 +33,11 @@ def install() -> Path:
     return exe
 
 
+def pushed_project(stdout: str) -> int:
+    """The project id that `taxospec push` reports ("created project 3: http://…")."""
+    return int(stdout.split("project ")[1].split(":")[0])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

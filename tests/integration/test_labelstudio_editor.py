@@ -16,7 +16,7 @@ from click.testing import Result
 
 from ..conftest import EXAMPLES, ROOT
 from .browser import page
-from .labelstudio_server import PASSWORD, TOKEN, USER
+from .labelstudio_server import PASSWORD, TOKEN, USER, pushed_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls_token")]
 SPEC = EXAMPLES / "product-defects" / "spec.yaml"
@@ -46,7 +46,7 @@ def test_the_editor_shows_the_findings_panel(server: str, run_cli: Callable[...,
     from label_studio_sdk import LabelStudio
 
     pushed = run_cli("push", SPEC, "--url", server, "--title", "editor")
-    project = int(pushed.stdout.split("project ")[1].split(":")[0])
+    project = pushed_project(pushed.stdout)
     client = LabelStudio(base_url=server, api_key=TOKEN)
     task = json.loads((SPEC.parent / "export.json").read_text())[0]
     result = [r for r in task["annotations"][0]["result"] if r["from_name"] != "lighting"]  # planted: no lighting

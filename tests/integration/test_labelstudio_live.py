@@ -15,16 +15,11 @@ from click.testing import Result
 from taxospec import check
 
 from ..conftest import EXAMPLES
-from .labelstudio_server import TOKEN, free_port
+from .labelstudio_server import TOKEN, free_port, pushed_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls_token")]
 Run = Callable[..., Result]
 FOOTBALL = EXAMPLES / "football-signals"
-
-
-def _pushed_project(result: Result) -> int:
-    """The project id that `taxospec push` reports."""
-    return int(result.stdout.split("project ")[1].split(":")[0])
 
 
 def _subset(count: int) -> list[dict[str, object]]:
@@ -44,7 +39,7 @@ def test_push_import_pull_check(server: str, run_cli: Run, tmp_path: Path) -> No
 
     pushed = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "football e2e")
     assert pushed.exit_code == 0, pushed.stderr
-    project = _pushed_project(pushed)
+    project = pushed_project(pushed.stdout)
     assert TOKEN not in pushed.stdout + pushed.stderr
     client = LabelStudio(base_url=server, api_key=TOKEN)
     assert '<TimelineLabels name="label"' in client.projects.get(id=project).label_config
@@ -83,7 +78,7 @@ def test_push_refuses_to_orphan_annotations(server: str, run_cli: Run, tmp_path:
     from label_studio_sdk import LabelStudio
 
     created = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "orphans")
-    project = _pushed_project(created)
+    project = pushed_project(created.stdout)
     LabelStudio(base_url=server, api_key=TOKEN).projects.import_tasks(id=project, request=_subset(5))
     narrower = tmp_path / "spec.yaml"
     text = (FOOTBALL / "spec.yaml").read_text()
@@ -150,7 +145,7 @@ def test_webhook_writes_findings_into_the_task(server: str, run_cli: Run, tmp_pa
     planted = next(f for f in check(FOOTBALL / "spec.yaml", offline_export).findings if f.code == "segment-too-long")
     source = next(t for t in export if t["id"] == planted.task_id)
     created = run_cli("push", FOOTBALL / "spec.yaml", "--url", server, "--title", "webhook")
-    project = _pushed_project(created)
+    project = pushed_project(created.stdout)
     client = LabelStudio(base_url=server, api_key=TOKEN)
     client.projects.import_tasks(id=project, request=[{"data": source["data"]}, {"data": source["data"]}])
     task_id, older_task = sorted(int(t.id) for t in client.tasks.list(project=project))

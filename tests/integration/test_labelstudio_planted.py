@@ -15,7 +15,7 @@ from click.testing import Result
 from taxospec import check
 
 from ..conftest import EXAMPLES
-from .labelstudio_server import TOKEN
+from .labelstudio_server import TOKEN, pushed_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls_token")]
 Run = Callable[..., Result]
@@ -87,7 +87,7 @@ def _planted_project(server: str, run_cli: Run, title: str) -> tuple[Any, int, d
 
     pushed = run_cli("push", SPEC, "--url", server, "--title", title)
     assert pushed.exit_code == 0, pushed.stderr
-    project = int(pushed.stdout.split("project ")[1].split(":")[0])
+    project = pushed_project(pushed.stdout)
     client = LabelStudio(base_url=server, api_key=TOKEN)
     names = list(PLANTED)
     tasks = [

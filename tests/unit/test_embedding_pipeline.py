@@ -12,7 +12,7 @@ import pytest
 
 from taxospec import check, load_spec_text, read_export
 from taxospec.embeddings.cache import EmbeddingCache
-from taxospec.embeddings.encoder import OpenClipFactory
+from taxospec.embeddings.encoder import OpenClipEmbedder, OpenClipFactory
 from taxospec.embeddings.frames import crop, sample_times, video_frames
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, safe_join
 from taxospec.embeddings.pipeline import embed_dataset
@@ -38,6 +38,12 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "tiny.pt"
     torch.save(model.state_dict(), path)
     return path
+
+
+@pytest.fixture
+def embedder(tiny_weights: Path) -> OpenClipEmbedder:
+    """The tiny model loaded on the CPU, as `taxospec check` loads a spec's model."""
+    return OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
 
 
 def _png(path: Path, color: tuple[int, int, int]) -> None:
@@ -140,7 +146,7 @@ def test_images_boxes_cache_and_media_problems(tmp_path: Path, tiny_weights: Pat
         assert len(data["keys"]) == 2, "the changed image's box crop and the whole image (its context)"
 
 
-def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path) -> None:
+def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder) -> None:
     _video(tmp_path / "clips" / "one.mp4")
     result = lambda s, e, label, rid: {  # noqa: E731
         "id": rid,
@@ -161,7 +167,6 @@ def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path)
     spec = load_spec_text(_spec(tmp_path, tiny_weights, unit="segment", media="video").read_text())
     spec_obj = spec.model_copy(update={"labelstudio": spec.labelstudio.model_copy(update={"frame_rate": 10.0})})
     dataset = read_export(spec_obj, export)
-    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     space = embed_dataset(dataset, embedder, MediaSources(media_root=tmp_path), cache=None, workers=2)
     assert space.samples.tolist() == [0, 1]
     assert {s: v.shape for s, v in space.frame_vectors.items()} == {0: (3, 32), 1: (3, 32)}
@@ -234,14 +239,13 @@ def test_escapes_through_linked_folders_and_planted_pipes_are_refused(tmp_path: 
         read_media("/data/local-files/?d=gone", sources)
 
 
-def test_a_short_last_batch_is_padded_without_changing_its_vectors(tiny_weights: Path) -> None:
+def test_a_short_last_batch_is_padded_without_changing_its_vectors(embedder: OpenClipEmbedder) -> None:
     """On a GPU the last batch is padded to the batch size (a new size costs seconds of kernel selection);
     the padding must not leak into the vectors."""
     import torch
 
     from taxospec.embeddings.device_stage import encode_padded
 
-    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     batch = torch.randn(3, 3, 32, 32)
     assert np.allclose(encode_padded(embedder, batch, 8), embedder.encode_batch(batch), atol=1e-5)
     assert encode_padded(embedder, batch, 8).shape == (3, embedder.encode_batch(batch).shape[1])
@@ -297,7 +301,9 @@ def test_missing_weights_fail_fast_with_a_way_out(tmp_path: Path) -> None:
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 
-def test_process_decoding_matches_thread_decoding(tmp_path: Path, tiny_weights: Path) -> None:
+def test_process_decoding_matches_thread_decoding(
+    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder
+) -> None:
     """Decoding in worker processes (the GPU path) gives the vectors decoding in threads gives."""
     root = tmp_path / "data"
     for i in range(5):
@@ -307,7 +313,6 @@ def test_process_decoding_matches_thread_decoding(tmp_path: Path, tiny_weights: 
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
     dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
-    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     sources = MediaSources(ls_document_root=root)
     threads = embed_dataset(dataset, embedder, sources, workers=2, processes=False)
     processes = embed_dataset(
@@ -323,7 +328,7 @@ def test_process_decoding_matches_thread_decoding(tmp_path: Path, tiny_weights: 
     assert sum(1 for issue in dataset.issues if issue.code == "media-missing") == 2
 
 
-def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Path) -> None:
+def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder) -> None:
     """The GPU path (torchvision decoding and resizing on the model's device), run here on the CPU: the same
     vectors as Pillow's preprocessing up to resampling differences, and corrupt media still reported."""
     from PIL import Image
@@ -340,7 +345,6 @@ def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Pat
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
     dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
-    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     sources = MediaSources(ls_document_root=root)
     pillow = embed_dataset(dataset, embedder, sources, device_decode=False)
     assert [i.code for i in dataset.issues] == ["media-unreadable"]

@@ -286,7 +286,7 @@ def embed_dataset(
         context_vectors={s: np.asarray(v, dtype=np.float32) for s, v in context.items() if vectors.get(s)},
         content_hashes=hashes,
         logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
-        search_device="cuda" if str(getattr(embedder, "device", "cpu")).startswith("cuda") else "cpu",
+        search_device="cuda" if on_gpu else "cpu",
     )
 
 
