@@ -15,6 +15,7 @@ from taxospec.errors import EXIT_OK, TaxospecError
 from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
+from taxospec.plugins.labelstudio.config import LabelConfig, parse_label_config
 
 FORMATS = ("terminal", "json", "markdown", "junit", "html")
 _BY_SUFFIX = {
@@ -145,14 +146,15 @@ def check_command(
         raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "terminal")
     client: Any = None
-    project_xml = ""
+    labels: LabelConfig | Path | None = config
+    project_labels: LabelConfig | None = None  # the live project's own config, parsed once for both uses
     with ExitStack() as stack:
         if url is not None and project is not None:
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="taxospec-live-")))
             client, export, project_xml = _pull_live(url, project, api_key, folder)
-            if config is None:
-                config = folder / f"project-{project}.xml"
-                write_text_atomic(config, project_xml)
+            if config is None or write_back:
+                project_labels = parse_label_config(project_xml, f"project {project}")
+            labels = config if config is not None else project_labels
             ls_url = ls_url or url
         assert export is not None
         media = MediaSources(
@@ -165,7 +167,7 @@ def check_command(
         report = run_check(
             spec,
             export,
-            config=config,
+            config=labels,
             ls_url=ls_url,
             select=set(select) or None,
             embeddings=embeddings,
@@ -177,11 +179,10 @@ def check_command(
             progress=sys.stderr.isatty(),
         )
     if write_back and url is not None and project is not None:
-        from taxospec.plugins.labelstudio.config import parse_label_config
         from taxospec.plugins.labelstudio.writeback import TARGETS, destination
         from taxospec.plugins.labelstudio.writeback import write_back as put_findings
 
-        where = destination(TARGETS[write_back_to], parse_label_config(project_xml, f"project {project}"))
+        where = destination(TARGETS[write_back_to], project_labels)
         done = put_findings(client, project, report.findings, where)
         click.echo(f"wrote findings to {done.written} task(s), cleared {done.cleared} in project {project}", err=True)
     threshold = Severity(fail_on)

@@ -156,10 +156,9 @@ def serve_command(
     for another project are refused (4xx). --register creates the webhook on the project. Stop with Ctrl-C.
     """
     from taxospec.plugins.labelstudio.client import connect, project_config
-    from taxospec.plugins.labelstudio.config import parse_label_config
     from taxospec.plugins.labelstudio.serve import Receiver, start
     from taxospec.plugins.labelstudio.serve import register as register_webhook
-    from taxospec.plugins.labelstudio.writeback import TARGETS, destination
+    from taxospec.plugins.labelstudio.writeback import TARGETS
     from taxospec.spec import load_spec
 
     if len(secret.strip()) < 8:
@@ -167,8 +166,8 @@ def serve_command(
     spec = load_spec(spec_path)
     client = connect(ls_url, api_key)
     xml = project_config(client, project)
-    where = destination(TARGETS[write_to], parse_label_config(xml, f"project {project}"))
-    receiver = Receiver(spec, client, project, xml, secret, ls_url=ls_url, where=where)
+    receiver = Receiver(spec, client, project, xml, secret, ls_url=ls_url, targets=TARGETS[write_to])
+    receiver.config  # noqa: B018 - a config that does not parse stops serve here, before it listens
     server = start(receiver, host, port)
     if register:
         hook = register_webhook(client, project, public_url or f"http://{host}:{server.server_port}/", secret)

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from taxospec.errors import TaxospecError
-from taxospec.plugins.labelstudio.config import parse_label_config
+from taxospec.plugins.labelstudio.config import LabelConfig, parse_label_config
 from taxospec.plugins.labelstudio.writeback import (
     TARGETS,
     Destination,
+    Target,
     destination,
     has_findings,
     task_notes,
@@ -67,11 +68,24 @@ class Receiver:
     config_xml: str
     secret: str
     ls_url: str | None = None
-    where: Destination = field(default_factory=lambda: Destination(TARGETS["both"]))
+    targets: frozenset[Target] = TARGETS["both"]
     tasks: queue.Queue[Job] = field(default_factory=lambda: queue.Queue(maxsize=1000))
     checked: int = 0
     task_of_annotation: OrderedDict[int, int] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _config: LabelConfig | None = field(default=None, init=False, repr=False)
+
+    @property
+    def config(self) -> LabelConfig:
+        """The project's labeling config, parsed once per version of it."""
+        if self._config is None:
+            self._config = parse_label_config(self.config_xml, f"project {self.project}")
+        return self._config
+
+    @property
+    def where(self) -> Destination:
+        """Where findings go: the targets, with the findings panel of the current config."""
+        return destination(self.targets, self.config)
 
     def jobs(self, payload: Any) -> list[Job]:
         """What a webhook payload asks for: the tasks to check (none for PROJECT_UPDATED, which refreshes the
@@ -90,7 +104,7 @@ class Receiver:
                 parsed = parse_label_config(config, f"project {self.project}")
             except TaxospecError as exc:
                 raise ValueError(str(exc)) from None
-            self.config_xml, self.where = config, destination(self.where.targets, parsed)
+            self.config_xml, self._config = config, parsed
             return []
         if payload["action"] == "ANNOTATIONS_DELETED":
             return self._deleted(_ids(payload.get("annotations"), "annotation"))
@@ -132,11 +146,10 @@ class Receiver:
         from taxospec.api import check
 
         task = task if task is not None else self.client.tasks.get(id=str(task_id))
-        config = parse_label_config(self.config_xml, f"project {self.project}")
         with tempfile.TemporaryDirectory(prefix="taxospec-serve-") as folder:
             export = Path(folder) / "task.json"
             export.write_text(json.dumps([task.model_dump(mode="json")]), encoding="utf-8")
-            report = check(self.spec, export, config=config, ls_url=self.ls_url, embed=False)
+            report = check(self.spec, export, config=self.config, ls_url=self.ls_url, embed=False)
         update_task(self.client, task, task_notes(report.findings).get(task_id), self.where)
         self.checked += 1
 
