@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from taxospec import check, load_spec_text, read_export
+from taxospec.dataset import Dataset
 from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.encoder import OpenClipEmbedder, OpenClipFactory
 from taxospec.embeddings.frames import crop, sample_times, video_frames
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, safe_join
 from taxospec.embeddings.pipeline import embed_dataset
+from taxospec.embeddings.space import EmbeddingSpace
 
 from ..conftest import FIXTURES
 
@@ -143,30 +145,30 @@ def test_images_boxes_cache_and_media_problems(tmp_path: Path, tiny_weights: Pat
     new = {p.name for p in cache.rglob("batch-*.npz")} - before
     assert len(new) == 1
     with np.load(next(cache.rglob(next(iter(new))))) as data:
-        assert len(data["keys"]) == 2, "the changed image's box crop and the whole image (its context)"
+        assert len(data["vectors"]) == 2, "the changed image's box crop and the whole image (its context)"
 
 
-def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder) -> None:
+def _two_segments(tmp_path: Path, weights: Path) -> Dataset:
+    """A 2-second clip (10 frames per second) with two labelled segments, read as a segment dataset."""
     _video(tmp_path / "clips" / "one.mp4")
-    result = lambda s, e, label, rid: {  # noqa: E731
+    segment = lambda s, e, label, rid: {  # noqa: E731
         "id": rid,
         "from_name": "label",
         "to_name": "video",
         "type": "timelinelabels",
         "value": {"ranges": [{"start": s, "end": e}], "timelinelabels": [label]},
     }
-    tasks = [
-        {
-            "id": 1,
-            "data": {"video": "clips/one.mp4"},
-            "annotations": [{"id": 1, "result": [result(1, 8, "a", "s1"), result(10, 20, "b", "s2")]}],
-        }
-    ]
-    export = tmp_path / "export.json"
+    results = [segment(1, 8, "a", "s1"), segment(10, 20, "b", "s2")]
+    tasks = [{"id": 1, "data": {"video": "clips/one.mp4"}, "annotations": [{"id": 1, "result": results}]}]
+    export = tmp_path / "clips.json"
     export.write_text(json.dumps(tasks))
-    spec = load_spec_text(_spec(tmp_path, tiny_weights, unit="segment", media="video").read_text())
-    spec_obj = spec.model_copy(update={"labelstudio": spec.labelstudio.model_copy(update={"frame_rate": 10.0})})
-    dataset = read_export(spec_obj, export)
+    spec = load_spec_text(_spec(tmp_path, weights, unit="segment", media="video").read_text())
+    spec = spec.model_copy(update={"labelstudio": spec.labelstudio.model_copy(update={"frame_rate": 10.0})})
+    return read_export(spec, export)
+
+
+def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder) -> None:
+    dataset = _two_segments(tmp_path, tiny_weights)
     space = embed_dataset(dataset, embedder, MediaSources(media_root=tmp_path), cache=None, workers=2)
     assert space.samples.tolist() == [0, 1]
     assert {s: v.shape for s, v in space.frame_vectors.items()} == {0: (3, 32), 1: (3, 32)}
@@ -289,6 +291,128 @@ def test_many_batch_files_are_merged_into_one(tmp_path: Path) -> None:
     interrupted = EmbeddingCache(tmp_path, "model", "pre")
     assert len(interrupted) == COMPACT_ABOVE + 1 and float(interrupted.get("last")[0]) == 99.0  # type: ignore[index]
     assert merged.exists()
+
+
+def test_cache_rows_gather_across_batches_and_damaged_batches_are_dropped(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path, "model", "pre")
+    cache.put(["a", "b"], np.eye(2, 4, dtype=np.float32))
+    cache.put(["c"], np.full((1, 4), 3, dtype=np.float32))
+    assert cache.row("missing") is None
+    rows = [cache.row(key) for key in ("c", "a")]
+    assert cache.gather(rows).tolist() == [[3, 3, 3, 3], [1, 0, 0, 0]]  # type: ignore[arg-type]
+    assert cache.gather(rows).dtype == np.float16 and cache.get("c").dtype == np.float32  # type: ignore[union-attr, arg-type]
+    cache.put(["a"], np.full((1, 4), 7, dtype=np.float32))  # written again: the newest wins
+    assert cache.get("a").tolist() == [7, 7, 7, 7]  # type: ignore[union-attr]
+    with (cache.folder / "batch-short.npz").open("wb") as handle:  # three vectors, two keys
+        np.savez(handle, keys=np.frombuffer(b"x\0y", dtype=np.uint8), vectors=np.zeros((3, 4), np.float16))
+    with (cache.folder / "batch-wide.npz").open("wb") as handle:  # another width than the rest
+        np.savez(handle, keys=np.frombuffer(b"z", dtype=np.uint8), vectors=np.zeros((1, 9), np.float16))
+    reopened = EmbeddingCache(tmp_path, "model", "pre")
+    assert len(reopened) == 3 and reopened.get("a").tolist() == [7, 7, 7, 7]  # type: ignore[union-attr]
+    assert not (cache.folder / "batch-short.npz").exists()
+    assert reopened.get("x") is None and reopened.get("z") is None
+
+
+def test_content_memo_remembers_unchanged_files_and_survives_damage(tmp_path: Path) -> None:
+    from taxospec.embeddings.cache import ContentMemo
+
+    files = tmp_path / "media"
+    files.mkdir()
+    names = ["a.png", "b c.png", "\udcff-not-utf8.png"]  # a name that is not UTF-8 reaches Python so
+    for name in list(names):
+        try:
+            (files / name).write_bytes(b"picture")
+        except (UnicodeEncodeError, OSError):
+            names.remove(name)
+    memo = ContentMemo(tmp_path / "cache")
+    uris = [f"/data/local-files/?d={name}" for name in names] + ["bad\0uri", None, "never-read"]
+    for uri, name in zip(uris, names, strict=False):
+        memo.store(files / name, os.stat(files / name), f"hash-{name}", uri=uri, scope="roots")
+    memo.store(files / names[0], os.stat(files / names[0]), f"hash-{names[0]}", uri="bad\0uri", scope="roots")
+    memo.store(files / names[0], os.stat(files / names[0]), f"hash-{names[0]}", uri=uris[0], scope="other roots")
+    memo.save()
+    reopened = ContentMemo(tmp_path / "cache")
+    assert reopened.unchanged("roots", uris) == [f"hash-{name}" for name in names] + [None, None, None]
+    assert reopened.unchanged("other roots", uris[:2]) == [f"hash-{names[0]}", None]
+    assert reopened.unchanged("unknown roots", uris[:1]) == [None]
+    (files / names[0]).write_bytes(b"changed, and longer than before")
+    (files / names[1]).unlink()
+    assert reopened.unchanged("roots", uris[:2]) == [None, None]
+    for damage in (b"", b"PK\x03\x04 torn", b"not a zip at all"):
+        reopened.path.write_bytes(damage)
+        assert ContentMemo(tmp_path / "cache").unchanged("roots", uris[2:3]) == [None]
+    with reopened.path.open("wb") as handle:  # columns of different lengths
+        empty = np.zeros(0, np.int64)
+        np.savez(handle, files=np.frombuffer(b"x", np.uint8), sizes=np.zeros(2, np.int64), mtimes=np.zeros(2),
+                 digests=np.frombuffer(b"d", np.uint8), scopes=empty, scope_count=np.asarray(0),
+                 uris=empty, uri_scope=empty, uri_file=empty)  # fmt: skip
+    assert ContentMemo(tmp_path / "cache").unchanged("roots", uris[2:3]) == [None]
+
+
+def _same_space(a: EmbeddingSpace, b: EmbeddingSpace) -> None:
+    """Two spaces hold the same examples with the same vectors (up to the cache's float16)."""
+    assert a.samples.tolist() == b.samples.tolist()
+    assert np.allclose(a.vectors, b.vectors, atol=2e-3)
+    assert a.content_hashes == b.content_hashes
+    assert set(a.frame_vectors) == set(b.frame_vectors)
+    for sample, frames in a.frame_vectors.items():
+        assert np.allclose(frames, b.frame_vectors[sample], atol=2e-3)
+    assert set(a.context_vectors) == set(b.context_vectors)
+    for sample, context in a.context_vectors.items():
+        assert np.allclose(context, b.context_vectors[sample], atol=2e-3)
+
+
+def test_a_rerun_from_the_cache_gives_the_space_a_cold_run_gave(
+    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder
+) -> None:
+    """Boxes (crop plus whole-image context), whole images, and tasks with no region; then video segments
+    (frames): all from the cache, then with files touched or changed, then with the cached vectors lost."""
+    root = tmp_path / "data"
+    for i in range(7):
+        _png(root / "img" / f"{i}.png", (30 * i, 90, 200))
+    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(4)]
+    tasks[1]["annotations"][0]["result"].append(  # type: ignore[index]
+        {**tasks[1]["annotations"][0]["result"][0], "id": "second"}  # type: ignore[index]
+    )
+    tasks += [{"id": 5 + i, "data": {"image": f"/data/local-files/?d=img/{4 + i}.png"}} for i in range(3)]
+    tasks.append(_box_task(9, "/data/local-files/?d=img/missing.png", "a"))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    sources = MediaSources(ls_document_root=root)
+
+    def run(what: Dataset) -> EmbeddingSpace:
+        cache = EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id)
+        return embed_dataset(what, embedder, sources, cache=cache, workers=1)
+
+    cold = run(dataset)
+    assert len(cold.samples) >= 5 and cold.context_vectors
+    _same_space(cold, run(dataset))
+    _same_space(cold, embed_dataset(dataset, embedder, sources, cache=None, workers=1))
+    picture = root / "img" / "3.png"  # unchanged by size and time is trusted, as make and rsync do: not read
+    status, kept = picture.stat(), picture.read_bytes()
+    picture.write_bytes(bytes(len(kept)))
+    os.utime(picture, ns=(status.st_atime_ns, status.st_mtime_ns))
+    _same_space(cold, run(dataset))
+    picture.write_bytes(kept)
+    (root / "img" / "0.png").touch()  # same content, new time: read and hashed again, nothing encoded
+    before = {p.name for p in (tmp_path / "cache").rglob("batch-*.npz")}
+    _same_space(cold, run(dataset))
+    assert {p.name for p in (tmp_path / "cache").rglob("batch-*.npz")} == before
+    _png(root / "img" / "2.png", (1, 2, 3))  # new content: encoded again, the rest from the cache
+    changed = run(dataset)
+    fresh = embed_dataset(dataset, embedder, sources, cache=None, workers=1)
+    _same_space(fresh, changed)
+    for batch in (tmp_path / "cache").rglob("batch-*.npz"):  # vectors lost, hashes remembered: encoded again
+        batch.unlink()
+    _same_space(fresh, run(dataset))
+    assert list((tmp_path / "cache").rglob("batch-*.npz"))
+
+    video = _two_segments(tmp_path, tiny_weights)
+    sources = MediaSources(media_root=tmp_path)
+    cold = run(video)
+    assert set(cold.frame_vectors) == {0, 1}
+    _same_space(cold, run(video))
 
 
 def test_missing_weights_fail_fast_with_a_way_out(tmp_path: Path) -> None:

@@ -23,10 +23,11 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, Dataset, ReadIssue
+from taxospec.dataset import Dataset, ReadIssue
+from taxospec.embeddings.assembly import CachedParts, assemble, take_cached
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
-from taxospec.embeddings.frames import crop, decode_image, segment_times, video_frames
+from taxospec.embeddings.frames import crop, decode_image, video_frames
 from taxospec.embeddings.media import (
     MediaProblem,
     MediaSources,
@@ -35,7 +36,9 @@ from taxospec.embeddings.media import (
     read_file_and_stat,
     read_media,
 )
-from taxospec.embeddings.space import EmbeddingSpace, normalize
+from taxospec.embeddings.plan import WHOLE_IMAGE, PlanEntry, region_tasks
+from taxospec.embeddings.plan import plan as plan_task
+from taxospec.embeddings.space import EmbeddingSpace
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,8 +61,6 @@ class _Job:
 class _TaskResult:
     task: int
     jobs: list[_Job] = field(default_factory=list)
-    hits: list[tuple[int, int, Any]] = field(default_factory=list)
-    """(sample, slot, float16 vector) straight from the cache: a re-run builds no job for them."""
     problem: MediaProblem | None = None
     content_hash: str | None = None
     raw: bytes | None = None
@@ -124,34 +125,19 @@ def embed_dataset(
     margin = spec.embedding.box_margin
     scope = sources.scope()
 
-    def cached(task: int) -> _TaskResult | None:
-        """The task's vectors straight from the cache, when its media is unchanged (by path, size and time)."""
-        if cache is None:
-            return None
-        uri = dataset.items.media[task]
-        try:
-            # the path found for this URI last time (checked then): a re-run skips resolving every file
-            path = cache.memo.path_of(scope, uri) or locate_media(uri, sources)
-            if path is None:
-                return None
-            known = cache.memo.lookup(path, os.stat(path))
-        except (MediaProblem, OSError):
-            return None
-        if known is None:
-            return None
-        hits = [
-            (sample, slot, cache.get_half(item_key(known, what)))
-            for sample, slot, what in _plan(cols, by_task[task], frames, margin)
-        ]
-        if any(hit[2] is None for hit in hits):
-            return None
-        return _TaskResult(task, content_hash=known, hits=hits)
+    regions = region_tasks(cols)
+
+    def plan_of(task: int) -> list[PlanEntry]:
+        samples = by_task[task]
+        if task not in regions:
+            return [(s, 0, WHOLE_IMAGE) for s in samples]
+        return plan_task(cols, samples, frames, margin)
 
     def prepare(task: int) -> _TaskResult:
         result = _TaskResult(task)
         uri = dataset.items.media[task]
         try:
-            plan = _plan(cols, by_task[task], frames, margin)
+            plan = plan_of(task)
             path, data, stat = _read(uri, sources)
             result.content_hash = content_hash(data)
             if cache is not None and path is not None and stat is not None:
@@ -223,34 +209,33 @@ def embed_dataset(
         for job, vector in zip(decoded.jobs, encoded, strict=True):
             vectors.setdefault(job.sample, []).append((job.slot, vector))
 
-    ready, todo = [], []
-    for task in sorted(by_task):
-        hit = cached(task)
-        if hit is None:
-            todo.append(task)
-        else:
-            ready.append(hit)
+    tasks = sorted(by_task)
+    if cache is None:
+        taken = CachedParts(todo=tasks)
+    else:  # a re-run: unchanged media is one stat and a few lookups per task, its vectors one gather
+        digests = cache.memo.unchanged(scope, [dataset.items.media[task] for task in tasks])
+        taken = take_cached(tasks, digests, by_task, regions, plan_of, cache)
+    todo = taken.todo
     pil_stage = embedder.pil_stage() if hasattr(embedder, "pil_stage") else None
     if processes is None:
         processes = workers > 1 and on_gpu and len(todo) > PROCESSES_ABOVE
     if processes and pil_stage is not None and todo and not device_decode:
-        jobs_in = [(task, dataset.items.media[task], _plan(cols, by_task[task], frames, margin)) for task in todo]
+        jobs_in = [(task, dataset.items.media[task], plan_of(task)) for task in todo]
         decoded: Iterator[_TaskResult] = _in_processes(
             jobs_in, sources, pil_stage, spec.media == "video", workers, cache
         )
     else:
         decoded = _ordered(prepare, todo, workers)
-    with _progress(progress, len(ready) + len(todo)) as advance, _torch_threads(embedder), closing(stage):
-        for result in itertools.chain(ready, decoded):
-            advance()
+    with _progress(progress, len(tasks)) as advance, _torch_threads(embedder), closing(stage):
+        advance(len(tasks) - len(todo))
+        for result in decoded:
+            advance(1)
             if result.problem is not None:
                 dataset.issues.append(ReadIssue(result.problem.code, str(result.problem), result.task))
                 continue
             for sample in by_task[result.task]:
                 if result.content_hash:
                     hashes[sample] = result.content_hash
-            for sample, slot, vector in result.hits:
-                vectors.setdefault(sample, []).append((slot, vector))
             for job in result.jobs:
                 if job.what is not None:
                     job.raw = result.raw
@@ -266,24 +251,15 @@ def embed_dataset(
     if cache is not None:
         cache.memo.save()
         cache.compact()
-    task_context = {int(cols.task[s]): v for s, parts in vectors.items() for slot, v in parts if slot == CONTEXT_SLOT}
-    context = {s: task_context[t] for s, t in enumerate(cols.task.tolist()) if t in task_context}
-    vectors = {s: [p for p in parts if p[0] != CONTEXT_SLOT] for s, parts in vectors.items()}
-    samples = sorted(s for s, parts in vectors.items() if parts)
-    frame_vectors = {  # cached vectors come as float16: everything leaves as float32
-        s: np.stack([v for _, v in sorted(vectors[s], key=lambda p: p[0])]).astype(np.float32)
-        for s in samples
-        if len(vectors[s]) > 1
-    }
-    rows = [frame_vectors[s].mean(axis=0) if s in frame_vectors else vectors[s][0][1] for s in samples]
-    matrix = normalize(np.stack(rows).astype(np.float32)) if rows else np.zeros((0, 1), np.float32)
+    hashes.update(taken.hashes)
+    space = assemble(np.asarray(cols.task, dtype=np.int64), vectors, taken, cache)
     return EmbeddingSpace(
-        samples=np.asarray(samples, dtype=np.int64),
-        vectors=matrix,
+        samples=space.samples,
+        vectors=space.vectors,
         model_id=embedder.model_id,
         encode_text=embedder.encode_texts,
-        frame_vectors=frame_vectors,
-        context_vectors={s: np.asarray(v, dtype=np.float32) for s, v in context.items() if vectors.get(s)},
+        frame_vectors=space.frame_vectors,
+        context_vectors=space.context_vectors,
         content_hashes=hashes,
         logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
         search_device="cuda" if on_gpu else "cpu",
@@ -404,43 +380,6 @@ def _read(uri: str | None, sources: MediaSources) -> tuple[str | None, bytes, os
     return path, data, status
 
 
-CONTEXT_SLOT = -1
-"""Slot of a box sample's whole-image vector (its context), kept apart from the sample's own vector."""
-
-
-def _plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[tuple[int, int, str]]:
-    """(sample, slot, what) for everything to embed of one task's samples."""
-    plan = []
-    context_planned = False
-    for s in samples:
-        kind = int(cols.kind[s])
-        if kind not in (KIND_SEGMENT, KIND_TRACK, KIND_BOX, KIND_POLYGON):
-            plan.append((s, 0, "image"))  # the common case first: no box to read
-            continue
-        box = (float(cols.x[s]), float(cols.y[s]), float(cols.w[s]), float(cols.h[s]))
-        if kind in (KIND_SEGMENT, KIND_TRACK):
-            times = segment_times(
-                float(cols.start_s[s]),
-                float(cols.end_s[s]),
-                float(cols.start_frame[s]),
-                float(cols.end_frame[s]),
-                frames,
-            )
-            for slot, t in enumerate(times):
-                what = f"frame:{t:.3f}" + (f":box:{_box_id(box, margin)}" if kind == KIND_TRACK else "")
-                plan.append((s, slot, what))
-        elif kind in (KIND_BOX, KIND_POLYGON):
-            plan.append((s, 0, f"box:{_box_id(box, margin)}"))
-            if not context_planned:  # the whole image once per task, to tell a box from its background
-                plan.append((s, CONTEXT_SLOT, "image"))
-                context_planned = True
-    return plan
-
-
-def _box_id(box: tuple[float, float, float, float], margin: float) -> str:
-    return ",".join(f"{v:.4f}" for v in box) + f";m={margin:g}"
-
-
 def _images(data: bytes, name: str, plan: list[tuple[int, int, str]], video: bool) -> dict[str, Any]:
     """Decode only what `plan` still needs: whole images, crops, and frames (with crops for tracks)."""
     if not plan:
@@ -502,7 +441,7 @@ class _progress:
 
     def __enter__(self) -> Any:
         if not self.enabled:
-            return lambda: None
+            return lambda count: None
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -529,7 +468,7 @@ class _progress:
         )
         self.bar.start()
         task = self.bar.add_task("embedding", total=self.total)
-        return lambda: self.bar.advance(task)
+        return lambda count: self.bar.advance(task, count)
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:
