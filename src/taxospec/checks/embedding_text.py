@@ -1,0 +1,184 @@
+"""Embedding checks that read text: a class's prompts (do the original query and its paraphrases find the
+same examples, and every example?), zero-shot axis values (does the picture agree with its annotation?),
+and scenarios no example looks like (coverage gaps in embedding space)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from taxospec.checks.base import CheckContext, Outcome, SkipCheck, check
+from taxospec.checks.embedding_view import (
+    EmbeddingView,
+    embedding_params,
+    embeddings_off,
+    scored,
+    view_of,
+)
+from taxospec.findings import Severity
+from taxospec.spec.model import EmbeddingSpec
+
+
+def _prompt_classes(ctx: CheckContext, view: EmbeddingView) -> list[tuple[int, tuple[str, ...]]]:
+    if view.space.encode_text is None:
+        raise SkipCheck("the embeddings came without a text encoder (precomputed)")
+    return [
+        (ctx.class_names.index(name), cls.prompts)
+        for name, cls in ctx.spec.classes.items()
+        if cls.prompts and int((view.labels == ctx.class_names.index(name)).sum()) >= 5
+    ]
+
+
+@check("prompt-incoherent", "embeddings", Severity.WARNING, params=embedding_params, skip=embeddings_off)
+def prompt_incoherent(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
+    """The original prompt of a class and a paraphrase retrieve different examples of it (overlap of their
+    top examples below `min_prompt_overlap`).
+
+    A visually coherent class comes back the same whichever way it is asked for; if not, the class mixes
+    looks that the text does not separate."""
+    view = view_of(ctx)
+    issues = []
+    evaluated = 0
+    for c, prompts in _prompt_classes(ctx, view):
+        if len(prompts) < 2:
+            continue
+        members = np.flatnonzero(view.labels == c)
+        top = max(5, len(members) // 2)
+        text = view.space.texts(list(prompts))
+        sims = view.space.vectors[members] @ text.T
+        sets = [set(np.argsort(-sims[:, p])[:top].tolist()) for p in range(len(prompts))]
+        for p in range(1, len(prompts)):
+            evaluated += 1
+            overlap = len(sets[0] & sets[p]) / len(sets[0] | sets[p])
+            if overlap < params.min_prompt_overlap:
+                issues.append(
+                    scored(
+                        ctx.issue(
+                            "prompt-incoherent",
+                            f"class {ctx.class_names[c]!r}: {prompts[0]!r} and {prompts[p]!r} retrieve different "
+                            f"examples (overlap {overlap:.0%} of their top {top})",
+                            class_name=ctx.class_names[c],
+                            value=prompts[p],
+                        ),
+                        overlap,
+                    )
+                )
+    return evaluated, issues
+
+
+@check("positive-unreached", "embeddings", Severity.INFO, skip=embeddings_off)
+def positive_unreached(ctx: CheckContext, params: None) -> Outcome:
+    """A positive example that none of its class's prompts retrieves (not among the top 2 × class-size
+    results of any prompt over the whole dataset).
+
+    Either the example is atypical for its class, or the prompts miss a look the class really has."""
+    view = view_of(ctx)
+    issues = []
+    evaluated = 0
+    positives = {ctx.class_names.index(p) for p in ctx.spec.positives}
+    for c, prompts in _prompt_classes(ctx, view):
+        if c not in positives:
+            continue
+        members = np.flatnonzero(view.labels == c)
+        reach = min(len(view.rows), 2 * len(members))
+        sims = view.space.vectors @ view.space.texts(list(prompts)).T
+        reached: set[int] = set()
+        for p in range(len(prompts)):
+            reached |= set(np.argsort(-sims[:, p])[:reach].tolist())
+        evaluated += len(members)
+        for v in members:
+            if v not in reached:
+                issues.append(
+                    scored(
+                        view.issue(
+                            "positive-unreached",
+                            f"none of the {len(prompts)} prompt(s) of {ctx.class_names[c]!r} retrieves this example",
+                            v,
+                        ),
+                        float(sims[v].max()),
+                    )
+                )
+    return evaluated, issues
+
+
+@check("axis-value-disputed", "embeddings", Severity.WARNING, params=embedding_params, skip=embeddings_off)
+def axis_value_disputed(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
+    """An annotated axis value that a confident zero-shot guess from the axis's value prompts contradicts.
+
+    Catches "night" tagged as "day" and crowds tagged as "none" before they skew the coverage counts."""
+    view = view_of(ctx)
+    if view.space.encode_text is None:
+        raise SkipCheck("the embeddings came without a text encoder (precomputed)")
+    issues = []
+    evaluated = 0
+    for a, (axis_name, axis) in enumerate(ctx.spec.axes.items()):
+        values = [v for v in axis.values if axis.prompts.get(v)]
+        if len(values) < 2:
+            continue
+        text = np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
+        text /= np.linalg.norm(text, axis=1, keepdims=True)
+        logits = view.space.logit_scale * (view.space.vectors @ text.T)
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        annotated = ctx.columns.axes[a][view.rows]
+        for v in np.flatnonzero(annotated >= 0):
+            value = axis.values[annotated[v]]
+            if value not in values:
+                continue
+            evaluated += 1
+            guess = int(np.argmax(probs[v]))
+            if values[guess] != value and probs[v][guess] >= params.zero_shot_confidence:
+                issues.append(
+                    scored(
+                        view.issue(
+                            "axis-value-disputed",
+                            f"annotated {axis_name}={value}, but it looks like {axis_name}={values[guess]} "
+                            f"(zero-shot probability {probs[v][guess]:.2f})",
+                            v,
+                            axis=axis_name,
+                            value=values[guess],
+                        ),
+                        float(probs[v][guess]),
+                    )
+                )
+    return evaluated, issues
+
+
+@check("scenario-gap", "embeddings", Severity.WARNING, skip=embeddings_off)
+def scenario_gap(ctx: CheckContext, params: None) -> Outcome:
+    """An axis value that no example of a class looks like (zero-shot from the value's prompts), whatever the
+    annotations say: a scenario the data does not reach.
+
+    Cross-checks the coverage counts with what the pictures show; collect the scenario if it is missing."""
+    view = view_of(ctx)
+    if view.space.encode_text is None:
+        raise SkipCheck("the embeddings came without a text encoder (precomputed)")
+    issues = []
+    evaluated = 0
+    for axis_name, axis in ctx.spec.axes.items():
+        values = [v for v in axis.values if axis.prompts.get(v)]
+        if len(values) < 2:
+            continue
+        text = np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
+        guess = np.argmax(view.space.vectors @ text.T, axis=1)
+        for name in ctx.spec.classes:
+            c = ctx.class_names.index(name)
+            members = view.labels == c
+            if axis_name not in ctx.spec.axes_of(name) or int(members.sum()) < 5:
+                continue
+            seen = set(guess[members].tolist())
+            for i, value in enumerate(values):
+                if value not in ctx.spec.axis_values_of(name, axis_name):
+                    continue
+                evaluated += 1
+                if i not in seen:
+                    issues.append(
+                        ctx.issue(
+                            "scenario-gap",
+                            f"no {name!r} example looks like {axis_name}={value} (zero-shot over "
+                            f"{int(members.sum())} examples): collect that scenario",
+                            class_name=name,
+                            axis=axis_name,
+                            value=value,
+                        )
+                    )
+    return evaluated, issues
