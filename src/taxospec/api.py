@@ -14,7 +14,7 @@ from taxospec.dataset import Dataset
 from taxospec.embeddings.media import MediaSources
 from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
 from taxospec.errors import TaxospecError
-from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary
+from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
 from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
 from taxospec.plugins.labelstudio.jsonstream import ExportError
 from taxospec.report import CellModel, Report
@@ -188,9 +188,9 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
     coverage = compute_coverage(dataset, context)
     todo_list = build_todo(coverage, export_label)
     gaps = [
-        (f.class_name, f.axis, f.value)
+        (f.class_name, conditions)
         for f in findings
-        if f.code == "scenario-gap" and f.class_name and f.axis and f.value
+        if f.code == "scenario-gap" and f.class_name and (conditions := cell_conditions(f.axis, f.value))
     ]
     counts = {name: int(context.class_counts[c]) for c, name in enumerate(context.class_names)}
     todo_list = with_scenario_gaps(todo_list, spec, gaps, counts)

@@ -110,3 +110,19 @@ class Summary(ReportModel):
     """Training examples found (per the spec's unit)."""
     findings: dict[str, int]
     """Findings per severity."""
+
+
+CELL_JOINER = " × "
+"""How a finding names a combination cell: its axes, and its values, joined (`lighting × bystanders`)."""
+
+
+def cell_conditions(axis: str | None, value: str | None) -> dict[str, str]:
+    """{axis: value} of a finding about one axis value or one combination cell (axis names hold no
+    joiner, so the axes say how many values there are); empty when the finding names neither."""
+    if not axis or not value:
+        return {}
+    axes = axis.split(CELL_JOINER)
+    if len(axes) == 1:
+        return {axis: value}
+    values = value.split(CELL_JOINER)
+    return dict(zip(axes, values, strict=True)) if len(values) == len(axes) else {}

@@ -293,23 +293,31 @@ def _item(spec: Spec, kind: Kind, cell: Cell, missing: int) -> TodoItem:
 
 
 def with_scenario_gaps(
-    todo: TodoList, spec: Spec, gaps: list[tuple[str, str, str]], counts: dict[str, int]
+    todo: TodoList, spec: Spec, gaps: list[tuple[str, dict[str, str]]], counts: dict[str, int]
 ) -> TodoList:
-    """`todo` with an item for every (class, axis, value) that no example looks like in embedding space.
+    """`todo` with an item for every scenario that no example of a class looks like in embedding space:
+    (class, {axis: value}) for one axis value, or with one entry per axis for a combination cell.
 
-    `counts` is each class's number of examples; the item asks for the value's quota of them.
+    `counts` is each class's number of examples; an item asks for the value's quota of them, or the
+    combination's `min`. A scenario the list already asks for across splits (its counts fall short too) is
+    not repeated; one it asks for only in a split (validation gaps) still gets its own item.
     """
     from taxospec.coverage import value_quota
 
-    known = {(i.class_name, tuple(i.conditions.items())) for i in todo.items}
+    known = {(i.class_name, frozenset(i.conditions.items())) for i in todo.items if i.split is None}
     extra = []
-    for class_name, axis, value in gaps:
-        if (class_name, ((axis, value),)) in known:
+    for class_name, conditions in gaps:
+        if (class_name, frozenset(conditions.items())) in known:
             continue
-        need = max(1, value_quota(spec, class_name, axis, counts.get(class_name, 0)))
-        conditions = {axis: value}
+        known.add((class_name, frozenset(conditions.items())))
+        if len(conditions) == 1:
+            [axis] = conditions
+            need = max(1, value_quota(spec, class_name, axis, counts.get(class_name, 0)))
+        else:
+            need = max((c.min for c in spec.combinations_of(class_name) if set(c.axes) == set(conditions)), default=1)
         look_alike = _look_alike_of(spec, class_name)
-        instruction = _instruction(spec, "value", class_name, None, conditions, need, look_alike)
+        kind = "value" if len(conditions) == 1 else "combination"
+        instruction = _instruction(spec, kind, class_name, None, conditions, need, look_alike)
         extra.append(
             TodoItem(
                 rank=0,

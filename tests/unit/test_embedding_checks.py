@@ -45,6 +45,8 @@ TEXT = {
     "people applauding": _e(1) + 0.1 * _e(7),
     "a photo in daylight": _e(10),
     "a photo at night": _e(11),
+    "a crowd behind": _e(14),
+    "nobody around": _e(15),
 }
 CENTER = {"timeout": 0, "clapping": 1, "waving": 2}
 
@@ -62,7 +64,14 @@ class World:
         self.vectors: list[np.ndarray] = []
 
     def add(
-        self, label: str, lighting: str, *, vector: np.ndarray | None = None, split: str = "train", side: float = 0.0
+        self,
+        label: str,
+        lighting: str,
+        *,
+        vector: np.ndarray | None = None,
+        split: str = "train",
+        side: float = 0.0,
+        crowd: str | None = None,
     ) -> int:
         task_id = len(self.tasks) + 1
         if vector is None:
@@ -72,6 +81,8 @@ class World:
             {"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [label]}},
             {"from_name": "lighting", "to_name": "image", "type": "choices", "value": {"choices": [lighting]}},
         ]
+        if crowd is not None:
+            result.append({"from_name": "crowd", "to_name": "image", "type": "choices", "value": {"choices": [crowd]}})
         self.tasks.append(
             {
                 "id": task_id,
@@ -251,6 +262,56 @@ def test_scenario_gap_when_no_example_looks_like_a_value(tmp_path: Path) -> None
     dataset = read_export(load_spec_text(SPEC), export)
     findings, _ = run_checks(dataset, embeddings=space, select={"scenario-gap"})
     assert [(f.class_name, f.axis, f.value) for f in findings] == [("waving", "lighting", "night")]
+
+
+def test_scenario_gap_in_a_combination_cell_reaches_the_todo_list(tmp_path: Path) -> None:
+    """Night pictures and crowd pictures of timeout exist, night crowds do not (though two are tagged so):
+    the cell is a scenario gap, and the to-do list asks for the combination's `min` of it."""
+    from taxospec import check
+
+    lighting_prompts = "    prompts: {day: [a photo in daylight], night: [a photo at night]}\n"
+    crowd_axis = "  crowd:\n    values: [none, crowd]\n    prompts: {none: [nobody around], crowd: [a crowd behind]}\n"
+    cells = "combinations: [{axes: [lighting, crowd], min: 2, classes: [timeout, clapping]}]"
+    spec = load_spec_text(
+        SPEC.replace(lighting_prompts, lighting_prompts + crowd_axis).replace(
+            "max_share: 1}}", f"max_share: 1}}, {cells}}}"
+        )
+    )
+    world = World()
+    noise = lambda: 0.3 * world.rng.normal(size=DIM).astype(np.float32)  # noqa: E731
+    light = {"day": _e(10), "night": _e(11)}
+    people = {"none": _e(15), "crowd": _e(14)}
+    for lighting, crowd in (("day", "none"), ("day", "crowd"), ("night", "none")):
+        for i in range(8):
+            tagged = "crowd" if (lighting, i) in (("night", 0), ("night", 1)) else crowd  # tagged, not seen
+            world.add("timeout", lighting, crowd=tagged, vector=3 * _e(0) + light[lighting] + people[crowd] + noise())
+    for lighting in ("day", "night"):
+        for crowd in ("none", "crowd"):
+            for _ in range(6):
+                world.add(
+                    "clapping", lighting, crowd=crowd, vector=3 * _e(1) + light[lighting] + people[crowd] + noise()
+                )
+    for lighting, crowd in (("day", "none"), ("night", "crowd")) * 3:  # not in the combination: values suffice
+        world.add("waving", lighting, crowd=crowd, vector=3 * _e(2) + light[lighting] + people[crowd] + noise())
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "t", encode_text=encode_text)
+    findings, _ = run_checks(read_export(spec, export), embeddings=space, select={"scenario-gap"})
+    assert [(f.class_name, f.axis, f.value) for f in findings] == [("timeout", "lighting × crowd", "night × crowd")]
+    assert findings[0].message.startswith("no 'timeout' example looks like lighting=night, crowd=crowd")
+    report = check(spec, export, embeddings=space)
+    assert not [f for f in report.findings if f.code == "combination-cell-below-quota"], "the tags say it is there"
+    [item] = [i for i in report.todo if i.kind == "scenario"]
+    assert (item.class_name, item.conditions, item.need) == ("timeout", {"lighting": "night", "crowd": "crowd"}, 2)
+    assert "no example looks like it" in item.instruction
+
+
+def test_cell_conditions_read_back_what_findings_name() -> None:
+    from taxospec.findings import cell_conditions
+
+    assert cell_conditions("lighting", "night × rain") == {"lighting": "night × rain"}, "a value may hold the joiner"
+    assert cell_conditions("lighting × crowd", "night × crowd") == {"lighting": "night", "crowd": "crowd"}
+    assert cell_conditions("lighting × crowd", "night") == {} and cell_conditions(None, "x") == {}
 
 
 VIDEO_SPEC = """

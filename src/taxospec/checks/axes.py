@@ -9,7 +9,7 @@ import numpy as np
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
 from taxospec.coverage import cell_counts, value_quota
-from taxospec.findings import Severity
+from taxospec.findings import CELL_JOINER, Severity
 from taxospec.plugins.hookspecs import hookimpl
 
 
@@ -101,8 +101,8 @@ def combination_cell_below_quota(ctx: CheckContext, params: None) -> Outcome:
                         "combination-cell-below-quota",
                         f"class {class_name!r} has {state} at {where}; the spec asks for {combo.min}",
                         class_name=class_name,
-                        axis=" × ".join(combo.axes),
-                        value=" × ".join(cell),
+                        axis=CELL_JOINER.join(combo.axes),
+                        value=CELL_JOINER.join(cell),
                         count=combo.min - have,
                     )
                 )

@@ -4,7 +4,10 @@ and scenarios no example looks like (coverage gaps in embedding space)."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import numpy.typing as npt
 
 from taxospec.checks.base import CheckContext, Outcome, SkipCheck, check
 from taxospec.checks.embedding_view import (
@@ -14,7 +17,8 @@ from taxospec.checks.embedding_view import (
     scored,
     view_of,
 )
-from taxospec.findings import Severity
+from taxospec.dataset import ReadIssue
+from taxospec.findings import CELL_JOINER, Severity
 from taxospec.spec.model import EmbeddingSpec
 
 
@@ -145,40 +149,70 @@ def axis_value_disputed(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
 
 @check("scenario-gap", "embeddings", Severity.WARNING, skip=embeddings_off)
 def scenario_gap(ctx: CheckContext, params: None) -> Outcome:
-    """An axis value that no example of a class looks like (zero-shot from the value's prompts), whatever the
-    annotations say: a scenario the data does not reach.
+    """An axis value, or a cell of a required combination (night × crowd), that no example of a class looks
+    like (zero-shot from the values' prompts), whatever the annotations say: a scenario the data does not reach.
 
-    Cross-checks the coverage counts with what the pictures show; collect the scenario if it is missing."""
+    Cross-checks the coverage counts with what the pictures show; collect the scenario if it is missing. A
+    combination cell needs prompts for each of its values, and is reported only when each value is reached
+    on its own (night pictures and crowd pictures exist, night crowds do not)."""
     view = view_of(ctx)
     if view.space.encode_text is None:
         raise SkipCheck("the embeddings came without a text encoder (precomputed)")
+    guesses = _zero_shot_values(ctx, view)
     issues = []
     evaluated = 0
+    for name in ctx.spec.classes:
+        members = view.labels == ctx.class_names.index(name)
+        if int(members.sum()) < MIN_EXAMPLES_FOR_GAPS:
+            continue
+        wanted = {
+            axis: [v for v in values if v in ctx.spec.axis_values_of(name, axis)]
+            for axis, (values, _) in guesses.items()
+            if axis in ctx.spec.axes_of(name)
+        }
+        looks = {axis: guesses[axis][1][members].tolist() for axis in wanted}
+        for axis, values in wanted.items():
+            evaluated += len(values)
+            seen = set(looks[axis])
+            issues += [_gap(ctx, name, (axis,), (value,), len(looks[axis])) for value in values if value not in seen]
+        reported = set()
+        for combo in ctx.spec.combinations_of(name):
+            if combo.axes in reported or not all(axis in wanted for axis in combo.axes):
+                continue
+            reported.add(combo.axes)
+            seen_cells = set(zip(*(looks[axis] for axis in combo.axes), strict=True))
+            reached = [[v for v in wanted[axis] if v in set(looks[axis])] for axis in combo.axes]
+            for cell in itertools.product(*reached):
+                evaluated += 1
+                if cell not in seen_cells:
+                    issues.append(_gap(ctx, name, combo.axes, cell, len(looks[combo.axes[0]])))
+    return evaluated, issues
+
+
+MIN_EXAMPLES_FOR_GAPS = 5
+"""Examples a class needs before the absence of a scenario among them means anything."""
+
+
+def _zero_shot_values(ctx: CheckContext, view: EmbeddingView) -> dict[str, tuple[list[str], npt.NDArray[np.object_]]]:
+    """Per axis with prompts for at least two values: those values, and each vector's zero-shot value (the
+    value whose mean prompt vector is most similar)."""
+    guesses = {}
     for axis_name, axis in ctx.spec.axes.items():
         values = [v for v in axis.values if axis.prompts.get(v)]
         if len(values) < 2:
             continue
         text = np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
-        guess = np.argmax(view.space.vectors @ text.T, axis=1)
-        for name in ctx.spec.classes:
-            c = ctx.class_names.index(name)
-            members = view.labels == c
-            if axis_name not in ctx.spec.axes_of(name) or int(members.sum()) < 5:
-                continue
-            seen = set(guess[members].tolist())
-            for i, value in enumerate(values):
-                if value not in ctx.spec.axis_values_of(name, axis_name):
-                    continue
-                evaluated += 1
-                if i not in seen:
-                    issues.append(
-                        ctx.issue(
-                            "scenario-gap",
-                            f"no {name!r} example looks like {axis_name}={value} (zero-shot over "
-                            f"{int(members.sum())} examples): collect that scenario",
-                            class_name=name,
-                            axis=axis_name,
-                            value=value,
-                        )
-                    )
-    return evaluated, issues
+        best = np.argmax(view.space.vectors @ text.T, axis=1)
+        guesses[axis_name] = (values, np.asarray(values, dtype=object)[best])
+    return guesses
+
+
+def _gap(ctx: CheckContext, name: str, axes: tuple[str, ...], cell: tuple[str, ...], examples: int) -> ReadIssue:
+    where = ", ".join(f"{axis}={value}" for axis, value in zip(axes, cell, strict=True))
+    return ctx.issue(
+        "scenario-gap",
+        f"no {name!r} example looks like {where} (zero-shot over {examples} examples): collect that scenario",
+        class_name=name,
+        axis=CELL_JOINER.join(axes),
+        value=CELL_JOINER.join(cell),
+    )
