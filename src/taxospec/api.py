@@ -111,26 +111,34 @@ def build_embeddings(
     if media is None or not media.any:
         return None
     from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
+    from taxospec.embeddings.lazy import ModelChanged, lazy_embedder, loaded_embedder
     from taxospec.embeddings.pipeline import embed_dataset
     from taxospec.plugins.registry import embedders
 
     spec_dir = Path(spec.source.path).parent if spec.source else None
-    embedder = (
-        embedders()
-        .get("open_clip")
-        .load(
-            spec.embedding.model,
-            spec.embedding.pretrained,
-            device=device,
-            precision="auto",
-            spec_dir=spec_dir,
-            architecture_file=spec.embedding.architecture_file,
-        )
-    )
-    cache = EmbeddingCache(
-        Path(cache_dir) if cache_dir else default_cache_dir(), embedder.model_id, embedder.preprocess_id
-    )
-    return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    factory = embedders().get("open_clip")
+    load_args = {
+        "model": spec.embedding.model,
+        "pretrained": spec.embedding.pretrained,
+        "device": device,
+        "precision": "auto",
+        "spec_dir": spec_dir,
+        "architecture_file": spec.embedding.architecture_file,
+    }
+
+    def folder(model_id: str, preprocess_id: str) -> Path:
+        return EmbeddingCache.folder_for(root, model_id, preprocess_id)
+
+    embedder = lazy_embedder(factory, root, folder, **load_args)
+    for _ in range(2):
+        cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
+        try:
+            return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
+        except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
+            recipe = factory.recipe(**load_args) if hasattr(factory, "recipe") else None
+            embedder = loaded_embedder(changed.loaded, root, folder, recipe)
+    raise AssertionError("unreachable: a loaded embedder does not change")
 
 
 def todo(

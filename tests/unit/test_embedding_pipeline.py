@@ -19,42 +19,7 @@ from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, sa
 from taxospec.embeddings.pipeline import embed_dataset
 from taxospec.embeddings.space import EmbeddingSpace
 
-from ..conftest import FIXTURES
-
-TINY = FIXTURES / "models" / "TaxospecTiny-8.json"
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import open_clip
-    import torch
-
-    open_clip.add_model_config(TINY)
-    torch.manual_seed(0)
-    model, _, _ = open_clip.create_model_and_transforms("TaxospecTiny-8")
-    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
-    torch.save(model.state_dict(), path)
-    return path
-
-
-@pytest.fixture
-def embedder(tiny_weights: Path) -> OpenClipEmbedder:
-    """The tiny model loaded on the CPU, as `taxospec check` loads a spec's model."""
-    return OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
-
-
-def _png(path: Path, color: tuple[int, int, int]) -> None:
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.new("RGB", (64, 48), color)
-    image.paste((255 - color[0], 40, 90), (10, 10, 30, 30))
-    image.save(path)
+from .tiny_model import box_task, pipeline_spec, png
 
 
 def _video(path: Path, seconds: float = 2.0, fps: int = 10) -> None:
@@ -73,59 +38,22 @@ def _video(path: Path, seconds: float = 2.0, fps: int = 10) -> None:
             container.mux(packet)
 
 
-SPEC = """
-taxospec: 1
-name: pipeline
-unit: {unit}
-media: {media}
-classes:
-  a: {{hard_negatives: [b], min_examples: 1, prompts: [a red square, a small red box]}}
-  b: {{role: negative, min_examples: 1}}
-embedding:
-  model: TaxospecTiny-8
-  pretrained: {weights}
-  architecture_file: {config}
-  frames_per_segment: 3
-coverage: {{per_value: {{min_share: 0, max_share: 1}}}}
-balance: {{negatives_per_positive: 0}}
-"""
-
-
-def _spec(tmp_path: Path, weights: Path, unit: str = "box", media: str = "image") -> Path:
-    path = tmp_path / "spec.yaml"
-    path.write_text(SPEC.format(unit=unit, media=media, weights=weights, config=TINY))
-    return path
-
-
-def _box_task(task_id: int, uri: str, label: str) -> dict[str, object]:
-    region = {
-        "id": f"r{task_id}",
-        "from_name": "bbox",
-        "to_name": "image",
-        "type": "rectanglelabels",
-        "original_width": 64,
-        "original_height": 48,
-        "value": {"x": 10, "y": 10, "width": 40, "height": 50, "rotation": 0, "rectanglelabels": [label]},
-    }
-    return {"id": task_id, "data": {"image": uri}, "annotations": [{"id": task_id, "result": [region]}]}
-
-
 def test_images_boxes_cache_and_media_problems(tmp_path: Path, tiny_weights: Path) -> None:
     root = tmp_path / "data"
     for i in range(6):
-        _png(root / "img" / f"{i}.png", (40 * i, 100, 200))
+        png(root / "img" / f"{i}.png", (40 * i, 100, 200))
     (root / "img" / "broken.png").write_bytes(b"\x89PNG not really")
     (tmp_path / "secret.txt").write_text("outside the root")
-    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(6)]
+    tasks = [box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(6)]
     tasks += [
-        _box_task(7, "/data/local-files/?d=img/missing.png", "a"),
-        _box_task(8, "/data/local-files/?d=img/broken.png", "a"),
-        _box_task(9, "/data/local-files/?d=../secret.txt", "a"),
-        _box_task(10, "https://example.com/x.png", "a"),
+        box_task(7, "/data/local-files/?d=img/missing.png", "a"),
+        box_task(8, "/data/local-files/?d=img/broken.png", "a"),
+        box_task(9, "/data/local-files/?d=../secret.txt", "a"),
+        box_task(10, "https://example.com/x.png", "a"),
     ]
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
-    spec = _spec(tmp_path, tiny_weights)
+    spec = pipeline_spec(tmp_path, tiny_weights)
     media = MediaSources(export_dir=tmp_path, ls_document_root=root)
     cache = tmp_path / "cache"
     report = check(spec, export, media=media, cache_dir=cache, device="cpu")
@@ -140,7 +68,7 @@ def test_images_boxes_cache_and_media_problems(tmp_path: Path, tiny_weights: Pat
     before = {p.name for p in cache.rglob("batch-*.npz")}
     check(spec, export, media=media, cache_dir=cache, device="cpu")
     assert {p.name for p in cache.rglob("batch-*.npz")} == before, "a re-run encodes nothing new"
-    _png(root / "img" / "0.png", (1, 2, 3))  # one image changes: only it is encoded again
+    png(root / "img" / "0.png", (1, 2, 3))  # one image changes: only it is encoded again
     check(spec, export, media=media, cache_dir=cache, device="cpu")
     new = {p.name for p in cache.rglob("batch-*.npz")} - before
     assert len(new) == 1
@@ -162,7 +90,7 @@ def _two_segments(tmp_path: Path, weights: Path) -> Dataset:
     tasks = [{"id": 1, "data": {"video": "clips/one.mp4"}, "annotations": [{"id": 1, "result": results}]}]
     export = tmp_path / "clips.json"
     export.write_text(json.dumps(tasks))
-    spec = load_spec_text(_spec(tmp_path, weights, unit="segment", media="video").read_text())
+    spec = load_spec_text(pipeline_spec(tmp_path, weights, unit="segment", media="video").read_text())
     spec = spec.model_copy(update={"labelstudio": spec.labelstudio.model_copy(update={"frame_rate": 10.0})})
     return read_export(spec, export)
 
@@ -369,16 +297,16 @@ def test_a_rerun_from_the_cache_gives_the_space_a_cold_run_gave(
     (frames): all from the cache, then with files touched or changed, then with the cached vectors lost."""
     root = tmp_path / "data"
     for i in range(7):
-        _png(root / "img" / f"{i}.png", (30 * i, 90, 200))
-    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(4)]
+        png(root / "img" / f"{i}.png", (30 * i, 90, 200))
+    tasks = [box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(4)]
     tasks[1]["annotations"][0]["result"].append(  # type: ignore[index]
         {**tasks[1]["annotations"][0]["result"][0], "id": "second"}  # type: ignore[index]
     )
     tasks += [{"id": 5 + i, "data": {"image": f"/data/local-files/?d=img/{4 + i}.png"}} for i in range(3)]
-    tasks.append(_box_task(9, "/data/local-files/?d=img/missing.png", "a"))
+    tasks.append(box_task(9, "/data/local-files/?d=img/missing.png", "a"))
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
-    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     sources = MediaSources(ls_document_root=root)
 
     def run(what: Dataset) -> EmbeddingSpace:
@@ -399,7 +327,7 @@ def test_a_rerun_from_the_cache_gives_the_space_a_cold_run_gave(
     before = {p.name for p in (tmp_path / "cache").rglob("batch-*.npz")}
     _same_space(cold, run(dataset))
     assert {p.name for p in (tmp_path / "cache").rglob("batch-*.npz")} == before
-    _png(root / "img" / "2.png", (1, 2, 3))  # new content: encoded again, the rest from the cache
+    png(root / "img" / "2.png", (1, 2, 3))  # new content: encoded again, the rest from the cache
     changed = run(dataset)
     fresh = embed_dataset(dataset, embedder, sources, cache=None, workers=1)
     _same_space(fresh, changed)
@@ -431,12 +359,12 @@ def test_process_decoding_matches_thread_decoding(
     """Decoding in worker processes (the GPU path) gives the vectors decoding in threads gives."""
     root = tmp_path / "data"
     for i in range(5):
-        _png(root / "img" / f"{i}.png", (50 * i, 30, 200))
-    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(5)]
-    tasks.append(_box_task(6, "/data/local-files/?d=img/missing.png", "a"))
+        png(root / "img" / f"{i}.png", (50 * i, 30, 200))
+    tasks = [box_task(i + 1, f"/data/local-files/?d=img/{i}.png", "a" if i % 2 else "b") for i in range(5)]
+    tasks.append(box_task(6, "/data/local-files/?d=img/missing.png", "a"))
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
-    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     sources = MediaSources(ls_document_root=root)
     threads = embed_dataset(dataset, embedder, sources, workers=2, processes=False)
     processes = embed_dataset(
@@ -464,22 +392,22 @@ def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Pat
         picture = Image.fromarray(rng.integers(0, 255, (12, 16, 3), dtype=np.uint8)).resize((160, 120))
         picture.save(root / "img" / f"{i}.{'jpg' if i % 2 else 'png'}", quality=95)
     (root / "img" / "bad.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
-    tasks = [_box_task(i + 1, f"/data/local-files/?d=img/{i}.{'jpg' if i % 2 else 'png'}", "a") for i in range(6)]
-    tasks.append(_box_task(7, "/data/local-files/?d=img/bad.jpg", "b"))
+    tasks = [box_task(i + 1, f"/data/local-files/?d=img/{i}.{'jpg' if i % 2 else 'png'}", "a") for i in range(6)]
+    tasks.append(box_task(7, "/data/local-files/?d=img/bad.jpg", "b"))
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
-    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     sources = MediaSources(ls_document_root=root)
     pillow = embed_dataset(dataset, embedder, sources, device_decode=False)
     assert [i.code for i in dataset.issues] == ["media-unreadable"]
-    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     device = embed_dataset(dataset, embedder, sources, device_decode=True, batch_size=4)
     assert pillow.samples.tolist() == device.samples.tolist() == [0, 1, 2, 3, 4, 5]
     assert float((pillow.vectors * device.vectors).sum(axis=1).min()) > 0.98
     assert set(device.context_vectors) == set(pillow.context_vectors)
     assert [(i.code, i.task) for i in dataset.issues] == [("media-unreadable", 6)], "the corrupt JPEG"
     # batches decoded ahead of the encoder come back to the right examples, whatever the batch size
-    dataset = read_export(load_spec_text(_spec(tmp_path, tiny_weights).read_text()), export)
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     one_by_one = embed_dataset(dataset, embedder, sources, device_decode=True, batch_size=1)
     assert one_by_one.samples.tolist() == device.samples.tolist()
     assert np.allclose(one_by_one.vectors, device.vectors, atol=1e-5)

@@ -51,9 +51,8 @@ class EmbeddingCache:
     no Python object per vector and a re-run can take all its cached vectors in one `gather`."""
 
     def __init__(self, root: Path, model_id: str, preprocess_id: str) -> None:
-        digest = hashlib.sha1(f"{FORMAT}|{model_id}|{preprocess_id}".encode()).hexdigest()[:16]
         self.root = root
-        self.folder = root / "embeddings" / digest
+        self.folder = self.folder_for(root, model_id, preprocess_id)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             (self.folder / "model.txt").write_text(f"{model_id}\n{preprocess_id}\n", encoding="utf-8")
@@ -78,6 +77,12 @@ class EmbeddingCache:
         for stale in self.folder.glob(".batch-*.tmp*"):
             stale.unlink(missing_ok=True)
         self.memo = ContentMemo(root)
+
+    @staticmethod
+    def folder_for(root: Path, model_id: str, preprocess_id: str) -> Path:
+        """The folder that keeps the vectors of one model and preprocessing under `root`."""
+        digest = hashlib.sha1(f"{FORMAT}|{model_id}|{preprocess_id}".encode()).hexdigest()[:16]
+        return root / "embeddings" / digest
 
     def __len__(self) -> int:
         return len(self._rows)

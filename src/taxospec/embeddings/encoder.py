@@ -185,6 +185,62 @@ class OpenClipFactory:
             preprocess_id=f"size={size};{preprocess}" + (";decoded-on-device" if device.startswith("cuda") else ""),
         )
 
+    def recipe(
+        self,
+        model: str,
+        pretrained: str,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        spec_dir: Path | None = None,
+        architecture_file: str | None = None,
+    ) -> str | None:
+        """What `load` with these arguments would load, as one string, worked out without importing torch or
+        open_clip (torch only where a GPU may be present, to resolve "auto"): the model, the weights by
+        path, size and time (or by tag), the architecture file likewise, device, precision and the
+        libraries' versions. None where it cannot tell (a file is missing: `load` then says why)."""
+        base = spec_dir or Path.cwd()
+        if device == "auto":
+            device = _auto_device()
+        if precision == "auto":
+            precision = "fp16" if device.startswith("cuda") else "fp32"
+        if pretrained.startswith("local-dir:"):
+            config = (base / Path(pretrained[len("local-dir:") :]).expanduser()).resolve() / "open_clip_config.json"
+            weights = f"local-dir:{_stamp(config)}" if config.is_file() else None
+        elif _looks_like_path(pretrained):
+            path = base / Path(pretrained).expanduser()
+            weights = f"file:{_stamp(path)}" if path.is_file() else None
+        else:
+            weights = f"tag:{pretrained}"
+        architecture = ""
+        if architecture_file is not None:
+            config = base / Path(architecture_file).expanduser()
+            architecture = _stamp(config) if config.is_file() else ""
+            if not architecture:
+                return None
+        if weights is None:
+            return None
+        versions = ",".join(f"{name}={_version(name)}" for name in ("open_clip_torch", "torch", "torchvision"))
+        return "|".join(("open_clip", model, weights, architecture, device, precision, versions))
+
+
+def _auto_device() -> str:
+    """What "auto" means here: "cpu" without asking torch where no GPU device node exists."""
+    if not any(os.path.exists(node) for node in ("/dev/nvidiactl", "/dev/dxg", "/dev/kfd")):
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
+
 
 def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple[str, str | None, str]:
     """(model name for open_clip, its `pretrained` argument, an id of the weights for cache keys)."""

@@ -113,11 +113,6 @@ def embed_dataset(
     spec = dataset.spec
     cols = dataset.columns
     on_gpu = str(getattr(embedder, "device", "cpu")).startswith("cuda")
-    if device_decode is None:
-        device_decode = bool(getattr(embedder, "decodes_on_device", False))
-    device_decode = device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
-    if workers is None:  # threads that only read need not be many; threads that decode (video) help
-        workers = GPU_READERS if device_decode else CPU_READERS
     by_task: dict[int, list[int]] = {}
     for sample, task in enumerate(cols.task.tolist()):
         by_task.setdefault(task, []).append(sample)
@@ -132,6 +127,21 @@ def embed_dataset(
         if task not in regions:
             return [(s, 0, WHOLE_IMAGE) for s in samples]
         return plan_task(cols, samples, frames, margin)
+
+    tasks = sorted(by_task)
+    if cache is None:
+        taken = CachedParts(todo=tasks)
+    else:  # a re-run: unchanged media is one stat and a few lookups per task, its vectors one gather
+        digests = cache.memo.unchanged(scope, [dataset.items.media[task] for task in tasks])
+        taken = take_cached(tasks, digests, by_task, regions, plan_of, cache)
+    todo = taken.todo
+    if todo and hasattr(embedder, "load_now"):
+        embedder.load_now()  # a model loaded on first use loads now, before any media is read
+    if device_decode is None:
+        device_decode = bool(getattr(embedder, "decodes_on_device", False))
+    device_decode = bool(todo) and device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
+    if workers is None:  # threads that only read need not be many; threads that decode (video) help
+        workers = GPU_READERS if device_decode else CPU_READERS
 
     def prepare(task: int) -> _TaskResult:
         result = _TaskResult(task)
@@ -209,14 +219,7 @@ def embed_dataset(
         for job, vector in zip(decoded.jobs, encoded, strict=True):
             vectors.setdefault(job.sample, []).append((job.slot, vector))
 
-    tasks = sorted(by_task)
-    if cache is None:
-        taken = CachedParts(todo=tasks)
-    else:  # a re-run: unchanged media is one stat and a few lookups per task, its vectors one gather
-        digests = cache.memo.unchanged(scope, [dataset.items.media[task] for task in tasks])
-        taken = take_cached(tasks, digests, by_task, regions, plan_of, cache)
-    todo = taken.todo
-    pil_stage = embedder.pil_stage() if hasattr(embedder, "pil_stage") else None
+    pil_stage = embedder.pil_stage() if todo and hasattr(embedder, "pil_stage") else None
     if processes is None:
         processes = workers > 1 and on_gpu and len(todo) > PROCESSES_ABOVE
     if processes and pil_stage is not None and todo and not device_decode:
@@ -357,11 +360,11 @@ def content_hash(data: bytes) -> str:
 @contextmanager
 def _torch_threads(embedder: Any) -> Iterator[None]:
     """While the GPU encodes, preprocessing threads run single-threaded torch ops (no oversubscription)."""
-    import torch
-
     if not str(getattr(embedder, "device", "cpu")).startswith("cuda"):
         yield
         return
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

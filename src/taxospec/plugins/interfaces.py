@@ -73,7 +73,12 @@ class Embedder(Protocol):
 
 
 class EmbedderFactory(Protocol):
-    """Builds an embedder for a model name and weights (`embedding.model`, `embedding.pretrained`)."""
+    """Builds an embedder for a model name and weights (`embedding.model`, `embedding.pretrained`).
+
+    A factory may also offer `recipe(model, pretrained, *, device, precision, spec_dir, architecture_file)
+    -> str | None`: what `load` would load, as a string, worked out without loading anything. taxospec
+    then records the loaded model's identity under it and, on later runs with nothing new to encode, does
+    not load the model at all (`taxospec.embeddings.lazy`)."""
 
     @property
     def name(self) -> str:

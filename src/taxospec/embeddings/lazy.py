@@ -1,0 +1,243 @@
+"""A model loaded only when something needs encoding: a re-run whose media and prompts are all cached never
+imports torch or open_clip nor loads weights (seconds of a re-run, more on a GPU).
+
+What a run needs to know of the model without loading it — its cache identity (`model_id`,
+`preprocess_id`), its device, precision and temperature — is recorded in the cache the first time the
+model is loaded, under a *recipe*: what the factory would load (model, weights by path, size and time or by
+tag, architecture file, device, precision, library versions), computed without importing anything heavy.
+Prompt vectors are kept beside the image vectors. When the model is loaded after all and turns out not to
+be what the record says (a library changed its preprocessing), `ModelChanged` says so before anything is
+encoded, and the caller starts over with the loaded model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.embeddings.space import EmbeddingError, normalize
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What a run needs to know of a model without loading it."""
+
+    model_id: str
+    preprocess_id: str
+    device: str
+    precision: str
+    logit_scale: float
+
+    @classmethod
+    def of(cls, embedder: Any) -> ModelIdentity:
+        """The identity of a loaded embedder."""
+        return cls(
+            model_id=str(embedder.model_id),
+            preprocess_id=str(embedder.preprocess_id),
+            device=str(getattr(embedder, "device", "cpu")),
+            precision=str(getattr(embedder, "precision", "fp32")),
+            logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
+        )
+
+
+class ModelChanged(EmbeddingError):
+    """The loaded model is not the one its record describes: the run must start over with the loaded one."""
+
+    def __init__(self, loaded: Any) -> None:
+        super().__init__("the model's cache identity changed since it was recorded")
+        self.loaded = loaded
+
+
+class ModelRecords:
+    """Model identities by recipe, in the cache root (`models.json`); a damaged file is started afresh."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / "models.json"
+
+    def get(self, recipe: str) -> ModelIdentity | None:
+        """The identity recorded for `recipe`, if any."""
+        try:
+            entry = json.loads(self.path.read_text(encoding="utf-8")).get(recipe)
+            return ModelIdentity(**entry) if isinstance(entry, dict) else None
+        except (OSError, ValueError, TypeError, AttributeError):
+            return None
+
+    def put(self, recipe: str, identity: ModelIdentity) -> None:
+        """Record `identity` under `recipe` (atomic write; a cache that cannot be written only loses speed)."""
+        try:
+            records = json.loads(self.path.read_text(encoding="utf-8"))
+            records = records if isinstance(records, dict) else {}
+        except (OSError, ValueError):
+            records = {}
+        records[recipe] = asdict(identity)
+        with contextlib.suppress(OSError):  # a cache that cannot be written only loses speed
+            _write_atomic(self.path, json.dumps(records, indent=1).encode())
+
+
+class TextVectors:
+    """Prompt vectors of one model, kept in its cache folder (`texts.npz`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "texts.npz"
+        self._vectors: dict[str, npt.NDArray[np.float32]] | None = None
+
+    def _loaded(self) -> dict[str, npt.NDArray[np.float32]]:
+        if self._vectors is None:
+            self._vectors = {}
+            try:
+                with np.load(self.path, allow_pickle=False) as data:
+                    texts = data["texts"].tobytes().decode("utf-8", "surrogatepass").split("\0")
+                    vectors = np.asarray(data["vectors"], dtype=np.float32)
+                if vectors.ndim == 2 and len(texts) == len(vectors):
+                    self._vectors = dict(zip(texts, vectors, strict=True))
+            except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError):
+                pass  # none kept yet, or a damaged file: the prompts are encoded again
+        return self._vectors
+
+    def encode(self, texts: list[str], encode: Callable[[list[str]], npt.NDArray[np.float32]]) -> Any:
+        """Vectors of `texts`: the kept ones, and the others from `encode` (then kept)."""
+        kept = self._loaded()
+        missing = list(dict.fromkeys(t for t in texts if t not in kept))
+        if missing:
+            fresh = normalize(encode(missing))
+            kept.update((t, v) for t, v in zip(missing, fresh, strict=True) if "\0" not in t)
+            self._save(kept)
+            kept = {**kept, **dict(zip(missing, fresh, strict=True))}
+        return np.stack([kept[t] for t in texts])
+
+    def _save(self, kept: dict[str, npt.NDArray[np.float32]]) -> None:
+        joined = "\0".join(kept).encode("utf-8", "surrogatepass")
+        fd, tmp = tempfile.mkstemp(prefix=".texts.", suffix=".tmp.npz", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, texts=np.frombuffer(joined, dtype=np.uint8), vectors=np.stack(list(kept.values())))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only loses speed
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+class LazyEmbedder:
+    """An embedder that loads its model on first real use; its identity comes from the record meanwhile.
+
+    Prompts are encoded through `TextVectors`; anything else an embedder offers (`encode_batch`,
+    `pil_stage`, …) loads the model first. `load_now` loads it and checks it against the record."""
+
+    def __init__(self, identity: ModelIdentity, load: Callable[[], Any], texts: TextVectors) -> None:
+        self.identity = identity
+        self._load = load
+        self._texts = texts
+        self._loaded: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the model and weights (part of every cache key)."""
+        return self.identity.model_id
+
+    @property
+    def preprocess_id(self) -> str:
+        """Identifies the image preprocessing (part of every cache key)."""
+        return self.identity.preprocess_id
+
+    @property
+    def device(self) -> str:
+        """Where the model runs ("cpu", "cuda", …)."""
+        return self.identity.device
+
+    @property
+    def precision(self) -> str:
+        """fp16 or fp32."""
+        return self.identity.precision
+
+    @property
+    def logit_scale(self) -> float:
+        """The model's learned temperature for zero-shot probabilities."""
+        return self.identity.logit_scale
+
+    @property
+    def decodes_on_device(self) -> bool:
+        """Whether images are decoded on the model's device (a GPU)."""
+        return self.device.startswith("cuda")
+
+    @property
+    def is_loaded(self) -> bool:
+        """Whether the model has been loaded."""
+        return self._loaded is not None
+
+    def load_now(self) -> Any:
+        """The loaded embedder (loaded once); `ModelChanged` when it is not what the record says."""
+        with self._lock:
+            if self._loaded is None:
+                loaded = self._load()
+                if ModelIdentity.of(loaded) != self.identity:
+                    raise ModelChanged(loaded)
+                self._loaded = loaded
+        return self._loaded
+
+    def encode_texts(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of `texts`, kept across runs."""
+        vectors: npt.NDArray[np.float32] = self._texts.encode(
+            texts, lambda missing: self.load_now().encode_texts(missing)
+        )
+        return vectors
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.load_now(), name)
+
+
+def lazy_embedder(factory: Any, root: Path, cache_folder: Callable[[str, str], Path], **load_args: Any) -> LazyEmbedder:
+    """The embedder `factory.load(**load_args)` would give, loaded only when needed where `root` holds a
+    record of its recipe (else loaded now, and recorded). `cache_folder(model_id, preprocess_id)` is the
+    folder that keeps its vectors (prompt vectors go there too)."""
+    recipe_of = getattr(factory, "recipe", None)
+    recipe = recipe_of(**load_args) if recipe_of is not None else None
+    records = ModelRecords(root)
+    identity = records.get(recipe) if recipe is not None else None
+    if identity is not None:
+        return LazyEmbedder(
+            identity,
+            lambda: factory.load(**load_args),
+            TextVectors(cache_folder(identity.model_id, identity.preprocess_id)),
+        )
+    return loaded_embedder(factory.load(**load_args), root, cache_folder, recipe)
+
+
+def loaded_embedder(
+    embedder: Any, root: Path, cache_folder: Callable[[str, str], Path], recipe: str | None
+) -> LazyEmbedder:
+    """`embedder`, already loaded, behind the same face (its prompts kept), and recorded under `recipe`."""
+    identity = ModelIdentity.of(embedder)
+    if recipe is not None:
+        ModelRecords(root).put(recipe, identity)
+    wrapped = LazyEmbedder(
+        identity, lambda: embedder, TextVectors(cache_folder(identity.model_id, identity.preprocess_id))
+    )
+    wrapped.load_now()
+    return wrapped
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

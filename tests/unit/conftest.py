@@ -1,0 +1,37 @@
+"""Fixtures the unit tests share: offline, and the tiny open_clip model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from taxospec.embeddings.encoder import OpenClipEmbedder, OpenClipFactory
+
+from .tiny_model import TINY
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach the network: open_clip's hub downloads fail fast."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkpoint of the tiny model with random weights (seeded)."""
+    import open_clip
+    import torch
+
+    open_clip.add_model_config(TINY)
+    torch.manual_seed(0)
+    model, _, _ = open_clip.create_model_and_transforms("TaxospecTiny-8")
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    torch.save(model.state_dict(), path)
+    return path
+
+
+@pytest.fixture
+def embedder(tiny_weights: Path) -> OpenClipEmbedder:
+    """The tiny model loaded on the CPU, as `taxospec check` loads a spec's model."""
+    return OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))

@@ -1,0 +1,137 @@
+"""The model is loaded only when something needs encoding: a re-run whose media and prompts are cached
+never loads it (nor imports torch); a record that no longer matches the model is caught and corrected."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from taxospec import check, load_spec_text, read_export
+from taxospec.embeddings.cache import EmbeddingCache
+from taxospec.embeddings.encoder import OpenClipFactory
+from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRecords, lazy_embedder
+from taxospec.embeddings.media import MediaSources
+from taxospec.embeddings.pipeline import embed_dataset
+
+from ..conftest import EXAMPLES
+from .tiny_model import TINY, boxes_export, pipeline_spec, png
+
+
+class CountingFactory:
+    """The open_clip factory, counting the models it loads."""
+
+    def __init__(self) -> None:
+        self.inner = OpenClipFactory()
+        self.loads = 0
+
+    def load(self, **args: Any) -> Any:
+        self.loads += 1
+        return self.inner.load(**args)
+
+    def recipe(self, **args: Any) -> str | None:
+        return self.inner.recipe(**args)
+
+
+def test_a_rerun_from_the_cache_loads_no_model(tmp_path: Path, tiny_weights: Path) -> None:
+    root, export = boxes_export(tmp_path, 4)
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
+    sources = MediaSources(ls_document_root=root)
+    cache_root = tmp_path / "cache"
+    factory = CountingFactory()
+    args = {"model": "TaxospecTiny-8", "pretrained": str(tiny_weights), "device": "cpu", "precision": "auto"}
+    args |= {"spec_dir": None, "architecture_file": str(TINY)}
+
+    def folder(model_id: str, preprocess_id: str) -> Path:
+        return EmbeddingCache.folder_for(cache_root, model_id, preprocess_id)
+
+    def run() -> tuple[LazyEmbedder, Any]:
+        embedder = lazy_embedder(factory, cache_root, folder, **args)
+        cache = EmbeddingCache(cache_root, embedder.model_id, embedder.preprocess_id)
+        space = embed_dataset(dataset, embedder, sources, cache=cache, workers=1)
+        return embedder, space
+
+    first, cold = run()
+    assert factory.loads == 1 and first.is_loaded
+    prompts = first.encode_texts(["a red square", "a small red box"])
+    second, warm = run()
+    assert factory.loads == 1 and not second.is_loaded, "nothing to encode: no model"
+    assert np.allclose(cold.vectors, warm.vectors, atol=2e-3) and cold.samples.tolist() == warm.samples.tolist()
+    assert second.logit_scale == first.logit_scale and second.model_id == first.model_id
+    assert np.array_equal(second.encode_texts(["a small red box", "a red square"]), prompts[::-1])
+    assert not second.is_loaded, "prompts seen before come from the cache"
+    second.encode_texts(["a new prompt"])
+    assert factory.loads == 2 and second.is_loaded, "a new prompt loads the model"
+    png(root / "img" / "1.png", (9, 9, 9))
+    third, _ = run()
+    assert factory.loads == 3 and third.is_loaded, "a changed image loads the model"
+
+
+def test_a_record_that_no_longer_matches_is_corrected(tmp_path: Path, tiny_weights: Path) -> None:
+    root, export = boxes_export(tmp_path, 3)
+    spec = pipeline_spec(tmp_path, tiny_weights)
+    media = MediaSources(ls_document_root=root)
+    cache_root = tmp_path / "cache"
+    before = check(spec, export, media=media, cache_dir=cache_root, device="cpu")
+    records = json.loads((cache_root / "models.json").read_text())
+    [(recipe, identity)] = records.items()
+    (cache_root / "models.json").write_text(json.dumps({recipe: {**identity, "preprocess_id": "an older library"}}))
+    after = check(spec, export, media=media, cache_dir=cache_root, device="cpu")
+    assert [f.message for f in after.findings] == [f.message for f in before.findings]
+    assert ModelRecords(cache_root).get(recipe).preprocess_id == identity["preprocess_id"]  # type: ignore[union-attr]
+    (cache_root / "models.json").write_text("{not json")  # damaged: the model is loaded and recorded again
+    assert [f.message for f in check(spec, export, media=media, cache_dir=cache_root, device="cpu").findings] == [
+        f.message for f in before.findings
+    ]
+    assert ModelRecords(cache_root).get(recipe) is not None
+
+
+def test_model_changed_is_raised_before_anything_is_read(tmp_path: Path, tiny_weights: Path) -> None:
+    from taxospec.embeddings.lazy import ModelIdentity, TextVectors
+
+    loaded = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+    stale = ModelIdentity(loaded.model_id, "stale", "cpu", "fp32", 1.0)
+    embedder = LazyEmbedder(stale, lambda: loaded, TextVectors(tmp_path))
+    with pytest.raises(ModelChanged) as raised:
+        embedder.load_now()
+    assert raised.value.loaded is loaded and not embedder.is_loaded
+
+
+def test_the_recipe_follows_the_weights_and_is_none_when_a_file_is_missing(tmp_path: Path, tiny_weights: Path) -> None:
+    factory = OpenClipFactory()
+    args = {"device": "cpu", "precision": "auto", "spec_dir": None, "architecture_file": str(TINY)}
+    recipe = factory.recipe("TaxospecTiny-8", str(tiny_weights), **args)
+    assert recipe is not None and "|cpu|fp32|" in recipe and "open_clip_torch=" in recipe
+    assert factory.recipe("TaxospecTiny-8", str(tmp_path / "missing.pt"), **args) is None
+    assert factory.recipe("TaxospecTiny-8", str(tiny_weights), **{**args, "architecture_file": "nope.json"}) is None
+    tag = factory.recipe("ViT-B-32", "laion2b_s34b_b79k", **{**args, "architecture_file": None})
+    assert tag is not None and tag.startswith("open_clip|ViT-B-32|tag:laion2b_s34b_b79k||cpu|fp32|")
+    copy = tmp_path / "tiny.pt"
+    copy.write_bytes(tiny_weights.read_bytes())
+    os.utime(copy, ns=(1, 1))
+    first = factory.recipe("TaxospecTiny-8", str(copy), **args)
+    os.utime(copy, ns=(2, 2))  # the weights file rewritten: another recipe, so the model is loaded again
+    assert factory.recipe("TaxospecTiny-8", str(copy), **args) != first
+
+
+def test_a_cli_rerun_imports_neither_torch_nor_open_clip(tmp_path: Path) -> None:
+    """The demo checked twice in fresh interpreters: the second never imports the model's libraries."""
+    demo = EXAMPLES / "synthetic-signals"
+    script = (
+        "import sys; from taxospec import check; from taxospec.embeddings.media import MediaSources; "
+        f"r = check({str(demo / 'spec.yaml')!r}, {str(demo / 'export.json')!r}, "
+        f"media=MediaSources(ls_document_root={str(demo)!r}), cache_dir={str(tmp_path)!r}, device='cpu'); "
+        "print(len(r.findings), 'torch' in sys.modules, 'open_clip' in sys.modules)"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env) for _ in range(2)]
+    outputs = [run.stdout.split() for run in runs]
+    assert all(run.returncode == 0 for run in runs), [run.stderr[-2000:] for run in runs]
+    assert outputs[0][1:] == ["True", "True"] and outputs[1][1:] == ["False", "False"]
+    assert outputs[0][0] == outputs[1][0], "the same findings"
