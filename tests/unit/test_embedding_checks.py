@@ -159,6 +159,22 @@ def test_planted_defects_are_found_and_only_them(tmp_path: Path, search_device: 
     assert "hard-negative-margin" not in flagged and "class-not-cohesive" not in flagged
 
 
+def test_within_a_check_the_strongest_findings_come_first(tmp_path: Path) -> None:
+    world = World()
+    _base(world)
+    for i in range(4):  # clapping pictures labelled timeout, from barely to clearly
+        world.add("timeout", "day", vector=3 * _e(1) + (0.9 * (3 - i)) * _e(0) + 1.2 * _e(10) + 0.8 * _e(20 + i))
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    space = EmbeddingSpace(np.arange(len(world.vectors)), np.stack(world.vectors), "t", encode_text=encode_text)
+    findings, _ = run_checks(read_export(load_spec_text(SPEC), export), embeddings=space)
+    scored = [f for f in findings if f.score is not None]
+    assert len({f.code for f in scored}) >= 2
+    for code in {f.code for f in scored}:
+        scores = [f.score for f in scored if f.code == code]
+        assert scores == sorted(scores, reverse=True), code
+
+
 def test_outliers_are_calibrated_per_class(tmp_path: Path) -> None:
     """A spread-out class is not flagged for its spread; the same distance in a tight class is."""
     world = World()

@@ -67,7 +67,10 @@ def run_checks(
                 passed=max(0, evaluated - failed),
             )
         )
-    findings.sort(key=lambda f: (-f.severity.rank, order.get(f.code, 0), f.task_id or 0, f.region_id or ""))
+    # within a check, the strongest first (its 0..1 score: the examples to look at first), then by task
+    findings.sort(
+        key=lambda f: (-f.severity.rank, order.get(f.code, 0), -(f.score or 0.0), f.task_id or 0, f.region_id or "")
+    )
     return findings, stats
 
 
