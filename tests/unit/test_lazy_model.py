@@ -135,3 +135,26 @@ def test_a_cli_rerun_imports_neither_torch_nor_open_clip(tmp_path: Path) -> None
     assert all(run.returncode == 0 for run in runs), [run.stderr[-2000:] for run in runs]
     assert outputs[0][1:] == ["True", "True"] and outputs[1][1:] == ["False", "False"]
     assert outputs[0][0] == outputs[1][0], "the same findings"
+
+
+def test_a_cache_that_cannot_be_written_is_a_clear_error(tmp_path: Path, tiny_weights: Path, run_cli: Any) -> None:
+    """A cache folder that is a file, or that vanishes under a run (a full or read-only disk reads the
+    same): exit 2 with the folder named, never a traceback, and nothing written elsewhere."""
+    from taxospec.embeddings.space import EmbeddingError
+
+    root, export = boxes_export(tmp_path, 2)
+    spec = pipeline_spec(tmp_path, tiny_weights)
+    blocker = tmp_path / "cache-is-a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("check", spec, export, "--ls-document-root", root, "--cache-dir", blocker, "--device", "cpu")
+    assert result.exit_code == 2, result.stderr
+    assert "cannot be written" in result.stderr and str(blocker) in result.stderr
+    assert blocker.read_text() == "not a folder"
+
+    embedder = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+    cache = EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id)
+    cache.folder.rename(tmp_path / "moved")
+    cache.folder.write_text("in the way")
+    dataset = read_export(load_spec_text(spec.read_text()), export)
+    with pytest.raises(EmbeddingError, match="cannot be written"):
+        embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), cache=cache, workers=1)

@@ -15,8 +15,9 @@ import tempfile
 import time
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -149,18 +150,12 @@ class EmbeddingCache:
         return self._stacked
 
     def _write(self, keys: list[str], half: npt.NDArray[np.float16]) -> Path:
-        """Write one batch file atomically; its final path."""
-        fd, tmp = tempfile.mkstemp(prefix=".batch-", suffix=".tmp.npz", dir=self.folder)
+        """Write one batch file atomically (and durably); its final path."""
         final = self.folder / f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
         try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, keys=_joined(keys), vectors=half)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, final)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            write_atomic(final, lambda handle: np.savez(handle, keys=_joined(keys), vectors=half), durable=True)
+        except OSError as exc:
+            raise EmbeddingError(f"the embedding cache {self.folder} cannot be written: {exc}") from None
         return final
 
 
@@ -261,28 +256,40 @@ class ContentMemo:
         uri_scope = [n for n, scope in enumerate(scopes) for _ in self._uris[scope]]
         uris = [uri for scope in scopes for uri in self._uris[scope]]
         uri_file = [self._index[path] for scope in scopes for path in self._uris[scope].values()]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".content-hashes.", suffix=".tmp.npz", dir=self.path.parent)
+        arrays = {
+            "files": _joined(self._files),
+            "sizes": np.asarray(self._sizes, dtype=np.int64),
+            "mtimes": np.asarray(self._mtimes, dtype=np.int64),
+            "digests": _joined(self._digests),
+            "scopes": _joined(scopes),
+            "scope_count": np.asarray(len(scopes)),
+            "uris": _joined(uris),
+            "uri_scope": np.asarray(uri_scope, dtype=np.int64),
+            "uri_file": np.asarray(uri_file, dtype=np.int64),
+        }
         try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(
-                    handle,
-                    files=_joined(self._files),
-                    sizes=np.asarray(self._sizes, dtype=np.int64),
-                    mtimes=np.asarray(self._mtimes, dtype=np.int64),
-                    digests=_joined(self._digests),
-                    scopes=_joined(scopes),
-                    scope_count=np.asarray(len(scopes)),
-                    uris=_joined(uris),
-                    uri_scope=np.asarray(uri_scope, dtype=np.int64),
-                    uri_file=np.asarray(uri_file, dtype=np.int64),
-                )
-            os.replace(tmp, self.path)
-            self._changed = False
+            write_atomic(self.path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
             (self.path.parent / "content-hashes.json").unlink(missing_ok=True)  # taxospec 0.x's memo
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        except OSError as exc:
+            raise EmbeddingError(f"the embedding cache {self.path.parent} cannot be written: {exc}") from None
+        self._changed = False
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, durable: bool = False) -> None:
+    """Write `path` through a temporary file in its folder renamed into place (fsynced first when
+    `durable`): readers see the old file or the whole new one, never part of it. Raises `OSError`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _within(indexes: list[int], size: int) -> bool:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.embeddings.cache import write_atomic
 from taxospec.embeddings.space import EmbeddingError, normalize
 
 
@@ -80,8 +79,9 @@ class ModelRecords:
         except (OSError, ValueError):
             records = {}
         records[recipe] = asdict(identity)
+        data = json.dumps(records, indent=1).encode()
         with contextlib.suppress(OSError):  # a cache that cannot be written only loses speed
-            _write_atomic(self.path, json.dumps(records, indent=1).encode())
+            write_atomic(self.path, lambda handle: handle.write(data))
 
 
 class TextVectors:
@@ -116,17 +116,10 @@ class TextVectors:
         return np.stack([kept[t] for t in texts])
 
     def _save(self, kept: dict[str, npt.NDArray[np.float32]]) -> None:
-        joined = "\0".join(kept).encode("utf-8", "surrogatepass")
-        fd, tmp = tempfile.mkstemp(prefix=".texts.", suffix=".tmp.npz", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, texts=np.frombuffer(joined, dtype=np.uint8), vectors=np.stack(list(kept.values())))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a cache that cannot be written only loses speed
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        texts = np.frombuffer("\0".join(kept).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        vectors = np.stack(list(kept.values()))
+        with contextlib.suppress(OSError):  # a cache that cannot be written only loses speed
+            write_atomic(self.path, lambda handle: np.savez(handle, texts=texts, vectors=vectors))
 
 
 class LazyEmbedder:
@@ -229,15 +222,3 @@ def loaded_embedder(
     )
     wrapped.load_now()
     return wrapped
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
