@@ -235,4 +235,17 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
         coverage=todo_list.coverage,
         cells=cells,
         todo=todo_list.items,
+        media=_media_of(dataset, findings),
     )
+
+
+def _media_of(dataset: Dataset, findings: list[Finding]) -> dict[int, str]:
+    """Task id → media URI for the tasks that have findings."""
+    flagged = {f.task_id for f in findings if f.task_id is not None}
+    if not flagged:
+        return {}
+    return {
+        int(task_id): uri
+        for task_id, uri in zip(dataset.items.task_id.tolist(), dataset.items.media, strict=True)
+        if task_id in flagged and uri
+    }

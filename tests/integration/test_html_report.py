@@ -6,9 +6,11 @@ screenshot is written to build/test-artifacts/ (ignored by git) for people to lo
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +100,32 @@ def test_report_is_self_contained(report_page: Path) -> None:
     assert all(link.startswith("http://localhost:8080/projects/") for link in loads), "only links to tasks"
     assert not re.search(r"<(?:link|iframe|object|embed)\b", html)
     assert "@import" not in html and "url(" not in html
+
+
+def test_flagged_tasks_are_pictured_in_the_page(run_cli: Any, tmp_path: Path) -> None:
+    """`check -o report.html` with readable media puts a thumbnail (a data: URI) beside each shown finding
+    with a task; the browser decodes every one under the page's CSP, and nothing else is loaded."""
+    from .browser import page
+
+    demo = EXAMPLES / "synthetic-signals"
+    out = tmp_path / "report.html"
+    args = ["check", demo / "spec.yaml", demo / "export.json", "--ls-document-root", demo]
+    result = run_cli(*args, "--cache-dir", tmp_path / "cache", "--device", "cpu", "-o", out)
+    assert result.exit_code in (0, 1), result.stderr
+    html = out.read_text(encoding="utf-8")
+    pictures = re.findall(r"<img class='thumb' src='(data:image/jpeg;base64,[^']+)' alt='task (\d+)'>", html)
+    report = json.loads(run_cli(*args, "--cache-dir", tmp_path / "cache", "--format", "json").stdout)
+    flagged = {f["task_id"] for f in report["findings"] if f["task_id"] is not None}
+    assert pictures and {int(task) for _, task in pictures} == flagged, "every flagged task shown is pictured"
+    assert set(report["media"]) == {str(task) for task in flagged}
+    with page(tmp_path / "profile") as tab:
+        tab.call("Page.navigate", url=out.as_uri())
+        assert tab.wait_for("document.body.dataset.ready === 'yes'", seconds=30)
+        decoded = tab.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
+        assert decoded == len(pictures)
+        tab.evaluate("document.querySelectorAll('#findings details').forEach(d => { d.open = true; })")
+        tab.evaluate("document.querySelector('#findings details[data-code=likely-mislabel]').scrollIntoView()")
+        tab.screenshot(ARTIFACTS / "report-thumbnails.png")
+    bare = tmp_path / "bare.html"
+    run_cli(*args, "--cache-dir", tmp_path / "cache", "--no-thumbnails", "-o", bare)
+    assert "<img" not in bare.read_text(encoding="utf-8")

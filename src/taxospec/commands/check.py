@@ -78,6 +78,9 @@ class SpecNotUsable(TaxospecError):
 )
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--no-thumbnails", is_flag=True, help="HTML: leave out the pictures of flagged tasks (read from the media)."
+)
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -105,6 +108,7 @@ def check_command(
     cache_dir: Path | None,
     device: str,
     batch_size: int,
+    no_thumbnails: bool,
 ) -> None:
     """Check a Label Studio export against the spec and report everything that breaks it.
 
@@ -112,7 +116,8 @@ def check_command(
     project is exported, read with its own labeling config and checked, with links to its tasks.
     Prints a summary and the top findings per check, a coverage summary and the top to-do items;
     --format json|markdown|junit|html (or -o FILE.json|.md|.xml|.html) writes the full report (HTML: one
-    self-contained page with charts, coverage heatmaps and the to-do list).
+    self-contained page with charts, coverage heatmaps, the to-do list, and a picture of each flagged
+    task when the media can be read).
     The embedding checks (CLIP with the spec's model) run when media can be read (--media-root,
     --ls-document-root, --ls-media-root, --allow-http) or embeddings are given (--embeddings).
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
@@ -122,7 +127,7 @@ def check_command(
     from taxospec.api import check as run_check
     from taxospec.embeddings.media import MediaSources
     from taxospec.plugins.registry import checks
-    from taxospec.render.html import render_html
+    from taxospec.render.html import HTML_PER_CODE, render_html
     from taxospec.render.report_files import render_json, render_junit, render_markdown
     from taxospec.render.report_terminal import render_terminal
     from taxospec.spec import lint_spec, load_spec
@@ -192,8 +197,16 @@ def check_command(
         console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
         render_terminal(report, console, per_code=per_code)
     else:
-        renderers = {"json": render_json, "markdown": render_markdown, "html": render_html}
-        text = renderers.get(fmt, lambda r: render_junit(r, threshold))(report)
+        renderers = {"json": render_json, "markdown": render_markdown}
+        if fmt == "html":
+            pictures = None
+            if not no_thumbnails and spec.media == "image" and media.any:
+                from taxospec.render.thumbnails import thumbnails
+
+                pictures = thumbnails(report, media, per_code=HTML_PER_CODE)
+            text = render_html(report, per_code=HTML_PER_CODE, thumbnails=pictures)
+        else:
+            text = renderers.get(fmt, lambda r: render_junit(r, threshold))(report)
         if output is None:
             click.echo(text, nl=False)
         else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Mapping
 from html import escape
 
 from taxospec.findings import Finding, Severity
@@ -14,6 +15,8 @@ from taxospec.report import CellModel, Report
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 SPLIT_COLORS = ["#2563eb", "#f59e0b", "#10b981", "#a855f7", "#ef4444"]
+HTML_PER_CODE = 50
+"""Findings listed per check in the HTML report (the JSON report lists them all)."""
 STATUS_TEXT = {"covered": "at quota", "under quota": "under quota", "missing": "missing"}
 
 STYLE = """
@@ -64,6 +67,7 @@ ol.todo li input { margin-top:4px; } ol.todo .meta { color:var(--muted); font-si
 a { color:#1d4ed8; } code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12.5px; }
 input.filter { width:100%; padding:8px 10px; border:1px solid var(--line); border-radius:8px; margin:0 0 12px;
                font:inherit; }
+img.thumb { display:block; max-width:112px; max-height:112px; border-radius:6px; border:1px solid var(--line); }
 footer { color:var(--muted); font-size:12.5px; text-align:center; padding:10px; }
 """
 
@@ -89,8 +93,9 @@ document.addEventListener('DOMContentLoaded', function () {
 """
 
 
-def render_html(report: Report, *, per_code: int = 50) -> str:
-    """The whole report as one HTML document."""
+def render_html(report: Report, *, per_code: int = HTML_PER_CODE, thumbnails: Mapping[int, str] | None = None) -> str:
+    """The whole report as one HTML document; `thumbnails` (task id → `data:` URI, from
+    `render.thumbnails`) puts a picture of the task beside its findings."""
     s = report.summary
     parts = [
         "<!DOCTYPE html>",
@@ -110,7 +115,7 @@ def render_html(report: Report, *, per_code: int = 50) -> str:
         _classes(report),
         _coverage(report),
         _todo(report),
-        _findings(report, per_code),
+        _findings(report, per_code, thumbnails or {}),
         _checks(report),
     ]
     if report.notes:
@@ -284,7 +289,7 @@ def _todo(report: Report) -> str:
     )
 
 
-def _findings(report: Report, per_code: int) -> str:
+def _findings(report: Report, per_code: int, thumbnails: Mapping[int, str]) -> str:
     grouped: dict[str, list[Finding]] = defaultdict(list)
     for finding in report.findings:
         grouped[finding.code].append(finding)
@@ -300,12 +305,19 @@ def _findings(report: Report, per_code: int) -> str:
         stat = docs.get(code)
         opened = " open" if severity == Severity.ERROR else ""
         rows = []
-        for finding in itertools.islice(findings, per_code):
+        shown = list(itertools.islice(findings, per_code))
+        pictures = any(f.task_id in thumbnails for f in shown)
+        for finding in shown:
             task = str(finding.task_id) if finding.task_id is not None else ""
             if finding.link and task:
                 task = f"<a href='{escape(finding.link)}'>{task}</a>"
+            picture = ""
+            if pictures:
+                uri = thumbnails.get(finding.task_id) if finding.task_id is not None else None
+                image = f"<img class='thumb' src='{escape(uri)}' alt='task {finding.task_id}'>" if uri else ""
+                picture = f"<td>{image}</td>"
             rows.append(
-                f"<tr><td>{task}</td><td><code>{escape(finding.region_id or '')}</code></td>"
+                f"<tr>{picture}<td>{task}</td><td><code>{escape(finding.region_id or '')}</code></td>"
                 f"<td>{escape(finding.class_name or '')}</td><td>{escape(finding.message)}</td></tr>"
             )
         more = (
@@ -317,7 +329,8 @@ def _findings(report: Report, per_code: int) -> str:
         out.append(
             f"<details{opened} data-code='{escape(code)}'><summary><span class='badge {severity.value}'>"
             f"{severity.value}</span><code>{escape(code)}</code><span class='count'>{len(findings)}{family}</span>"
-            f"</summary><div class='body'><table><thead><tr><th>task</th><th>region</th><th>class</th>"
+            f"</summary><div class='body'><table><thead><tr>{'<th>picture</th>' if pictures else ''}"
+            f"<th>task</th><th>region</th><th>class</th>"
             f"<th>finding</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{more}</div></details>"
         )
     out.append("</section>")

@@ -1,0 +1,55 @@
+"""Small pictures of the flagged tasks, for the HTML report: read through the same safe media roots as the
+embedding checks, shrunk and embedded as `data:` URIs (the report's Content-Security-Policy allows only
+those), so the page still opens offline and a reviewer sees the problem next to its finding."""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+from collections import defaultdict
+
+from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
+from taxospec.report import Report
+
+SIZE = 112
+"""Longest side of a thumbnail, in pixels."""
+LIMIT = 400
+"""Thumbnails per report at most (about 4 kB each)."""
+
+
+def thumbnails(report: Report, sources: MediaSources, *, per_code: int, limit: int = LIMIT) -> dict[int, str]:
+    """Task id → `data:image/jpeg;base64,…` for the tasks the HTML report shows (the first `per_code`
+    findings of each check), images only; media that cannot be read or decoded simply has none."""
+    shown: dict[str, list[int]] = defaultdict(list)
+    for finding in report.findings:
+        if finding.task_id is not None and len(shown[finding.code]) < per_code:
+            shown[finding.code].append(finding.task_id)
+    wanted = list(dict.fromkeys(itertools.chain.from_iterable(shown.values())))
+    out: dict[int, str] = {}
+    for task_id in wanted:
+        if len(out) >= limit:
+            break
+        uri = report.media.get(task_id)
+        if uri is None:
+            continue
+        picture = _thumbnail(uri, sources)
+        if picture is not None:
+            out[task_id] = picture
+    return out
+
+
+def _thumbnail(uri: str, sources: MediaSources) -> str | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        data = read_media(uri, sources)
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a fraction of full size
+            picture = image.convert("RGB")
+            picture.thumbnail((SIZE, SIZE))
+    except (MediaProblem, UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
