@@ -38,6 +38,11 @@ demo: $(STAMP)
 			examples/synthetic-signals/export$$kind.json --ls-document-root examples/synthetic-signals \
 			--cache-dir build/demo/cache --per-code 2 || [ $$? -eq 1 ] || exit 1; \
 	done
+	@# again, nothing new: no model is loaded; the HTML report pictures every flagged task
+	HF_HUB_OFFLINE=1 $(BIN)/taxospec check examples/synthetic-signals/spec.yaml examples/synthetic-signals/export.json \
+		--ls-document-root examples/synthetic-signals --cache-dir build/demo/cache \
+		-o build/demo/embeddings.html || [ $$? -eq 1 ]
+	@echo "open build/demo/embeddings.html (the embedding findings, each with its picture)"
 
 test: $(STAMP) browser lint typecheck pytest
 
