@@ -1,7 +1,9 @@
 """Embed every example of a dataset: read and decode media while the model encodes.
 
-Media of a task is read once and hashed; what is cached (by content, region, frame, model and
-preprocessing) is not decoded again; what is not is decoded, cropped and preprocessed — by worker
+First the content memo says which media is unchanged since it was last read (one `stat` per file); those
+tasks' vectors come from the cache in bulk (`assembly.take_cached`), and when that is every task the model
+is never loaded. The other tasks' media is read once and hashed; what is cached (by content, region,
+frame, model and preprocessing) is not decoded again; what is not is decoded, cropped and preprocessed — by worker
 threads on the CPU, or on the GPU by the device stage (`device_stage.py`) — a bounded number of tasks
 ahead of the encoder, and encoded in batches. Media that cannot be had becomes a `media-*` issue on the
 dataset; the run goes on.
@@ -255,14 +257,14 @@ def embed_dataset(
         cache.memo.save()
         cache.compact()
     hashes.update(taken.hashes)
-    space = assemble(np.asarray(cols.task, dtype=np.int64), vectors, taken, cache)
+    assembled = assemble(np.asarray(cols.task, dtype=np.int64), vectors, taken, cache)
     return EmbeddingSpace(
-        samples=space.samples,
-        vectors=space.vectors,
+        samples=assembled.samples,
+        vectors=assembled.vectors,
         model_id=embedder.model_id,
         encode_text=embedder.encode_texts,
-        frame_vectors=space.frame_vectors,
-        context_vectors=space.context_vectors,
+        frame_vectors=assembled.frame_vectors,
+        context_vectors=assembled.context_vectors,
         content_hashes=hashes,
         logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
         search_device="cuda" if on_gpu else "cpu",
