@@ -85,6 +85,8 @@ def test_a_record_that_no_longer_matches_is_corrected(tmp_path: Path, tiny_weigh
     after = check(spec, export, media=media, cache_dir=cache_root, device="cpu")
     assert [f.message for f in after.findings] == [f.message for f in before.findings]
     assert ModelRecords(cache_root).get(recipe).preprocess_id == identity["preprocess_id"]  # type: ignore[union-attr]
+    (cache_root / "models.json").write_text(json.dumps({recipe: {**identity, "device": 7}}))  # wrong types
+    assert ModelRecords(cache_root).get(recipe) is None
     (cache_root / "models.json").write_text("{not json")  # damaged: the model is loaded and recorded again
     assert [f.message for f in check(spec, export, media=media, cache_dir=cache_root, device="cpu").findings] == [
         f.message for f in before.findings

@@ -67,9 +67,15 @@ class ModelRecords:
         """The identity recorded for `recipe`, if any."""
         try:
             entry = json.loads(self.path.read_text(encoding="utf-8")).get(recipe)
-            return ModelIdentity(**entry) if isinstance(entry, dict) else None
+            identity = ModelIdentity(**entry) if isinstance(entry, dict) else None
         except (OSError, ValueError, TypeError, AttributeError):
             return None
+        texts = (identity.model_id, identity.preprocess_id, identity.device, identity.precision) if identity else ()
+        if identity is None or not all(isinstance(t, str) for t in texts):
+            return None
+        if isinstance(identity.logit_scale, bool) or not isinstance(identity.logit_scale, (int, float)):
+            return None
+        return identity
 
     def put(self, recipe: str, identity: ModelIdentity) -> None:
         """Record `identity` under `recipe` (atomic write; a cache that cannot be written only loses speed)."""
