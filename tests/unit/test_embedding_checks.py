@@ -175,6 +175,26 @@ def test_within_a_check_the_strongest_findings_come_first(tmp_path: Path) -> Non
         assert scores == sorted(scores, reverse=True), code
 
 
+@pytest.mark.parametrize("embedded", [0, 1, 2, 3, 5])
+def test_a_handful_of_vectors_never_breaks_a_check(tmp_path: Path, embedded: int) -> None:
+    """When the media of almost every task is missing, the few vectors left are checked or the checks say
+    why they skip; none fails (faiss asserts on an empty index)."""
+    world = World()
+    _base(world)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    dataset = read_export(load_spec_text(SPEC), export)
+    vectors = np.stack(world.vectors[:embedded]) if embedded else np.zeros((0, DIM), np.float32)
+    space = EmbeddingSpace(np.arange(embedded), vectors, "t", encode_text=encode_text)
+    _, stats = run_checks(dataset, embeddings=space)
+    ran = {s.code: s for s in stats if s.family == "embeddings" and not s.code.startswith("media-")}
+    if embedded < 2:
+        reasons = [s.skipped or "" for s in ran.values() if "unit" not in (s.skipped or "")]
+        assert reasons and all("too few to compare" in reason for reason in reasons), ran
+    else:
+        assert any(s.skipped is None for s in ran.values())
+
+
 def test_outliers_are_calibrated_per_class(tmp_path: Path) -> None:
     """A spread-out class is not flagged for its spread; the same distance in a tight class is."""
     world = World()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, sa
 from taxospec.embeddings.pipeline import embed_dataset
 from taxospec.embeddings.space import EmbeddingSpace
 
-from .tiny_model import box_task, pipeline_spec, png
+from .tiny_model import box_task, boxes_export, pipeline_spec, png
 
 
 def _video(path: Path, seconds: float = 2.0, fps: int = 10) -> None:
@@ -411,3 +412,17 @@ def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Pat
     one_by_one = embed_dataset(dataset, embedder, sources, device_decode=True, batch_size=1)
     assert one_by_one.samples.tolist() == device.samples.tolist()
     assert np.allclose(one_by_one.vectors, device.vectors, atol=1e-5)
+
+
+def test_media_found_nowhere_is_findings_not_a_crash(tmp_path: Path, tiny_weights: Path, run_cli: Any) -> None:
+    """A media root that holds none of the export's media (a wrong --ls-document-root): every task is a
+    media-missing finding and the embedding checks say why they skip."""
+    _, export = boxes_export(tmp_path, 3)
+    (tmp_path / "empty").mkdir()
+    args = ["check", pipeline_spec(tmp_path, tiny_weights), export, "--ls-document-root", tmp_path / "empty"]
+    result = run_cli(*args, "--cache-dir", tmp_path / "cache", "--device", "cpu", "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    assert sum(f["code"] == "media-missing" for f in report["findings"]) == 3
+    skipped = {c["code"]: c["skipped"] for c in report["checks"] if c["code"] in ("outlier", "likely-mislabel")}
+    assert all("too few to compare" in (reason or "") for reason in skipped.values()), skipped

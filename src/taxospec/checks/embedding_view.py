@@ -19,6 +19,8 @@ INNER_FENCE = 1.5
 DUPLICATE_NEIGHBOURS = 32
 """Neighbours per example searched once for all checks (near-duplicate groups of up to this size)."""
 
+MIN_VECTORS = 2
+"""Embedded examples below which no embedding check has anything to compare."""
 NO_EMBEDDINGS = "no embeddings: give --embeddings FILE, or a media source (--media-root, --ls-document-root, …)"
 
 
@@ -33,6 +35,11 @@ class EmbeddingView:
         """The run's embedding space; a `SkipCheck` when there is none."""
         if self.ctx.embeddings is None:
             raise SkipCheck(NO_EMBEDDINGS)
+        if len(self.ctx.embeddings.samples) < MIN_VECTORS:
+            raise SkipCheck(
+                f"{len(self.ctx.embeddings.samples)} example(s) embedded, too few to compare "
+                "(is the media where the media options say? see media-missing)"
+            )
         return self.ctx.embeddings
 
     @cached_property
