@@ -133,9 +133,11 @@ def build_embeddings(
     embedder = lazy_embedder(factory, root, folder, **load_args)
     for _ in range(2):
         cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
+        issues_before = len(dataset.issues)
         try:
             return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
         except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
+            del dataset.issues[issues_before:]  # the media problems found meanwhile are found again
             recipe = factory.recipe(**load_args) if hasattr(factory, "recipe") else None
             embedder = loaded_embedder(changed.loaded, root, folder, recipe)
     raise AssertionError("unreachable: a loaded embedder does not change")

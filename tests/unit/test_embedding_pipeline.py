@@ -426,3 +426,13 @@ def test_media_found_nowhere_is_findings_not_a_crash(tmp_path: Path, tiny_weight
     assert sum(f["code"] == "media-missing" for f in report["findings"]) == 3
     skipped = {c["code"]: c["skipped"] for c in report["checks"] if c["code"] in ("outlier", "likely-mislabel")}
     assert all("too few to compare" in (reason or "") for reason in skipped.values()), skipped
+
+
+def test_undecodable_images_are_named_plainly() -> None:
+    """The message says what is wrong with the file, with nothing that changes from run to run."""
+    from taxospec.embeddings.frames import decode_image
+
+    for data, why in ((b"", "an empty file"), (b"\x00\x01 not a picture", "no image format Pillow knows")):
+        with pytest.raises(MediaProblem) as raised:
+            decode_image(data, "x.png")
+        assert raised.value.code == "media-unreadable" and str(raised.value) == f"x.png: not a readable image ({why})"

@@ -3,6 +3,7 @@ never loads it (nor imports torch); a record that no longer matches the model is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,7 +22,7 @@ from taxospec.embeddings.media import MediaSources
 from taxospec.embeddings.pipeline import embed_dataset
 
 from ..conftest import EXAMPLES
-from .tiny_model import TINY, boxes_export, pipeline_spec, png
+from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
 
 
 class CountingFactory:
@@ -94,15 +95,31 @@ def test_a_record_that_no_longer_matches_is_corrected(tmp_path: Path, tiny_weigh
     assert ModelRecords(cache_root).get(recipe) is not None
 
 
-def test_model_changed_is_raised_before_anything_is_read(tmp_path: Path, tiny_weights: Path) -> None:
+def test_model_changed_is_raised_once_and_optional_methods_load_only_when_called(
+    tmp_path: Path, tiny_weights: Path
+) -> None:
     from taxospec.embeddings.lazy import ModelIdentity, TextVectors
 
     loaded = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     stale = ModelIdentity(loaded.model_id, "stale", "cpu", "fp32", 1.0)
-    embedder = LazyEmbedder(stale, lambda: loaded, TextVectors(tmp_path))
-    with pytest.raises(ModelChanged) as raised:
-        embedder.load_now()
-    assert raised.value.loaded is loaded and not embedder.is_loaded
+    loads: list[int] = []
+
+    def load() -> Any:
+        loads.append(1)
+        return loaded
+
+    embedder = LazyEmbedder(stale, load, TextVectors(tmp_path))
+    for _ in range(2):
+        with pytest.raises(ModelChanged) as raised:
+            embedder.encode_batch  # noqa: B018 - anything but the optional methods loads the model
+        assert raised.value.loaded is loaded and not embedder.is_loaded
+    assert loads == [1], "a model that changed is not loaded twice"
+    current = ModelIdentity.of(loaded)
+    known = LazyEmbedder(current, load, TextVectors(tmp_path))
+    assert hasattr(known, "pil_stage") and not known.is_loaded, "an optional method is known from the record"
+    assert known.pil_stage() is not None and known.is_loaded, "and loads the model when called"
+    without = LazyEmbedder(dataclasses.replace(current, capabilities=()), load, TextVectors(tmp_path))
+    assert not hasattr(without, "preprocess_on_device") and not without.is_loaded
 
 
 def test_the_recipe_follows_the_weights_and_is_none_when_a_file_is_missing(tmp_path: Path, tiny_weights: Path) -> None:
@@ -160,3 +177,32 @@ def test_a_cache_that_cannot_be_written_is_a_clear_error(tmp_path: Path, tiny_we
     dataset = read_export(load_spec_text(spec.read_text()), export)
     with pytest.raises(EmbeddingError, match="cannot be written"):
         embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), cache=cache, workers=1)
+
+
+def test_missing_and_broken_media_do_not_load_the_model_again(tmp_path: Path, tiny_weights: Path) -> None:
+    """Messy data: a task whose file is gone and one whose file does not decode are read again on every
+    run (they are findings), but with nothing to encode the model still is not loaded."""
+    root, export = boxes_export(tmp_path, 4)
+    tasks = json.loads(export.read_text())
+    tasks.append(box_task(5, "/data/local-files/?d=img/gone.png", "a"))
+    tasks.append(box_task(6, "/data/local-files/?d=img/broken.png", "a"))
+    (root / "img" / "broken.png").write_bytes(b"\x89PNG not really")
+    export.write_text(json.dumps(tasks))
+    dataset_spec = load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text())
+    sources = MediaSources(ls_document_root=root)
+    cache_root = tmp_path / "cache"
+    factory = CountingFactory()
+    args = {"model": "TaxospecTiny-8", "pretrained": str(tiny_weights), "device": "cpu", "precision": "auto"}
+    args |= {"spec_dir": None, "architecture_file": str(TINY)}
+
+    def run() -> tuple[LazyEmbedder, list[str]]:
+        dataset = read_export(dataset_spec, export)
+        embedder = lazy_embedder(factory, cache_root, lambda m, p: EmbeddingCache.folder_for(cache_root, m, p), **args)
+        cache = EmbeddingCache(cache_root, embedder.model_id, embedder.preprocess_id)
+        embed_dataset(dataset, embedder, sources, cache=cache, workers=2)
+        return embedder, sorted(issue.code for issue in dataset.issues)
+
+    first, problems = run()
+    assert factory.loads == 1 and first.is_loaded and problems == ["media-missing", "media-unreadable"]
+    second, again = run()
+    assert factory.loads == 1 and not second.is_loaded and again == problems

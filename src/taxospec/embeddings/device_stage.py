@@ -169,10 +169,11 @@ def device_crop(image: Any, what: str) -> Any:
 
 
 @contextlib.contextmanager
-def closing(stage: DeviceStage | None) -> Iterator[None]:
-    """Stop the device stage's thread however the run ends."""
+def closing(stages: list[DeviceStage]) -> Iterator[None]:
+    """Stop the device stages' threads however the run ends (`stages` may fill up during the run: a stage is
+    made when the first batch needs one)."""
     try:
         yield
     finally:
-        if stage is not None:
+        for stage in stages:
             stage.close()

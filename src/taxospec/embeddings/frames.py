@@ -20,6 +20,9 @@ def decode_image(data: bytes, name: str) -> Any:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             return image.convert("RGB")
+    except Image.UnidentifiedImageError:
+        what = "an empty file" if not data else "no image format Pillow knows"
+        raise MediaProblem("media-unreadable", f"{name}: not a readable image ({what})") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise MediaProblem("media-unreadable", f"{name}: not a readable image ({exc})") from None
 

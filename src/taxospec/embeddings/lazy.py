@@ -13,6 +13,7 @@ encoded, and the caller starts over with the loaded model.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Callable
@@ -36,6 +37,8 @@ class ModelIdentity:
     device: str
     precision: str
     logit_scale: float
+    capabilities: tuple[str, ...] = ()
+    """Which of the optional methods (`OPTIONAL_METHODS`) the embedder has."""
 
     @classmethod
     def of(cls, embedder: Any) -> ModelIdentity:
@@ -46,7 +49,12 @@ class ModelIdentity:
             device=str(getattr(embedder, "device", "cpu")),
             precision=str(getattr(embedder, "precision", "fp32")),
             logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
+            capabilities=tuple(name for name in OPTIONAL_METHODS if hasattr(embedder, name)),
         )
+
+
+OPTIONAL_METHODS = ("pil_stage", "preprocess_on_device", "encode_uint8")
+"""Methods an embedder may have, which the pipeline asks about before it knows whether it will encode."""
 
 
 class ModelChanged(EmbeddingError):
@@ -67,11 +75,13 @@ class ModelRecords:
         """The identity recorded for `recipe`, if any."""
         try:
             entry = json.loads(self.path.read_text(encoding="utf-8")).get(recipe)
+            if isinstance(entry, dict) and isinstance(entry.get("capabilities", []), list):
+                entry = {**entry, "capabilities": tuple(entry.get("capabilities", []))}
             identity = ModelIdentity(**entry) if isinstance(entry, dict) else None
         except (OSError, ValueError, TypeError, AttributeError):
             return None
         texts = (identity.model_id, identity.preprocess_id, identity.device, identity.precision) if identity else ()
-        if identity is None or not all(isinstance(t, str) for t in texts):
+        if identity is None or not all(isinstance(t, str) for t in (*texts, *identity.capabilities)):
             return None
         if isinstance(identity.logit_scale, bool) or not isinstance(identity.logit_scale, (int, float)):
             return None
@@ -131,14 +141,16 @@ class TextVectors:
 class LazyEmbedder:
     """An embedder that loads its model on first real use; its identity comes from the record meanwhile.
 
-    Prompts are encoded through `TextVectors`; anything else an embedder offers (`encode_batch`,
-    `pil_stage`, …) loads the model first. `load_now` loads it and checks it against the record."""
+    Prompts are encoded through `TextVectors`; anything else an embedder offers (`encode_batch`, …) loads
+    the model first, and the optional methods (`OPTIONAL_METHODS`) can be asked about without loading it.
+    `load_now` loads it and checks it against the record, from any thread."""
 
     def __init__(self, identity: ModelIdentity, load: Callable[[], Any], texts: TextVectors) -> None:
         self.identity = identity
         self._load = load
         self._texts = texts
         self._loaded: Any = None
+        self._changed: ModelChanged | None = None
         self._lock = threading.Lock()
 
     @property
@@ -177,12 +189,16 @@ class LazyEmbedder:
         return self._loaded is not None
 
     def load_now(self) -> Any:
-        """The loaded embedder (loaded once); `ModelChanged` when it is not what the record says."""
+        """The loaded embedder (loaded once, whichever thread asks first); `ModelChanged` when it is not what
+        the record says (raised again on every later call, without loading again)."""
         with self._lock:
+            if self._changed is not None:
+                raise self._changed
             if self._loaded is None:
                 loaded = self._load()
                 if ModelIdentity.of(loaded) != self.identity:
-                    raise ModelChanged(loaded)
+                    self._changed = ModelChanged(loaded)
+                    raise self._changed
                 self._loaded = loaded
         return self._loaded
 
@@ -196,7 +212,14 @@ class LazyEmbedder:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        if name in OPTIONAL_METHODS:  # asked about before anything needs encoding: loads only when called
+            if name not in self.identity.capabilities:
+                raise AttributeError(name)
+            return functools.partial(self._call, name)
         return getattr(self.load_now(), name)
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.load_now(), name)(*args, **kwargs)
 
 
 def lazy_embedder(factory: Any, root: Path, cache_folder: Callable[[str, str], Path], **load_args: Any) -> LazyEmbedder:

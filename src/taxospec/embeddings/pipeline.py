@@ -137,8 +137,6 @@ def embed_dataset(
         digests = cache.memo.unchanged(scope, [dataset.items.media[task] for task in tasks])
         taken = take_cached(tasks, digests, by_task, regions, plan_of, cache)
     todo = taken.todo
-    if todo and hasattr(embedder, "load_now"):
-        embedder.load_now()  # a model loaded on first use loads now, before any media is read
     if device_decode is None:
         device_decode = bool(getattr(embedder, "decodes_on_device", False))
     device_decode = bool(todo) and device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
@@ -182,7 +180,7 @@ def embed_dataset(
     vectors: dict[int, list[tuple[int, npt.NDArray[np.float32]]]] = {}
     hashes: dict[int, str] = {}
     pending: list[_Job] = []
-    stage = DeviceStage(embedder) if device_decode else None
+    stages: list[DeviceStage] = []  # made for the first batch that needs one (a re-run may need none)
     in_flight: deque[Future[Decoded]] = deque()
 
     def flush() -> None:
@@ -190,8 +188,10 @@ def embed_dataset(
             return
         import torch
 
-        if pending[0].what is not None and stage is not None:
-            in_flight.append(stage.submit(list(pending)))  # decoded on the device while the last batch encodes
+        if pending[0].what is not None:
+            if not stages:
+                stages.append(DeviceStage(embedder))
+            in_flight.append(stages[0].submit(list(pending)))  # decoded on the device while the last batch encodes
             pending.clear()
             while len(in_flight) > BATCHES_AHEAD:
                 finish(in_flight.popleft().result())
@@ -214,24 +214,25 @@ def embed_dataset(
                 dataset.issues.append(ReadIssue("media-unreadable", "the image does not decode", bad))
         if not decoded.jobs:
             return
-        with stage.encoding() if stage is not None else contextlib.nullcontext():
+        with stages[0].encoding() if stages else contextlib.nullcontext():
             encoded = encode_padded(embedder, decoded.ready(), batch_size if on_gpu else 0)
         if cache is not None:
             cache.put([job.key for job in decoded.jobs], encoded)
         for job, vector in zip(decoded.jobs, encoded, strict=True):
             vectors.setdefault(job.sample, []).append((job.slot, vector))
 
-    pil_stage = embedder.pil_stage() if todo and hasattr(embedder, "pil_stage") else None
     if processes is None:
         processes = workers > 1 and on_gpu and len(todo) > PROCESSES_ABOVE
-    if processes and pil_stage is not None and todo and not device_decode:
+    processes = processes and bool(todo) and not device_decode
+    pil_stage = embedder.pil_stage() if processes and hasattr(embedder, "pil_stage") else None
+    if pil_stage is not None:
         jobs_in = [(task, dataset.items.media[task], plan_of(task)) for task in todo]
         decoded: Iterator[_TaskResult] = _in_processes(
             jobs_in, sources, pil_stage, spec.media == "video", workers, cache
         )
     else:
         decoded = _ordered(prepare, todo, workers)
-    with _progress(progress, len(tasks)) as advance, _torch_threads(embedder), closing(stage):
+    with _progress(progress, len(tasks)) as advance, _torch_threads(embedder), closing(stages):
         advance(len(tasks) - len(todo))
         for result in decoded:
             advance(1)
