@@ -436,3 +436,13 @@ def test_undecodable_images_are_named_plainly() -> None:
         with pytest.raises(MediaProblem) as raised:
             decode_image(data, "x.png")
         assert raised.value.code == "media-unreadable" and str(raised.value) == f"x.png: not a readable image ({why})"
+
+
+def test_undecodable_videos_are_named_plainly(tmp_path: Path) -> None:
+    _video(tmp_path / "clip.mp4")
+    whole = (tmp_path / "clip.mp4").read_bytes()
+    for data, why in ((b"", "an empty file"), (b"\x00junk" * 300, "Invalid data found when processing input")):
+        with pytest.raises(MediaProblem) as raised:
+            video_frames(data, [0.5], "x.mp4")
+        assert str(raised.value) == f"x.mp4: not a readable video ({why})"
+    assert len(video_frames(whole, [0.5], "clip.mp4")) == 1

@@ -13,14 +13,14 @@ MAX_PIXELS = 100_000_000
 
 def decode_image(data: bytes, name: str) -> Any:
     """An RGB PIL image, or MediaProblem `media-unreadable`."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
             return image.convert("RGB")
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         what = "an empty file" if not data else "no image format Pillow knows"
         raise MediaProblem("media-unreadable", f"{name}: not a readable image ({what})") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -64,7 +64,7 @@ def video_frames(data: bytes, times: list[float], name: str) -> list[Any]:
     try:
         container = av.open(io.BytesIO(data), mode="r")
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise MediaProblem("media-unreadable", f"{name}: not a readable video ({exc})") from None
+        raise MediaProblem("media-unreadable", f"{name}: not a readable video ({_plain(exc, data)})") from None
     try:
         if not container.streams.video:
             raise MediaProblem("media-unreadable", f"{name}: has no video stream")
@@ -81,7 +81,9 @@ def video_frames(data: bytes, times: list[float], name: str) -> list[Any]:
                 if not wanted:
                     break
         except (av.error.FFmpegError, ValueError) as exc:
-            raise MediaProblem("media-unreadable", f"{name}: the video cannot be decoded ({exc})") from None
+            raise MediaProblem(
+                "media-unreadable", f"{name}: the video cannot be decoded ({_plain(exc, data)})"
+            ) from None
         for t in wanted:  # past the last frame: the last frame is the closest
             if previous is None:
                 raise MediaProblem("media-unreadable", f"{name}: no frame could be decoded")
@@ -89,3 +91,11 @@ def video_frames(data: bytes, times: list[float], name: str) -> list[Any]:
         return [found[t].to_image().convert("RGB") for t in times]
     finally:
         container.close()
+
+
+def _plain(error: Exception, data: bytes) -> str:
+    """FFmpeg's complaint without its error number and placeholder file name."""
+    if not data:
+        return "an empty file"
+    text = getattr(error, "strerror", None) or str(error)
+    return str(text).split(": '<none>'")[0].strip() or type(error).__name__
