@@ -105,7 +105,7 @@ def build_embeddings(
         return embeddings
     if embeddings is not None:
         task_ids = np.asarray(dataset.items.task_id, dtype=np.int64)[dataset.columns.task]
-        space = load_precomputed(embeddings, task_ids, dataset.samples.region_id)
+        space = load_precomputed(embeddings, task_ids, dataset.samples.region_id, notes=dataset.notes)
         space.search_device = device
         return space
     if media is None or not media.any:

@@ -269,12 +269,49 @@ def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
         np.save(path, table)
     space = load_precomputed(path, np.array([1, 2, 3, 4]), [None, "r2", "zz", None])
     assert space.samples.tolist() == [0, 1] and space.vectors.shape == (2, DIM)
-    with pytest.raises(EmbeddingError, match="no embedding matches"):
+    with pytest.raises(EmbeddingError, match="none matches a task and region id"):
         load_precomputed(path, np.array([100]), [None])
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     with pytest.raises(EmbeddingError, match="cannot be read as embeddings"):
         load_precomputed(bad, np.array([1]), [None])
+
+
+def test_precomputed_files_that_cannot_be_used_say_why_and_usable_ones_say_what_was_left_out(tmp_path: Path) -> None:
+    from taxospec.embeddings.space import EmbeddingError, load_precomputed
+
+    ids, regions = np.array([1, 2, 3]), np.array(["", "", ""])
+    rows = np.eye(3, DIM, dtype=np.float32)
+
+    def saved(name: str, **arrays: object) -> Path:
+        path = tmp_path / f"{name}.npz"
+        np.savez(path, **arrays)  # type: ignore[arg-type]
+        return path
+
+    refused = {
+        "one entry per example; they have 3, 3 and 2": saved(
+            "short", task_id=ids, region_id=regions, embedding=rows[:2]
+        ),
+        "must be a 2-D matrix": saved("cube", task_id=ids, region_id=regions, embedding=rows.reshape(3, 2, -1)),
+        "NaN or infinite": saved("nan", task_id=ids, region_id=regions, embedding=np.full((3, DIM), np.nan)),
+        "task_id must hold task ids": saved(
+            "names", task_id=np.array(["a", "b", "c"]), region_id=regions, embedding=rows
+        ),
+        "all 3 that match are all zeros": saved("zeros", task_id=ids, region_id=regions, embedding=0 * rows),
+    }
+    for why, path in refused.items():
+        with pytest.raises(EmbeddingError, match=why):
+            load_precomputed(path, ids, [None, None, None])
+    notes: list[str] = []
+    partly = rows.copy()
+    partly[1] = 0
+    twice = saved(
+        "twice", task_id=np.array([1, 2, 3, 3]), region_id=np.array([""] * 4), embedding=np.vstack([partly, rows[:1]])
+    )
+    space = load_precomputed(twice, ids, [None, None, None], notes=notes)
+    assert space.samples.tolist() == [0, 2] and np.allclose(space.vectors[1], rows[0])
+    assert any("1 (task, region) key(s) given twice" in n for n in notes)
+    assert any("1 embedding(s) are all zeros and were left out" in n for n in notes)
 
 
 def _waving_only_in_daylight(tmp_path: Path) -> tuple[Path, EmbeddingSpace]:

@@ -77,37 +77,63 @@ class EmbeddingSpace:
         return normalize(self.encode_text(prompts))
 
 
-def load_precomputed(path: str | Path, task_ids: npt.NDArray[np.int64], region_ids: list[str | None]) -> EmbeddingSpace:
+def load_precomputed(
+    path: str | Path,
+    task_ids: npt.NDArray[np.int64],
+    region_ids: list[str | None],
+    notes: list[str] | None = None,
+) -> EmbeddingSpace:
     """Embeddings a team computed with its own model, matched to samples by task id and region id.
 
     Accepted: `.npz` with arrays `task_id`, `region_id` and `embedding` (or `vectors`); `.npy` holding a
     structured array with those fields; `.parquet` with those columns (needs pyarrow). Whole-image
-    examples have an empty region id.
+    examples have an empty region id. A file that cannot be used as a whole (columns of different lengths,
+    not a matrix, NaN) is an `EmbeddingError`; rows that can be left out (all zeros: no direction to
+    compare; a key given twice: the last row wins) are, with a line in `notes`.
     """
     p = Path(path)
     if not p.is_file():
         raise EmbeddingError(f"{path}: no such embeddings file")
     try:
         tasks, regions, vectors = _read_keyed(p)
+        matrix = np.asarray(vectors, dtype=np.float32)
     except EmbeddingError:
         raise
     except Exception as exc:  # numpy and pyarrow raise many kinds for a damaged file
         raise EmbeddingError(f"{path}: cannot be read as embeddings: {exc}") from None
-    lookup = {
-        (int(t), str(r) if r not in (None, "") else ""): i for i, (t, r) in enumerate(zip(tasks, regions, strict=True))
-    }
-    rows, found = [], []
+    if matrix.ndim != 2:
+        raise EmbeddingError(f"{path}: embeddings must be a 2-D matrix (one row per example), got shape {matrix.shape}")
+    if not len(tasks) == len(regions) == len(matrix):
+        raise EmbeddingError(
+            f"{path}: task_id, region_id and embedding must have one entry per example; "
+            f"they have {len(tasks)}, {len(regions)} and {len(matrix)}"
+        )
+    if not np.isfinite(matrix).all():
+        raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
+    try:
+        keys = [(int(t), str(r) if r not in (None, "") else "") for t, r in zip(tasks, regions, strict=True)]
+    except (TypeError, ValueError) as exc:
+        raise EmbeddingError(f"{path}: task_id must hold task ids (integers): {exc}") from None
+    lookup = dict(zip(keys, range(len(keys)), strict=True))
+    if len(lookup) < len(keys) and notes is not None:
+        notes.append(
+            f"{path}: {len(keys) - len(lookup)} (task, region) key(s) given twice; the last row of each is used"
+        )
+    empty = ~np.any(matrix != 0, axis=1)
+    rows, found, zero = [], [], 0
     for sample, (task, region) in enumerate(zip(task_ids.tolist(), region_ids, strict=True)):
         index = lookup.get((int(task), region or ""))
-        if index is not None:
+        if index is not None and empty[index]:
+            zero += 1
+        elif index is not None:
             rows.append(sample)
             found.append(index)
     if not found:
-        raise EmbeddingError(f"{path}: no embedding matches a task and region id of the export")
-    matrix = np.asarray(vectors, dtype=np.float32)[found]
-    if not np.isfinite(matrix).all():
-        raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
-    return EmbeddingSpace(np.asarray(rows, dtype=np.int64), matrix, model_id=f"precomputed:{p.name}")
+        why = f"all {zero} that match are all zeros" if zero else "none matches a task and region id of the export"
+        raise EmbeddingError(f"{path}: no usable embedding: {why}")
+    if zero and notes is not None:
+        notes.append(f"{path}: {zero} embedding(s) are all zeros and were left out (no direction to compare)")
+    return EmbeddingSpace(np.asarray(rows, dtype=np.int64), matrix[found], model_id=f"precomputed:{p.name}")
 
 
 def _read_keyed(path: Path) -> tuple[Any, Any, Any]:
