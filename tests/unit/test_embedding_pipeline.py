@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, sa
 from taxospec.embeddings.pipeline import embed_dataset
 from taxospec.embeddings.space import EmbeddingSpace
 
-from .tiny_model import box_task, boxes_export, pipeline_spec, png
+from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
 
 
 def _video(path: Path, seconds: float = 2.0, fps: int = 10) -> None:
@@ -352,6 +353,28 @@ def test_missing_weights_fail_fast_with_a_way_out(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingError, match="local-dir:"):
         OpenClipFactory().load("ViT-B-32", str(tmp_path / "missing.pt"), device="cpu")
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_damaged_weights_and_model_configs_are_clear_errors(tmp_path: Path, tiny_weights: Path) -> None:
+    """A checkpoint that is not one, a checkpoint of another model, a config that is not JSON: each an
+    `EmbeddingError` naming the file (exit 2 from the CLI), never an internal error."""
+    import open_clip
+    import torch
+
+    from taxospec.embeddings.space import EmbeddingError
+
+    (tmp_path / "random.pt").write_bytes(os.urandom(4096))
+    other = tmp_path / "other.pt"
+    torch.save({"visual.proj": torch.zeros(3, 3)}, other)
+    (tmp_path / "config.json").write_text("{not json")
+    for weights, config, message in (
+        (tmp_path / "random.pt", TINY, "random.pt cannot be loaded as TaxospecTiny-8 (damaged"),
+        (other, TINY, "other.pt cannot be loaded as TaxospecTiny-8 (damaged, or made for another model)"),
+        (tiny_weights, tmp_path / "config.json", "config.json is not an open_clip config"),
+    ):
+        with pytest.raises(EmbeddingError, match=re.escape(message)):
+            OpenClipFactory().load("TaxospecTiny-8", str(weights), device="cpu", architecture_file=str(config))
+    assert "TaxospecTiny-8" in open_clip.list_models()
 
 
 def test_process_decoding_matches_thread_decoding(

@@ -159,7 +159,10 @@ class OpenClipFactory:
             config = (spec_dir or Path.cwd()) / Path(architecture_file).expanduser()
             if not config.is_file():
                 raise EmbeddingError(f"the model config {config} does not exist")
-            open_clip.add_model_config(config)
+            try:
+                open_clip.add_model_config(config)
+            except (ValueError, OSError, UnicodeDecodeError) as exc:
+                raise EmbeddingError(f"the model config {config} is not an open_clip config (JSON): {exc}") from None
 
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -171,8 +174,15 @@ class OpenClipFactory:
                 model_name, pretrained=weights, device=device, precision=precision
             )
             tokenizer = open_clip.get_tokenizer(model_name)
-        except (RuntimeError, ValueError, OSError, KeyError) as exc:
-            raise EmbeddingError(f"open_clip could not load {model} with {pretrained!r}: {exc}") from None
+        except Exception as exc:  # torch.load alone raises half a dozen kinds for a damaged checkpoint
+            if weights is not None and Path(weights).is_file():
+                raise EmbeddingError(
+                    f"the checkpoint {weights} cannot be loaded as {model} (damaged, or made for another model): "
+                    f"{type(exc).__name__}"
+                ) from None
+            raise EmbeddingError(
+                f"open_clip could not load {model} with {pretrained!r}: {type(exc).__name__}: {_first_line(exc)}"
+            ) from None
         clip.eval()
         size = getattr(getattr(clip, "visual", None), "image_size", "?")
         return OpenClipEmbedder(
@@ -222,6 +232,11 @@ class OpenClipFactory:
             return None
         versions = ",".join(f"{name}={_version(name)}" for name in ("open_clip_torch", "torch", "torchvision"))
         return "|".join(("open_clip", model, weights, architecture, device, precision, versions))
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _auto_device() -> str:
