@@ -367,14 +367,18 @@ def test_damaged_weights_and_model_configs_are_clear_errors(tmp_path: Path, tiny
     other = tmp_path / "other.pt"
     torch.save({"visual.proj": torch.zeros(3, 3)}, other)
     (tmp_path / "config.json").write_text("{not json")
+    (tmp_path / "list.json").write_text("[1, 2]")
     for weights, config, message in (
         (tmp_path / "random.pt", TINY, "random.pt cannot be loaded as TaxospecTiny-8 (damaged"),
         (other, TINY, "other.pt cannot be loaded as TaxospecTiny-8 (damaged, or made for another model)"),
-        (tiny_weights, tmp_path / "config.json", "config.json is not an open_clip config"),
+        (tiny_weights, tmp_path / "config.json", "config.json is not an open_clip config (JSON)"),
+        (tiny_weights, tmp_path / "list.json", "list.json is not an open_clip config: it needs embed_dim"),
     ):
         with pytest.raises(EmbeddingError, match=re.escape(message)):
             OpenClipFactory().load("TaxospecTiny-8", str(weights), device="cpu", architecture_file=str(config))
     assert "TaxospecTiny-8" in open_clip.list_models()
+    loaded = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+    assert loaded.model_id, "a bad config refused earlier does not break later loads in the process"
 
 
 def test_process_decoding_matches_thread_decoding(

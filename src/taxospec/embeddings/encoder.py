@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import os
 import socket
 from dataclasses import dataclass
@@ -159,10 +160,8 @@ class OpenClipFactory:
             config = (spec_dir or Path.cwd()) / Path(architecture_file).expanduser()
             if not config.is_file():
                 raise EmbeddingError(f"the model config {config} does not exist")
-            try:
-                open_clip.add_model_config(config)
-            except (ValueError, OSError, UnicodeDecodeError) as exc:
-                raise EmbeddingError(f"the model config {config} is not an open_clip config (JSON): {exc}") from None
+            _check_model_config(config)  # open_clip keeps every config it was given and re-reads them all each time
+            open_clip.add_model_config(config)
 
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -232,6 +231,19 @@ class OpenClipFactory:
             return None
         versions = ",".join(f"{name}={_version(name)}" for name in ("open_clip_torch", "torch", "torchvision"))
         return "|".join(("open_clip", model, weights, architecture, device, precision, versions))
+
+
+def _check_model_config(config: Path) -> None:
+    """An `EmbeddingError` unless `config` is an open_clip model config (JSON with embed_dim, vision_cfg and
+    text_cfg): a bad one handed to open_clip would break every later model load of the process."""
+    try:
+        parsed = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EmbeddingError(f"the model config {config} is not an open_clip config (JSON): {exc}") from None
+    if not isinstance(parsed, dict) or not {"embed_dim", "vision_cfg", "text_cfg"} <= set(parsed):
+        raise EmbeddingError(
+            f"the model config {config} is not an open_clip config: it needs embed_dim, vision_cfg and text_cfg"
+        )
 
 
 def _first_line(error: Exception) -> str:
