@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from taxospec import check, load_spec_text, read_export
+from taxospec.checks.run import run_checks
 from taxospec.dataset import Dataset
 from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.encoder import OpenClipEmbedder, OpenClipFactory
@@ -473,3 +474,29 @@ def test_undecodable_videos_are_named_plainly(tmp_path: Path) -> None:
             video_frames(data, [0.5], "x.mp4")
         assert str(raised.value) == f"x.mp4: not a readable video ({why})"
     assert len(video_frames(whole, [0.5], "clip.mp4")) == 1
+
+
+@pytest.mark.parametrize("how", ["threads", "processes", "device"])
+def test_a_box_with_no_area_costs_only_its_own_vector(
+    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder, how: str
+) -> None:
+    """A task with a good box and a box of zero width (or wholly outside the image): the good box is
+    embedded, the other has no vector and no media finding (its rule findings say what is wrong)."""
+    root, export = boxes_export(tmp_path, 2)
+    tasks = json.loads(export.read_text())
+    for task, value in zip(tasks, ({"width": 0}, {"x": 150}), strict=True):
+        good = task["annotations"][0]["result"][0]
+        task["annotations"][0]["result"].append({**good, "id": "bad", "value": {**good["value"], **value}})
+    export.write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
+    good_rows = [s for s, region in enumerate(dataset.samples.region_id) if region != "bad"]
+    options: dict[str, Any] = {
+        "threads": {"workers": 2, "processes": False},
+        "processes": {"workers": 2, "processes": True},
+        "device": {"workers": 1, "device_decode": True},
+    }[how]
+    space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), **options)
+    assert space.samples.tolist() == good_rows
+    assert not [issue for issue in dataset.issues if issue.code.startswith("media-")]
+    findings, _ = run_checks(dataset, select={"box-degenerate", "box-outside-image"})
+    assert {f.code for f in findings} == {"box-degenerate", "box-outside-image"}

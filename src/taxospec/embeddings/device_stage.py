@@ -79,10 +79,11 @@ class DeviceStage:
             usable, crops, failed = [], [], []
             for job in jobs:
                 image = by_id.get(id(job.raw)) if job.raw is not None else None
-                crop_of = device_crop(image, job.what or "image") if image is not None else None
-                if crop_of is None:
-                    failed.append(job)
-                else:
+                if image is None:
+                    failed.append(job)  # the image does not decode
+                    continue
+                crop_of = device_crop(image, job.what or "image")
+                if crop_of is not None:  # a box with no area in the image has no vector (its rule finding says why)
                     usable.append(job)
                     crops.append(crop_of)
             images = self.embedder.preprocess_on_device(crops) if crops else None
@@ -153,12 +154,15 @@ def encode_padded(embedder: Any, batch: Any, pad_to: int) -> npt.NDArray[np.floa
 
 
 def device_crop(image: Any, what: str) -> Any:
-    """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin."""
+    """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin;
+    None for a box with no area inside the image."""
     if not what.startswith("box:"):
         return image
     numbers, _, margin_text = what[len("box:") :].partition(";m=")
     x, y, w, h = (float(v) / 100 for v in numbers.split(","))
     margin = float(margin_text)
+    if not all(np.isfinite(v) for v in (x, y, w, h, margin)) or w <= 0 or h <= 0:
+        return None
     height, width = int(image.shape[1]), int(image.shape[2])
     left, top = max(0, int((x - margin * w) * width)), max(0, int((y - margin * h) * height))
     right = min(width, int(np.ceil((x + w + margin * w) * width)))

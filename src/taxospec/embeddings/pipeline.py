@@ -347,7 +347,7 @@ def _in_processes(
                         cached = cache.get(key) if cache is not None else None
                         job = _Job(sample, slot, key, vector=cached)
                         if cached is None:
-                            job.pixels = pixels[what]
+                            job.pixels = pixels.get(what)  # none for a box with no area in the image
                         result.jobs.append(job)
                 yield result
 
@@ -387,7 +387,8 @@ def _read(uri: str | None, sources: MediaSources) -> tuple[str | None, bytes, os
 
 
 def _images(data: bytes, name: str, plan: list[tuple[int, int, str]], video: bool) -> dict[str, Any]:
-    """Decode only what `plan` still needs: whole images, crops, and frames (with crops for tracks)."""
+    """Decode only what `plan` still needs: whole images, crops, and frames (with crops for tracks); a box
+    with no area inside the image is left out."""
     if not plan:
         return {}
     out: dict[str, Any] = {}
@@ -397,18 +398,27 @@ def _images(data: bytes, name: str, plan: list[tuple[int, int, str]], video: boo
         for _, _, what in plan:
             parts = what.split(":")
             frame = decoded[float(parts[1])]
-            out[what] = _crop_from(frame, parts[3]) if len(parts) > 3 else frame
+            taken = _crop_from(frame, parts[3]) if len(parts) > 3 else frame
+            if taken is not None:
+                out[what] = taken
         return out
     image = decode_image(data, name)
     for _, _, what in plan:
-        out[what] = _crop_from(image, what[len("box:") :]) if what.startswith("box:") else image
+        taken = _crop_from(image, what[len("box:") :]) if what.startswith("box:") else image
+        if taken is not None:
+            out[what] = taken
     return out
 
 
 def _crop_from(image: Any, box_id: str) -> Any:
+    """The crop a box names, or None for a box with no area inside the image: that example gets no vector
+    (its rule findings, `box-degenerate` or `box-outside-image`, say why), the task's other examples do."""
     numbers, _, margin = box_id.partition(";m=")
     x, y, w, h = (float(v) for v in numbers.split(","))
-    return crop(image, (x, y, w, h), float(margin))
+    try:
+        return crop(image, (x, y, w, h), float(margin))
+    except MediaProblem:
+        return None
 
 
 TASKS_PER_CHUNK = 16
