@@ -183,6 +183,9 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     mapping_mismatches: list[str] = field(default_factory=list)
     """Where the Label Studio config and the spec disagree (from the control mapping)."""
+    video_facts: dict[int, tuple[float, int]] = field(default_factory=dict)
+    """Per task (row of `items`), what its video file says of itself (`VideoFacts`: frame rate and frame
+    count), where taxospec read it (the embedding pipeline does): for the checks of real timing."""
 
     @cached_property
     def class_names(self) -> list[str]:

@@ -266,6 +266,16 @@ def test_content_memo_remembers_unchanged_files_and_survives_damage(tmp_path: Pa
     assert reopened.unchanged("roots", uris) == [f"hash-{name}" for name in names] + [None, None, None]
     assert reopened.unchanged("other roots", uris[:2]) == [f"hash-{names[0]}", None]
     assert reopened.unchanged("unknown roots", uris[:1]) == [None]
+    assert reopened.facts("roots", uris[:2]) == [None, None]
+    reopened.store(files / names[0], os.stat(files / names[0]), "video", uri=uris[0], scope="roots", facts=(25.0, 50))
+    reopened.save()
+    assert ContentMemo(tmp_path / "cache").facts("roots", uris[:2]) == [(25.0, 50), None]
+    with np.load(reopened.path) as data:  # a memo written before facts were kept
+        older = {key: data[key] for key in data.files if not key.startswith("fact_")}
+    with reopened.path.open("wb") as handle:
+        np.savez(handle, **older)
+    assert ContentMemo(tmp_path / "cache").facts("roots", uris[:1]) == [None]
+    assert ContentMemo(tmp_path / "cache").unchanged("roots", uris[:1]) == ["video"]
     (files / names[0]).write_bytes(b"changed, and longer than before")
     (files / names[1]).unlink()
     assert reopened.unchanged("roots", uris[:2]) == [None, None]
@@ -500,3 +510,41 @@ def test_a_box_with_no_area_costs_only_its_own_vector(
     assert not [issue for issue in dataset.issues if issue.code.startswith("media-")]
     findings, _ = run_checks(dataset, select={"box-degenerate", "box-outside-image"})
     assert {f.code for f in findings} == {"box-degenerate", "box-outside-image"}
+
+
+@pytest.mark.parametrize("frame_rate", [10, 25])
+def test_the_video_itself_tells_its_length_and_frame_rate(tmp_path: Path, tiny_weights: Path, frame_rate: int) -> None:
+    """A 20-frame clip at 10 fps: a segment running to frame 30 lies past its end, and a spec timing frames
+    at 25 fps gets every time wrong. Both come from the video file, and again on a re-run that reads
+    nothing (the memo keeps what the file said)."""
+    _video(tmp_path / "clips" / "one.mp4")
+    segment = lambda s, e, rid: {  # noqa: E731
+        "id": rid,
+        "from_name": "label",
+        "to_name": "video",
+        "type": "timelinelabels",
+        "value": {"ranges": [{"start": s, "end": e}], "timelinelabels": ["a"]},
+    }
+    results = [segment(1, 8, "inside"), segment(15, 30, "past")]
+    export = tmp_path / "clips.json"
+    export.write_text(
+        json.dumps([{"id": 7, "data": {"video": "clips/one.mp4"}, "annotations": [{"id": 1, "result": results}]}])
+    )
+    spec = pipeline_spec(tmp_path, tiny_weights, unit="segment", media="video")
+    spec.write_text(spec.read_text() + f"labelstudio: {{frame_rate: {frame_rate}}}\n")
+    for _ in range(2):  # the second run takes everything from the cache
+        report = check(
+            spec, export, media=MediaSources(media_root=tmp_path), cache_dir=tmp_path / "cache", device="cpu"
+        )
+        outside = [f for f in report.findings if f.code == "segment-outside-video"]
+        assert [(f.region_id, f.message) for f in outside] == [("past", "the segment covers frames 15–30 of 20")]
+        rates = [f.message for f in report.findings if f.code == "frame-rate-mismatch"]
+        if frame_rate == 25:
+            assert rates == [
+                "the video runs at 10 fps, but its frames were timed at 25 fps: every segment time is off by "
+                "60% (set labelstudio.frame_rate: 10)"
+            ]
+        else:
+            assert rates == []
+    without_media = check(spec, export)
+    assert not [f for f in without_media.findings if f.code in ("segment-outside-video", "frame-rate-mismatch")]

@@ -207,19 +207,64 @@ def segment_reversed(ctx: CheckContext, params: None) -> Outcome:
 
 @check("segment-outside-video", "labels", Severity.ERROR)
 def segment_outside_video(ctx: CheckContext, params: None) -> Outcome:
-    """A segment that starts before the first frame or ends after the last one (when the length is known)."""
+    """A segment that starts before the first frame or ends after the last one (when the length is known:
+    from the export, or from the video itself where taxospec read it)."""
     cols = ctx.columns
     timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK))
+    length = cols.frames_count.copy()
+    facts = ctx.dataset.video_facts
+    if facts:
+        read = np.asarray([facts[t][1] if t in facts else np.nan for t in range(len(ctx.dataset.items))])
+        length = np.where(np.isfinite(length), length, read[cols.task] if len(cols.task) else length)
     with np.errstate(invalid="ignore"):
-        beyond = np.isfinite(cols.frames_count) & (cols.end_frame > cols.frames_count)
+        beyond = np.isfinite(length) & (cols.end_frame > length)
         bad = timed & ((cols.start_frame < 1) | beyond)
 
     def describe(s: int) -> str:
-        frames = f" of {cols.frames_count[s]:g}" if np.isfinite(cols.frames_count[s]) else ""
+        frames = f" of {length[s]:g}" if np.isfinite(length[s]) else ""
         return f"the segment covers frames {cols.start_frame[s]:g}–{cols.end_frame[s]:g}{frames}"
 
     issues = ctx.per_sample("segment-outside-video", bad, describe)
     return int(timed.sum()), issues
+
+
+FRAME_RATE_TOLERANCE = 0.01
+"""Relative difference between a video's own frame rate and the one its frames were timed with, above
+which the times are wrong."""
+
+
+@check("frame-rate-mismatch", "labels", Severity.ERROR)
+def frame_rate_mismatch(ctx: CheckContext, params: None) -> Outcome:
+    """A video whose own frame rate differs from the one its segments' frames were turned into seconds with
+    (`labelstudio.frame_rate`, the config's, or the 25 fps assumed): every time taken from it is off.
+
+    Known where taxospec read the video (the embedding checks do); set `labelstudio.frame_rate` to the
+    videos' rate (one per spec: keep videos of one rate per project)."""
+    cols = ctx.columns
+    facts = ctx.dataset.video_facts
+    timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK)) & (cols.end_s > cols.start_s)
+    issues = []
+    evaluated = 0
+    seen: set[int] = set()
+    for s in np.flatnonzero(timed).tolist():
+        task = int(cols.task[s])
+        if task in seen or task not in facts:
+            continue
+        seen.add(task)
+        evaluated += 1
+        used = (cols.end_frame[s] - cols.start_frame[s] + 1) / (cols.end_s[s] - cols.start_s[s])
+        real = float(facts[task][0])
+        if abs(used - real) > FRAME_RATE_TOLERANCE * real:
+            issues.append(
+                ctx.issue(
+                    "frame-rate-mismatch",
+                    f"the video runs at {real:g} fps, but its frames were timed at {used:g} fps: every segment "
+                    f"time is off by {abs(real / used - 1):.0%} (set labelstudio.frame_rate: {real:g})",
+                    s,
+                    region_id=None,
+                )
+            )
+    return evaluated, issues
 
 
 def _pct(value: float) -> str:
@@ -245,6 +290,7 @@ def taxospec_checks() -> list[Check[Any]]:
         polygon_too_few_points,
         segment_reversed,
         segment_outside_video,
+        frame_rate_mismatch,
         phantom_timeline_region,
         duplicate_region_id,
     ]

@@ -176,6 +176,7 @@ class ContentMemo:
         self._mtimes: list[int] = []
         self._digests: list[str] = []
         self._uris: dict[str, dict[str, str]] = {}
+        self._facts: dict[int, tuple[float, int]] = {}
         self._changed = False
         try:
             self._load()
@@ -184,6 +185,7 @@ class ContentMemo:
 
     def _clear(self) -> None:
         self._files, self._index, self._sizes, self._mtimes, self._digests, self._uris = [], {}, [], [], [], {}
+        self._facts = {}
 
     def _load(self) -> None:
         if not self.path.exists():
@@ -195,9 +197,18 @@ class ContentMemo:
             scopes = _split(data["scopes"], int(data["scope_count"]))
             uri_scope, uri_file = data["uri_scope"].astype(np.int64), data["uri_file"].tolist()
             uris = _split(data["uris"], len(uri_scope))
+            fact_file = data["fact_file"].tolist() if "fact_file" in data else []
+            facts = (
+                zip(fact_file, data["fact_fps"].tolist(), data["fact_frames"].tolist(), strict=True)
+                if fact_file
+                else ()
+            )
+            self._facts = {int(f): (float(fps), int(frames)) for f, fps, frames in facts}
         if not len(files) == len(mtimes) == len(digests) or len(uris) != len(uri_file):
             raise ValueError("the memo's columns differ in length")
-        if not (_within(uri_file, len(files)) and np.all(np.diff(uri_scope) >= 0)):
+        if not (_within(uri_file, len(files)) and _within(list(self._facts), len(files))):
+            raise ValueError("the memo refers to rows it does not have")
+        if not np.all(np.diff(uri_scope) >= 0):
             raise ValueError("the memo refers to rows it does not have")
         self._files, self._sizes, self._mtimes, self._digests = files, sizes, mtimes, digests
         self._index = dict(zip(files, range(len(files)), strict=True))
@@ -228,10 +239,29 @@ class ContentMemo:
             found.append(digest)
         return found
 
+    def facts(self, scope: str, uris: Sequence[str | None]) -> list[tuple[float, int] | None]:
+        """What was learnt of each URI's file when it was last read under these media roots (a video's frame
+        rate and frame count), where anything was; meant for files `unchanged` vouches for."""
+        paths = self._uris.get(scope, {})
+        found: list[tuple[float, int] | None] = []
+        for uri in uris:
+            path = paths.get(uri or "")
+            at = self._index.get(path) if path is not None else None
+            found.append(self._facts.get(at) if at is not None else None)
+        return found
+
     def store(
-        self, path: str | Path, stat: os.stat_result, digest: str, *, uri: str | None = None, scope: str = ""
+        self,
+        path: str | Path,
+        stat: os.stat_result,
+        digest: str,
+        *,
+        uri: str | None = None,
+        scope: str = "",
+        facts: tuple[float, int] | None = None,
     ) -> None:
-        """Remember the hash of `path` at this size and modification time (and that `uri` names it)."""
+        """Remember the hash of `path` at this size and modification time (and that `uri` names it, and
+        `facts` learnt from it: a video's frame rate and frame count)."""
         path = os.fspath(path)
         if "\0" in path or "\0" in digest or "\0" in scope:
             return
@@ -244,6 +274,11 @@ class ContentMemo:
             self._digests.append(digest)
         else:
             self._sizes[at], self._mtimes[at], self._digests[at] = stat.st_size, stat.st_mtime_ns, digest
+        at = self._index[path]
+        if facts is not None:
+            self._facts[at] = (float(facts[0]), int(facts[1]))
+        else:
+            self._facts.pop(at, None)
         if uri and "\0" not in uri:
             self._uris.setdefault(scope, {})[uri] = path
         self._changed = True
@@ -266,6 +301,9 @@ class ContentMemo:
             "uris": _joined(uris),
             "uri_scope": np.asarray(uri_scope, dtype=np.int64),
             "uri_file": np.asarray(uri_file, dtype=np.int64),
+            "fact_file": np.asarray(list(self._facts), dtype=np.int64),
+            "fact_fps": np.asarray([fps for fps, _ in self._facts.values()], dtype=np.float64),
+            "fact_frames": np.asarray([frames for _, frames in self._facts.values()], dtype=np.int64),
         }
         try:
             write_atomic(self.path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]

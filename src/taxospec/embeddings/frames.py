@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from taxospec.embeddings.media import MediaProblem
 
@@ -99,3 +99,32 @@ def _plain(error: Exception, data: bytes) -> str:
         return "an empty file"
     text = getattr(error, "strerror", None) or str(error)
     return str(text).split(": '<none>'")[0].strip() or type(error).__name__
+
+
+class VideoFacts(NamedTuple):
+    """What a video file says of itself: its frame rate and its number of frames."""
+
+    fps: float
+    frames: int
+
+
+def probe_video(data: bytes) -> VideoFacts | None:
+    """The frame rate and frame count of a video, from its container (nothing is decoded); None when the
+    container does not say (decoding then reports what is wrong with the file)."""
+    import av
+
+    try:
+        with av.open(io.BytesIO(data), mode="r") as container:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate
+            fps = float(rate) if rate else 0.0
+            frames = int(stream.frames or 0)
+            if frames <= 0 and fps > 0 and container.duration:
+                frames = round(container.duration / 1_000_000 * fps)  # av.time_base: microseconds
+    except (av.error.FFmpegError, OSError, ValueError, ZeroDivisionError):
+        return None
+    if not (math.isfinite(fps) and fps > 0 and frames > 0):
+        return None
+    return VideoFacts(fps, frames)

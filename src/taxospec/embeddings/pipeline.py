@@ -29,7 +29,7 @@ from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.assembly import CachedParts, assemble, take_cached
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
-from taxospec.embeddings.frames import crop, decode_image, video_frames
+from taxospec.embeddings.frames import VideoFacts, crop, decode_image, probe_video, video_frames
 from taxospec.embeddings.media import (
     MediaProblem,
     MediaSources,
@@ -67,6 +67,8 @@ class _TaskResult:
     content_hash: str | None = None
     raw: bytes | None = None
     """The media bytes, when decoding happens on the model's device."""
+    facts: VideoFacts | None = None
+    """What the video file says of itself (frame rate, frame count)."""
 
 
 def _gc_paused(func: Callable[P, R]) -> Callable[P, R]:
@@ -137,6 +139,13 @@ def embed_dataset(
         digests = cache.memo.unchanged(scope, [dataset.items.media[task] for task in tasks])
         taken = take_cached(tasks, digests, by_task, regions, plan_of, cache)
     todo = taken.todo
+    video = spec.media == "video"
+    if video and cache is not None:  # what the videos said when they were read, for the timing checks
+        unread = set(todo)
+        known = [task for task in tasks if task not in unread]
+        for task, facts in zip(known, cache.memo.facts(scope, [dataset.items.media[t] for t in known]), strict=True):
+            if facts is not None:
+                dataset.video_facts[task] = VideoFacts(*facts)
     if device_decode is None:
         device_decode = bool(getattr(embedder, "decodes_on_device", False))
     device_decode = bool(todo) and device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
@@ -150,8 +159,9 @@ def embed_dataset(
             plan = plan_of(task)
             path, data, stat = _read(uri, sources)
             result.content_hash = content_hash(data)
+            result.facts = probe_video(data) if video else None
             if cache is not None and path is not None and stat is not None:
-                cache.memo.store(path, stat, result.content_hash, uri=uri, scope=scope)
+                cache.memo.store(path, stat, result.content_hash, uri=uri, scope=scope, facts=result.facts)
             content = result.content_hash
             missing = [p for p in plan if cache is None or item_key(content, p[2]) not in cache]
             if device_decode:
@@ -239,6 +249,8 @@ def embed_dataset(
             if result.problem is not None:
                 dataset.issues.append(ReadIssue(result.problem.code, str(result.problem), result.task))
                 continue
+            if result.facts is not None:
+                dataset.video_facts[result.task] = result.facts
             for sample in by_task[result.task]:
                 if result.content_hash:
                     hashes[sample] = result.content_hash
@@ -303,7 +315,7 @@ def _decode_chunk(
             digest = content_hash(data)
             images = _images(data, uri or "", plan, video)
             pixels = {what: np.asarray(stage(image), dtype=np.uint8) for what, image in images.items()}
-            out.append((task, digest, pixels, None, (path, stat)))
+            out.append((task, digest, pixels, None, (path, stat, probe_video(data) if video else None)))
         except MediaProblem as problem:
             out.append((task, None, {}, problem, None))
     return out
@@ -338,10 +350,10 @@ def _in_processes(
             if following is not None:
                 queue.append(pool.submit(_decode_chunk, following))
             for task, digest, pixels, problem, located in decoded:
-                result = _TaskResult(task, content_hash=digest, problem=problem)
+                result = _TaskResult(task, content_hash=digest, problem=problem, facts=located[2] if located else None)
                 if problem is None and digest is not None:
                     if cache is not None and located and located[0] is not None and located[1] is not None:
-                        cache.memo.store(located[0], located[1], digest, uri=uris[task], scope=scope)
+                        cache.memo.store(located[0], located[1], digest, uri=uris[task], scope=scope, facts=located[2])
                     for sample, slot, what in plans[task]:
                         key = item_key(digest, what)
                         cached = cache.get(key) if cache is not None else None
