@@ -388,6 +388,9 @@ def test_damaged_weights_and_model_configs_are_clear_errors(tmp_path: Path, tiny
         with pytest.raises(EmbeddingError, match=re.escape(message)):
             OpenClipFactory().load("TaxospecTiny-8", str(weights), device="cpu", architecture_file=str(config))
     assert "TaxospecTiny-8" in open_clip.list_models()
+    if not torch.cuda.is_available():
+        with pytest.raises(EmbeddingError, match="torch sees no CUDA GPU here; use --device cpu"):
+            OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cuda", architecture_file=str(TINY))
     loaded = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
     assert loaded.model_id, "a bad config refused earlier does not break later loads in the process"
 

@@ -165,6 +165,8 @@ class OpenClipFactory:
 
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device.startswith("cuda") and not torch.cuda.is_available():
+            raise EmbeddingError(f"--device {device}: torch sees no CUDA GPU here; use --device cpu (or auto)")
         if precision == "auto":
             precision = "fp16" if device.startswith("cuda") else "fp32"
         model_name, weights, weights_id = resolve_weights(model, pretrained, spec_dir)
@@ -211,6 +213,8 @@ class OpenClipFactory:
         base = spec_dir or Path.cwd()
         if device == "auto":
             device = _auto_device()
+        elif device.startswith("cuda") and _auto_device() == "cpu":
+            return None  # `load` says that there is no GPU
         if precision == "auto":
             precision = "fp16" if device.startswith("cuda") else "fp32"
         if pretrained.startswith("local-dir:"):

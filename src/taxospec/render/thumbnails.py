@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import os
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
 from taxospec.report import Report
@@ -25,17 +27,17 @@ def thumbnails(report: Report, sources: MediaSources, *, per_code: int, limit: i
     for finding in report.findings:
         if finding.task_id is not None and len(shown[finding.code]) < per_code:
             shown[finding.code].append(finding.task_id)
-    wanted = list(dict.fromkeys(itertools.chain.from_iterable(shown.values())))
+    wanted = [t for t in dict.fromkeys(itertools.chain.from_iterable(shown.values())) if t in report.media]
     out: dict[int, str] = {}
-    for task_id in wanted:
-        if len(out) >= limit:
-            break
-        uri = report.media.get(task_id)
-        if uri is None:
-            continue
-        picture = _thumbnail(uri, sources)
-        if picture is not None:
-            out[task_id] = picture
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # decoding releases the GIL
+        for start in range(0, len(wanted), 32):
+            if len(out) >= limit:
+                break
+            chunk = wanted[start : start + 32]
+            pictures = pool.map(lambda t: _thumbnail(report.media[t], sources), chunk)
+            for task_id, picture in zip(chunk, pictures, strict=True):
+                if picture is not None and len(out) < limit:
+                    out[task_id] = picture
     return out
 
 
