@@ -242,8 +242,9 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
 
 
 def _media_of(dataset: Dataset, findings: list[Finding]) -> dict[int, str]:
-    """Task id → media URI for the tasks that have findings."""
+    """Task id → media URI for the tasks that have findings (or are named by one: a duplicate group)."""
     flagged = {f.task_id for f in findings if f.task_id is not None}
+    flagged |= {task for f in findings for task in f.related_tasks}
     if not flagged:
         return {}
     return {

@@ -48,6 +48,8 @@ class ReadIssue:
     count: int = 1
     split: str | None = None
     score: float | None = None
+    related: tuple[int, ...] = ()
+    """Task ids of the other tasks the problem concerns (the rest of a duplicate group)."""
 
 
 class ItemTable:

@@ -65,6 +65,8 @@ class Finding(ReportModel):
     neighbours with another label for a likely mislabel."""
     link: str | None = None
     """A link to the task in Label Studio, when its URL is known."""
+    related_tasks: list[int] = Field(default_factory=list)
+    """Label Studio task ids of the other tasks the finding concerns, e.g. the rest of a duplicate group."""
 
 
 class CheckStat(ReportModel):

@@ -67,8 +67,8 @@ class Report(ReportModel):
     todo: list[TodoItem]
     """The collection to-do list, ranked (as `taxospec todo` writes it)."""
     media: dict[int, str] = Field(default_factory=dict)
-    """The media URI of each task that has findings (task id → the URI as the export gives it), to open
-    or fix the file itself."""
+    """The media URI of each task that has findings or is named by one (task id → the URI as the export
+    gives it), to open or fix the file itself."""
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
         """0 when no finding reaches `fail_on`, else 1."""

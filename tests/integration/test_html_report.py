@@ -113,11 +113,17 @@ def test_flagged_tasks_are_pictured_in_the_page(run_cli: Any, tmp_path: Path) ->
     result = run_cli(*args, "--cache-dir", tmp_path / "cache", "--device", "cpu", "-o", out)
     assert result.exit_code in (0, 1), result.stderr
     html = out.read_text(encoding="utf-8")
-    pictures = re.findall(r"<img class='thumb' src='(data:image/jpeg;base64,[^']+)' alt='task (\d+)'>", html)
+    pictures = re.findall(r"<img class='thumb' src='(data:image/jpeg;base64,[^']+)' alt='task (\d+)'", html)
     report = json.loads(run_cli(*args, "--cache-dir", tmp_path / "cache", "--format", "json").stdout)
     flagged = {f["task_id"] for f in report["findings"] if f["task_id"] is not None}
-    assert pictures and {int(task) for _, task in pictures} == flagged, "every flagged task shown is pictured"
-    assert set(report["media"]) == {str(task) for task in flagged}
+    named = {task for f in report["findings"] for task in f["related_tasks"]}
+    assert pictures and {int(task) for _, task in pictures} == flagged | named, "every task shown is pictured"
+    assert set(report["media"]) == {str(task) for task in flagged | named}
+    groups = [f for f in report["findings"] if f["code"] == "near-duplicate"]
+    assert groups and all(len(f["related_tasks"]) == f["count"] - 1 for f in groups)
+    first = groups[0]["task_id"]
+    row = re.search(rf"<div class='thumbs'>((?:<img [^>]+>)+)</div></td><td>(?:<a[^>]*>)?{first}(?:</a>)?</td>", html)
+    assert row and row.group(1).count("<img") == groups[0]["count"], "a duplicate group is pictured whole"
     with page(tmp_path / "profile") as tab:
         tab.call("Page.navigate", url=out.as_uri())
         assert tab.wait_for("document.body.dataset.ready === 'yes'", seconds=30)

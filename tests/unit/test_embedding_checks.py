@@ -95,6 +95,7 @@ class World:
 
 
 MESSAGES: dict[str, list[str]] = {}
+RELATED: dict[str, list[tuple[int | None, list[int]]]] = {}
 
 
 def _run(world: World, tmp_path: Path, spec_text: str = SPEC, search_device: str = "cpu") -> dict[str, set[int]]:
@@ -111,9 +112,11 @@ def _run(world: World, tmp_path: Path, spec_text: str = SPEC, search_device: str
     findings, stats = run_checks(dataset, embeddings=space)
     flagged: dict[str, set[int]] = {}
     MESSAGES.clear()
+    RELATED.clear()
     for finding in findings:
         if finding.family == "embeddings":
             MESSAGES.setdefault(finding.code, []).append(finding.message)
+            RELATED.setdefault(finding.code, []).append((finding.task_id, finding.related_tasks))
             flagged.setdefault(finding.code, set()).add(finding.task_id or 0)
             assert finding.score is None or 0.0 <= finding.score <= 1.0
     assert not [s for s in stats if s.family == "embeddings" and s.skipped and "unit" not in s.skipped]
@@ -151,6 +154,10 @@ def test_planted_defects_are_found_and_only_them(tmp_path: Path, search_device: 
     assert flagged["outlier"] == {far}, "the mislabeled one is explained as a mislabel, not reported as an outlier"
     assert flagged["near-duplicate"] == {dup_a}
     assert MESSAGES["near-duplicate"][0].endswith(f"tasks {dup_a}, {dup_b}")
+    assert RELATED["near-duplicate"] == [(dup_a, [dup_b])] and RELATED["duplicate-across-splits"] == [
+        (leak_a, [leak_b])
+    ]
+    assert all(related == [] for _, related in RELATED["likely-mislabel"])
     assert flagged["duplicate-across-splits"] == {leak_a}
     assert MESSAGES["duplicate-across-splits"][0].startswith("2 near-identical examples across splits train, val")
     assert MESSAGES["duplicate-across-splits"][0].endswith(f"tasks {leak_a}, {leak_b}")

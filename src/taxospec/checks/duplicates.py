@@ -38,6 +38,7 @@ def duplicate_media(ctx: CheckContext, params: DuplicatesSpec) -> Outcome:
                     task=tasks[0],
                     value=media,
                     count=len(tasks),
+                    related=tuple(int(items.task_id[t]) for t in tasks),
                 )
             )
     return len(tasks_of), issues

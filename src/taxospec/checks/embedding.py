@@ -315,6 +315,7 @@ def _duplicate_check(code: str, severity: Severity, doc: str) -> Check[Any]:
                         + (" …" if len(task_ids) > 10 else ""),
                         group[0],
                         count=len(group),
+                        related=tuple(task_ids),
                     ),
                     similarity,
                 )

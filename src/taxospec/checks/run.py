@@ -95,6 +95,7 @@ def _finding(check: Check[Any], severity: Severity, issue: ReadIssue, dataset: D
         count=issue.count if issue.count != 1 else None,
         score=issue.score,
         link=task_link(ls_url, project, task_id, annotation_id),
+        related_tasks=[t for t in issue.related if t != task_id],
     )
 
 

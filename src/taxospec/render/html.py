@@ -15,6 +15,8 @@ from taxospec.report import CellModel, Report
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 SPLIT_COLORS = ["#2563eb", "#f59e0b", "#10b981", "#a855f7", "#ef4444"]
+PICTURES_PER_FINDING = 6
+"""Pictures beside one finding at most: its task and the first others it names (a duplicate group)."""
 HTML_PER_CODE = 50
 """Findings listed per check in the HTML report (the JSON report lists them all)."""
 STATUS_TEXT = {"covered": "at quota", "under quota": "under quota", "missing": "missing"}
@@ -68,6 +70,7 @@ a { color:#1d4ed8; } code { font-family: ui-monospace, SFMono-Regular, Menlo, mo
 input.filter { width:100%; padding:8px 10px; border:1px solid var(--line); border-radius:8px; margin:0 0 12px;
                font:inherit; }
 img.thumb { display:block; max-width:112px; max-height:112px; border-radius:6px; border:1px solid var(--line); }
+.thumbs { display:flex; flex-wrap:wrap; gap:4px; max-width:360px; }
 footer { color:var(--muted); font-size:12.5px; text-align:center; padding:10px; }
 """
 
@@ -311,11 +314,7 @@ def _findings(report: Report, per_code: int, thumbnails: Mapping[int, str]) -> s
             task = str(finding.task_id) if finding.task_id is not None else ""
             if finding.link and task:
                 task = f"<a href='{escape(finding.link)}'>{task}</a>"
-            picture = ""
-            if pictures:
-                uri = thumbnails.get(finding.task_id) if finding.task_id is not None else None
-                image = f"<img class='thumb' src='{escape(uri)}' alt='task {finding.task_id}'>" if uri else ""
-                picture = f"<td>{image}</td>"
+            picture = f"<td>{_pictures(finding, thumbnails)}</td>" if pictures else ""
             rows.append(
                 f"<tr>{picture}<td>{task}</td><td><code>{escape(finding.region_id or '')}</code></td>"
                 f"<td>{escape(finding.class_name or '')}</td><td>{escape(finding.message)}</td></tr>"
@@ -335,6 +334,17 @@ def _findings(report: Report, per_code: int, thumbnails: Mapping[int, str]) -> s
         )
     out.append("</section>")
     return "\n".join(out)
+
+
+def _pictures(finding: Finding, thumbnails: Mapping[int, str]) -> str:
+    """The finding's task pictured, and the other tasks it names (a duplicate group) beside it."""
+    tasks = [finding.task_id, *finding.related_tasks][:PICTURES_PER_FINDING] if finding.task_id is not None else []
+    images = [
+        f"<img class='thumb' src='{escape(thumbnails[t])}' alt='task {t}' title='task {t}'>"
+        for t in tasks
+        if t in thumbnails
+    ]
+    return f"<div class='thumbs'>{''.join(images)}</div>" if images else ""
 
 
 def _checks(report: Report) -> str:

@@ -12,6 +12,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
+from taxospec.render.html import PICTURES_PER_FINDING
 from taxospec.report import Report
 
 SIZE = 112
@@ -22,11 +23,14 @@ LIMIT = 400
 
 def thumbnails(report: Report, sources: MediaSources, *, per_code: int, limit: int = LIMIT) -> dict[int, str]:
     """Task id → `data:image/jpeg;base64,…` for the tasks the HTML report shows (the first `per_code`
-    findings of each check), images only; media that cannot be read or decoded simply has none."""
+    findings of each check, with up to `PICTURES_PER_FINDING` tasks each: a duplicate group is pictured whole), images
+    only; media that cannot be read or decoded simply has none."""
     shown: dict[str, list[int]] = defaultdict(list)
+    counted: dict[str, int] = defaultdict(int)
     for finding in report.findings:
-        if finding.task_id is not None and len(shown[finding.code]) < per_code:
-            shown[finding.code].append(finding.task_id)
+        if finding.task_id is not None and counted[finding.code] < per_code:
+            counted[finding.code] += 1
+            shown[finding.code] += [finding.task_id, *finding.related_tasks[: PICTURES_PER_FINDING - 1]]
     wanted = [t for t in dict.fromkeys(itertools.chain.from_iterable(shown.values())) if t in report.media]
     out: dict[int, str] = {}
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # decoding releases the GIL
