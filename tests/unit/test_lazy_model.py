@@ -206,3 +206,30 @@ def test_missing_and_broken_media_do_not_load_the_model_again(tmp_path: Path, ti
     assert factory.loads == 1 and first.is_loaded and problems == ["media-missing", "media-unreadable"]
     second, again = run()
     assert factory.loads == 1 and not second.is_loaded and again == problems
+
+
+def test_the_command_line_names_another_model(
+    tmp_path: Path, tiny_weights: Path, run_cli: Any, monkeypatch: Any
+) -> None:
+    """--model/--pretrained/--architecture-file replace the spec's embedding section; their paths are relative
+    to the current folder. A spec naming weights this machine lacks still runs with the ones given."""
+    root, export = boxes_export(tmp_path, 4)
+    spec = pipeline_spec(tmp_path, tiny_weights)
+    spec.write_text(spec.read_text().replace(str(tiny_weights), "no/such/weights.pt"))
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "tiny.pt").write_bytes(tiny_weights.read_bytes())
+    (here / "arch.json").write_text(TINY.read_text())
+    monkeypatch.chdir(here)
+    base = ["check", spec, export, "--ls-document-root", root, "--cache-dir", tmp_path / "cache", "--device", "cpu"]
+    refused = run_cli(*base, "--format", "json")
+    assert refused.exit_code == 2 and "no/such/weights.pt does not exist" in refused.stderr
+    chosen = run_cli(*base, "--pretrained", "tiny.pt", "--architecture-file", "arch.json", "--format", "json")
+    assert chosen.exit_code in (0, 1), chosen.stderr
+    report = json.loads(chosen.stdout)
+    skipped = {c["code"]: c["skipped"] for c in report["checks"] if c["family"] == "embeddings"}
+    assert skipped["outlier"] is None, skipped
+    [recorded] = json.loads((tmp_path / "cache" / "models.json").read_text()).values()
+    assert recorded["model_id"].startswith("open_clip:TaxospecTiny-8:file:")
+    other = run_cli(*base, "--model", "NoSuchModel", "--pretrained", "tiny.pt", "--format", "json")
+    assert other.exit_code == 2 and "open_clip has no model 'NoSuchModel'" in other.stderr

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +17,9 @@ from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.labelstudio.config import LabelConfig, parse_label_config
+
+if TYPE_CHECKING:
+    from taxospec.spec.model import Spec
 
 FORMATS = ("terminal", "json", "markdown", "junit", "html")
 _BY_SUFFIX = {
@@ -76,6 +80,16 @@ class SpecNotUsable(TaxospecError):
 @click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default ~/.cache/taxospec)."
 )
+@click.option("--model", help="open_clip model for the embedding checks, instead of the spec's embedding.model.")
+@click.option(
+    "--pretrained",
+    help="Its weights: an open_clip tag, a checkpoint file, or local-dir:FOLDER (instead of embedding.pretrained).",
+)
+@click.option(
+    "--architecture-file",
+    type=click.Path(path_type=Path),
+    help="An open_clip model config (JSON) for a model open_clip does not ship (instead of the spec's).",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option(
@@ -106,6 +120,9 @@ def check_command(
     allow_http: tuple[str, ...],
     no_embeddings: bool,
     cache_dir: Path | None,
+    model: str | None,
+    pretrained: str | None,
+    architecture_file: Path | None,
     device: str,
     batch_size: int,
     no_thumbnails: bool,
@@ -145,7 +162,7 @@ def check_command(
         raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
     for code in select:
         checks().get(code)
-    spec = load_spec(spec_path)
+    spec = with_model(load_spec(spec_path), model, pretrained, architecture_file)
     errors = [f for f in lint_spec(spec) if f.severity == Severity.ERROR]
     if errors:
         raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
@@ -213,6 +230,27 @@ def check_command(
             write_text_atomic(output, text)
             click.echo(f"wrote {output}", err=True)
     ctx.exit(report.exit_code(threshold))
+
+
+def with_model(spec: Spec, model: str | None, pretrained: str | None, architecture: Path | None) -> Spec:
+    """`spec` with the model the command line names instead of its `embedding` section's. Paths given on
+    the command line are relative to the current folder (the spec's own are relative to the spec)."""
+    if model is None and pretrained is None and architecture is None:
+        return spec
+    from taxospec.embeddings.encoder import looks_like_path
+
+    update: dict[str, str] = {}
+    if model is not None:
+        update["model"] = model
+    if pretrained is not None:
+        if pretrained.startswith("local-dir:"):
+            pretrained = "local-dir:" + os.path.abspath(os.path.expanduser(pretrained[len("local-dir:") :]))
+        elif looks_like_path(pretrained):
+            pretrained = os.path.abspath(os.path.expanduser(pretrained))
+        update["pretrained"] = pretrained
+    if architecture is not None:
+        update["architecture_file"] = os.path.abspath(os.path.expanduser(architecture))
+    return spec.model_copy(update={"embedding": spec.embedding.model_copy(update=update)})
 
 
 def _pull_live(url: str, project: int, api_key: str | None, folder: Path) -> tuple[Any, Path, str]:

@@ -220,7 +220,7 @@ class OpenClipFactory:
         if pretrained.startswith("local-dir:"):
             config = (base / Path(pretrained[len("local-dir:") :]).expanduser()).resolve() / "open_clip_config.json"
             weights = f"local-dir:{_stamp(config)}" if config.is_file() else None
-        elif _looks_like_path(pretrained):
+        elif looks_like_path(pretrained):
             path = base / Path(pretrained).expanduser()
             weights = f"file:{_stamp(path)}" if path.is_file() else None
         else:
@@ -287,7 +287,7 @@ def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple
         close = difflib.get_close_matches(model, open_clip.list_models(), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise EmbeddingError(f"open_clip has no model {model!r}{hint}")
-    path = (base / Path(pretrained).expanduser()) if _looks_like_path(pretrained) else None
+    path = (base / Path(pretrained).expanduser()) if looks_like_path(pretrained) else None
     if path is not None:
         if not path.is_file():
             raise EmbeddingError(f"the checkpoint {path} does not exist; {_HOW_TO}")
@@ -313,7 +313,8 @@ def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple
     return model, pretrained, f"tag:{pretrained}"
 
 
-def _looks_like_path(value: str) -> bool:
+def looks_like_path(value: str) -> bool:
+    """Whether a `pretrained` value names a file rather than an open_clip tag."""
     return "/" in value or "\\" in value or value.endswith((".pt", ".pth", ".bin", ".safetensors", ".ckpt"))
 
 
