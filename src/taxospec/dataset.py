@@ -50,6 +50,8 @@ class ReadIssue:
     score: float | None = None
     related: tuple[int, ...] = ()
     """Task ids of the other tasks the problem concerns (the rest of a duplicate group)."""
+    at_seconds: float | None = None
+    """The moment of the media the problem concerns (the middle of a segment), when it is one."""
 
 
 class ItemTable:

@@ -67,6 +67,8 @@ class Finding(ReportModel):
     """A link to the task in Label Studio, when its URL is known."""
     related_tasks: list[int] = Field(default_factory=list)
     """Label Studio task ids of the other tasks the finding concerns, e.g. the rest of a duplicate group."""
+    at_seconds: float | None = None
+    """The moment of the video the finding concerns (the middle of its segment), in seconds."""
 
 
 class CheckStat(ReportModel):

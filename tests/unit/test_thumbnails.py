@@ -7,6 +7,8 @@ import base64
 import io
 from pathlib import Path
 
+import numpy as np
+
 from taxospec import check
 from taxospec.embeddings.media import MediaSources
 from taxospec.findings import Finding, Severity
@@ -30,12 +32,42 @@ def test_thumbnails_come_only_from_safe_readable_images(tmp_path: Path, tiny_wei
     findings = [Finding(code="outlier", severity=Severity.WARNING, message=f"odd {t}", task_id=t) for t in media]
     flagged = report.model_copy(update={"media": media, "findings": findings})
     pictures = thumbnails(flagged, sources, per_code=50)
-    assert set(pictures) == {1, 5, 6}, "task 2 no longer decodes, 3 escapes its root, 4 is missing"
+    assert set(pictures) == {(1, None), (5, None), (6, None)}, "2 no longer decodes, 3 escapes its root, 4 is gone"
     for uri in pictures.values():
         picture = Image.open(io.BytesIO(base64.b64decode(uri.removeprefix("data:image/jpeg;base64,"))))
         assert picture.format == "JPEG" and max(picture.size) <= 112
     html = render_html(flagged, thumbnails=pictures)
     assert html.count("<img class='thumb'") == len(pictures) and "<th>picture</th>" in html
     assert "<img" not in render_html(flagged) and "outside" not in "".join(pictures.values())
-    assert list(thumbnails(flagged, sources, per_code=50, limit=1)) == [1]
-    assert list(thumbnails(flagged, sources, per_code=1)) == [1], "only the tasks the page shows"
+    assert list(thumbnails(flagged, sources, per_code=50, limit=1)) == [(1, None)]
+    assert list(thumbnails(flagged, sources, per_code=1)) == [(1, None)], "only the tasks the page shows"
+
+
+def test_a_video_finding_is_pictured_at_its_moment(tmp_path: Path, tiny_weights: Path) -> None:
+    """Each frame of the clip has its own grey (frame i: 12·i): the picture of a finding at 1.05 s is
+    frame 10's grey, one at 0.25 s frame 2's, and a task named without a moment shows the clip's middle."""
+    from PIL import Image
+
+    from .test_embedding_pipeline import _two_segments
+
+    _two_segments(tmp_path, tiny_weights)  # writes clips/one.mp4: 20 frames at 10 fps
+    sources = MediaSources(media_root=tmp_path)
+    report = check(pipeline_spec(tmp_path, tiny_weights), *boxes_export(tmp_path, 1)[1:], cache_dir=tmp_path / "c")
+    findings = [
+        Finding(
+            code="outlier", severity=Severity.WARNING, message="late", task_id=1, at_seconds=1.05, related_tasks=[2]
+        ),
+        Finding(code="likely-mislabel", severity=Severity.WARNING, message="early", task_id=1, at_seconds=0.25),
+    ]
+    media = {1: "clips/one.mp4", 2: "clips/one.mp4"}
+    flagged = report.model_copy(update={"media": media, "findings": findings})
+    pictures = thumbnails(flagged, sources, per_code=50, video=True)
+
+    def grey(key: tuple[int, float | None]) -> float:
+        data = base64.b64decode(pictures[key].removeprefix("data:image/jpeg;base64,"))
+        return float(np.asarray(Image.open(io.BytesIO(data)).convert("L")).mean())
+
+    assert set(pictures) == {(1, 1.05), (1, 0.25), (2, None)}
+    assert abs(grey((1, 1.05)) - 120) < 8 and abs(grey((1, 0.25)) - 24) < 8 and abs(grey((2, None)) - 120) < 8
+    html = render_html(flagged, thumbnails=pictures)
+    assert html.count("<img class='thumb'") == 3, "the late finding shows its frame and task 2; the early one its own"

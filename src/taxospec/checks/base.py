@@ -9,6 +9,7 @@ module of this package declares its checks with `@check(...)` and registers them
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ class CheckContext:
             class_idx = int(samples.class_idx[sample])
             if class_idx >= 0:
                 where.setdefault("class_name", self.class_names[class_idx])
+            start, end = float(samples.start_s[sample]), float(samples.end_s[sample])
+            if math.isfinite(start) and math.isfinite(end) and end >= start >= 0:
+                where.setdefault("at_seconds", round((start + end) / 2, 3))
         return ReadIssue(code, message, **where)
 
     def per_sample(self, code: str, mask: npt.NDArray[np.bool_], describe: Callable[[int], str]) -> list[ReadIssue]:

@@ -96,6 +96,7 @@ def _finding(check: Check[Any], severity: Severity, issue: ReadIssue, dataset: D
         score=issue.score,
         link=task_link(ls_url, project, task_id, annotation_id),
         related_tasks=[t for t in issue.related if t != task_id],
+        at_seconds=issue.at_seconds,
     )
 
 

@@ -217,10 +217,10 @@ def check_command(
         renderers = {"json": render_json, "markdown": render_markdown}
         if fmt == "html":
             pictures = None
-            if not no_thumbnails and spec.media == "image" and media.any:
+            if not no_thumbnails and media.any:
                 from taxospec.render.thumbnails import thumbnails
 
-                pictures = thumbnails(report, media, per_code=HTML_PER_CODE)
+                pictures = thumbnails(report, media, per_code=HTML_PER_CODE, video=spec.media == "video")
             text = render_html(report, per_code=HTML_PER_CODE, thumbnails=pictures)
         else:
             text = renderers.get(fmt, lambda r: render_junit(r, threshold))(report)

@@ -96,9 +96,11 @@ document.addEventListener('DOMContentLoaded', function () {
 """
 
 
-def render_html(report: Report, *, per_code: int = HTML_PER_CODE, thumbnails: Mapping[int, str] | None = None) -> str:
-    """The whole report as one HTML document; `thumbnails` (task id → `data:` URI, from
-    `render.thumbnails`) puts a picture of the task beside its findings."""
+def render_html(
+    report: Report, *, per_code: int = HTML_PER_CODE, thumbnails: Mapping[tuple[int, float | None], str] | None = None
+) -> str:
+    """The whole report as one HTML document; `thumbnails` ((task id, moment) → `data:` URI, from
+    `render.thumbnails`) puts a picture of the task (at the finding's moment, for a video) beside it."""
     s = report.summary
     parts = [
         "<!DOCTYPE html>",
@@ -292,7 +294,7 @@ def _todo(report: Report) -> str:
     )
 
 
-def _findings(report: Report, per_code: int, thumbnails: Mapping[int, str]) -> str:
+def _findings(report: Report, per_code: int, thumbnails: Mapping[tuple[int, float | None], str]) -> str:
     grouped: dict[str, list[Finding]] = defaultdict(list)
     for finding in report.findings:
         grouped[finding.code].append(finding)
@@ -309,7 +311,7 @@ def _findings(report: Report, per_code: int, thumbnails: Mapping[int, str]) -> s
         opened = " open" if severity == Severity.ERROR else ""
         rows = []
         shown = list(itertools.islice(findings, per_code))
-        pictures = any(f.task_id in thumbnails for f in shown)
+        pictures = any(_pictures(f, thumbnails) for f in shown)
         for finding in shown:
             task = str(finding.task_id) if finding.task_id is not None else ""
             if finding.link and task:
@@ -336,14 +338,17 @@ def _findings(report: Report, per_code: int, thumbnails: Mapping[int, str]) -> s
     return "\n".join(out)
 
 
-def _pictures(finding: Finding, thumbnails: Mapping[int, str]) -> str:
-    """The finding's task pictured, and the other tasks it names (a duplicate group) beside it."""
-    tasks = [finding.task_id, *finding.related_tasks][:PICTURES_PER_FINDING] if finding.task_id is not None else []
-    images = [
-        f"<img class='thumb' src='{escape(thumbnails[t])}' alt='task {t}' title='task {t}'>"
-        for t in tasks
-        if t in thumbnails
-    ]
+def _pictures(finding: Finding, thumbnails: Mapping[tuple[int, float | None], str]) -> str:
+    """The finding's task pictured (at its moment, for a video), and the other tasks it names (a duplicate
+    group) beside it."""
+    if finding.task_id is None:
+        return ""
+    shown = [(finding.task_id, finding.at_seconds), *((t, None) for t in finding.related_tasks)]
+    images = []
+    for task, moment in shown[:PICTURES_PER_FINDING]:
+        uri = thumbnails.get((task, moment)) or thumbnails.get((task, None))
+        if uri:
+            images.append(f"<img class='thumb' src='{escape(uri)}' alt='task {task}' title='task {task}'>")
     return f"<div class='thumbs'>{''.join(images)}</div>" if images else ""
 
 

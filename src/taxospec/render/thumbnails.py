@@ -10,6 +10,7 @@ import itertools
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
 from taxospec.render.html import PICTURES_PER_FINDING
@@ -21,41 +22,63 @@ LIMIT = 400
 """Thumbnails per report at most (about 4 kB each)."""
 
 
-def thumbnails(report: Report, sources: MediaSources, *, per_code: int, limit: int = LIMIT) -> dict[int, str]:
-    """Task id → `data:image/jpeg;base64,…` for the tasks the HTML report shows (the first `per_code`
-    findings of each check, with up to `PICTURES_PER_FINDING` tasks each: a duplicate group is pictured whole), images
-    only; media that cannot be read or decoded simply has none."""
-    shown: dict[str, list[int]] = defaultdict(list)
+Picture = tuple[int, "float | None"]
+"""What a thumbnail shows: a task's media, at a moment (seconds) for a video, or None (an image; a video's
+middle)."""
+
+
+def thumbnails(
+    report: Report, sources: MediaSources, *, per_code: int, video: bool = False, limit: int = LIMIT
+) -> dict[Picture, str]:
+    """(task id, moment) → `data:image/jpeg;base64,…` for what the HTML report shows: the first `per_code`
+    findings of each check, each with up to `PICTURES_PER_FINDING` tasks (a duplicate group is pictured
+    whole); for `video`, the frame at the finding's moment (the middle of its segment). Media that cannot
+    be read or decoded simply has none."""
+    wanted: dict[int, list[float | None]] = {}
     counted: dict[str, int] = defaultdict(int)
     for finding in report.findings:
-        if finding.task_id is not None and counted[finding.code] < per_code:
-            counted[finding.code] += 1
-            shown[finding.code] += [finding.task_id, *finding.related_tasks[: PICTURES_PER_FINDING - 1]]
-    wanted = [t for t in dict.fromkeys(itertools.chain.from_iterable(shown.values())) if t in report.media]
-    out: dict[int, str] = {}
+        if finding.task_id is None or counted[finding.code] >= per_code:
+            continue
+        counted[finding.code] += 1
+        at = finding.at_seconds if video else None
+        for task, moment in [(finding.task_id, at)] + [
+            (t, None) for t in finding.related_tasks[: PICTURES_PER_FINDING - 1]
+        ]:
+            if task in report.media and moment not in wanted.setdefault(task, []):
+                wanted[task].append(moment)
+    tasks = list(itertools.islice(wanted, limit))
+    out: dict[Picture, str] = {}
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # decoding releases the GIL
-        for start in range(0, len(wanted), 32):
-            if len(out) >= limit:
-                break
-            chunk = wanted[start : start + 32]
-            pictures = pool.map(lambda t: _thumbnail(report.media[t], sources), chunk)
-            for task_id, picture in zip(chunk, pictures, strict=True):
-                if picture is not None and len(out) < limit:
-                    out[task_id] = picture
+        for pictures in pool.map(lambda t: _pictures_of_task(t, report.media[t], wanted[t], sources, video), tasks):
+            for key, picture in pictures.items():
+                if len(out) < limit:
+                    out[key] = picture
     return out
 
 
-def _thumbnail(uri: str, sources: MediaSources) -> str | None:
+def _pictures_of_task(
+    task: int, uri: str, moments: list[float | None], sources: MediaSources, video: bool
+) -> dict[Picture, str]:
     from PIL import Image, UnidentifiedImageError
+
+    from taxospec.embeddings.frames import probe_video, video_frames
 
     try:
         data = read_media(uri, sources)
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a fraction of full size
-            picture = image.convert("RGB")
-            picture.thumbnail((SIZE, SIZE))
+        if not video:
+            with Image.open(io.BytesIO(data)) as image:
+                image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a fraction of full size
+                return {(task, None): _encoded(image.convert("RGB"))}
+        facts = probe_video(data)
+        middle = facts.frames / facts.fps / 2 if facts else 0.0
+        frames = video_frames(data, [middle if m is None else m for m in moments], uri)
+        return {(task, m): _encoded(frame) for m, frame in zip(moments, frames, strict=True)}
     except (MediaProblem, UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
+        return {}
+
+
+def _encoded(picture: Any) -> str:
+    picture.thumbnail((SIZE, SIZE))
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
