@@ -90,8 +90,16 @@ class SpecNotUsable(TaxospecError):
     type=click.Path(path_type=Path),
     help="An open_clip model config (JSON) for a model open_clip does not ship (instead of the spec's).",
 )
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where the model runs (auto: a CUDA GPU when torch sees one, in fp16).",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Pictures per encoder batch."
+)
 @click.option(
     "--no-thumbnails", is_flag=True, help="HTML: leave out the pictures of flagged tasks (read from the media)."
 )
