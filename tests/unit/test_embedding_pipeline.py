@@ -224,6 +224,33 @@ def test_many_batch_files_are_merged_into_one(tmp_path: Path) -> None:
     assert merged.exists()
 
 
+def test_a_few_new_batches_do_not_rewrite_a_large_cache(tmp_path: Path) -> None:
+    """A cache of 100 merged vectors plus 9 new batch files of 1: only the 9 are merged (the large file is
+    left as it is); once the small ones outweigh it, everything is merged into one."""
+    from taxospec.embeddings.cache import COMPACT_ABOVE
+
+    cache = EmbeddingCache(tmp_path, "model", "pre")
+    cache.put([f"old{i}" for i in range(100)], np.full((100, 4), 1, dtype=np.float32))
+    [large] = list(cache.folder.glob("batch-*.npz"))
+    written = large.stat().st_mtime_ns
+    for i in range(COMPACT_ABOVE + 1):
+        cache.put([f"new{i}"], np.full((1, 4), 2 + i, dtype=np.float32))
+    cache.put(["old3"], np.full((1, 4), 7, dtype=np.float32))  # a newer vector for an old key
+    cache.compact()
+    files = sorted(cache.folder.glob("batch-*.npz"))
+    assert len(files) == 2 and large in files and large.stat().st_mtime_ns == written, "the large file is kept"
+    reopened = EmbeddingCache(tmp_path, "model", "pre")
+    assert len(reopened) == 100 + COMPACT_ABOVE + 1
+    assert reopened.get("old3").tolist() == [7] * 4 and reopened.get("new4").tolist() == [6] * 4  # type: ignore[union-attr]
+    assert reopened.get("old50").tolist() == [1] * 4  # type: ignore[union-attr]
+    for i in range(120):  # many more small batches than the large file holds: all are merged into one
+        reopened.put([f"more{i}"], np.full((1, 4), 3, dtype=np.float32))
+    reopened.compact()
+    assert len(list(reopened.folder.glob("batch-*.npz"))) == 1
+    again = EmbeddingCache(tmp_path, "model", "pre")
+    assert len(again) == 220 + COMPACT_ABOVE + 1 and again.get("old3").tolist() == [7] * 4  # type: ignore[union-attr]
+
+
 def test_cache_rows_gather_across_batches_and_damaged_batches_are_dropped(tmp_path: Path) -> None:
     cache = EmbeddingCache(tmp_path, "model", "pre")
     cache.put(["a", "b"], np.eye(2, 4, dtype=np.float32))

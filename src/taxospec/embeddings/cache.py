@@ -63,7 +63,8 @@ class EmbeddingCache:
         self._blocks: list[npt.NDArray[np.float16]] = []
         self._starts: list[int] = []
         self._stacked: npt.NDArray[np.float16] | None = None
-        self._files: list[Path] = []
+        self._block_files: list[Path] = []
+        """The file each block is kept in (parallel to `_blocks`)."""
         for path in sorted(self.folder.glob("batch-*.npz")):  # in the order written: a key's latest vector wins
             try:
                 with np.load(path, allow_pickle=False) as data:
@@ -72,7 +73,7 @@ class EmbeddingCache:
                 if vectors.ndim != 2 or len(keys) != len(vectors) or (self._blocks and vectors.shape[1] != self._width):
                     raise ValueError("keys and vectors do not match")
                 self._add(keys, vectors.astype(np.float16, copy=False))
-                self._files.append(path)
+                self._block_files.append(path)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
                 path.unlink(missing_ok=True)  # a damaged batch is dropped and re-encoded
         for stale in self.folder.glob(".batch-*.tmp*"):
@@ -113,19 +114,33 @@ class EmbeddingCache:
         if not keys:
             return
         half = np.asarray(vectors, dtype=np.float16)
-        self._files.append(self._write(keys, half))
+        self._block_files.append(self._write(keys, half))
         self._add(keys, half)
 
     def compact(self) -> None:
-        """Merge the batch files into one when there are more than `COMPACT_ABOVE` (the merged file is
-        complete on disk before any batch file goes, so an interruption loses nothing)."""
-        if len(self._files) <= COMPACT_ABOVE:
+        """When there are more than `COMPACT_ABOVE` batch files, merge them: all into one while the largest
+        (an earlier merge) holds fewer vectors than the others together, else all but the largest — so a
+        re-run that adds a few batches to a large cache rewrites those, not the whole cache. The merged file
+        is complete on disk before any merged batch file goes, so an interruption loses nothing."""
+        files = list(dict.fromkeys(self._block_files))
+        if len(files) <= COMPACT_ABOVE:
             return
+        held: dict[Path, int] = dict.fromkeys(files, 0)
+        for path, block in zip(self._block_files, self._blocks, strict=True):
+            held[path] += len(block)
+        largest = max(files, key=held.__getitem__)
+        kept = {largest} if held[largest] > sum(held.values()) - held[largest] else set()
+        merging = np.asarray([path not in kept for path in self._block_files])
         keys = list(self._rows)
-        merged = self._write(keys, self.gather(list(self._rows.values())))
-        for path in self._files:
-            path.unlink(missing_ok=True)
-        self._files = [merged]
+        rows = np.fromiter(self._rows.values(), dtype=np.intp, count=len(keys))
+        chosen = merging[np.searchsorted(np.asarray(self._starts), rows, side="right") - 1]
+        merged = self._write(
+            [k for k, take in zip(keys, chosen.tolist(), strict=True) if take], self.gather(rows[chosen])
+        )
+        for path in files:
+            if path not in kept:
+                path.unlink(missing_ok=True)
+        self._block_files = [path if path in kept else merged for path in self._block_files]
 
     @property
     def _width(self) -> int:
