@@ -71,3 +71,4 @@ def test_a_video_finding_is_pictured_at_its_moment(tmp_path: Path, tiny_weights:
     assert abs(grey((1, 1.05)) - 120) < 8 and abs(grey((1, 0.25)) - 24) < 8 and abs(grey((2, None)) - 120) < 8
     html = render_html(flagged, thumbnails=pictures)
     assert html.count("<img class='thumb'") == 3, "the late finding shows its frame and task 2; the early one its own"
+    assert "<small>at 1.05 s</small>" in html and "<small>at 0.25 s</small>" in html

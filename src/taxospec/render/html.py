@@ -318,7 +318,7 @@ def _findings(report: Report, per_code: int, thumbnails: Mapping[tuple[int, floa
                 task = f"<a href='{escape(finding.link)}'>{task}</a>"
             picture = f"<td>{_pictures(finding, thumbnails)}</td>" if pictures else ""
             rows.append(
-                f"<tr>{picture}<td>{task}</td><td><code>{escape(finding.region_id or '')}</code></td>"
+                f"<tr>{picture}<td>{task}</td><td><code>{escape(finding.region_id or '')}</code>{_moment(finding)}</td>"
                 f"<td>{escape(finding.class_name or '')}</td><td>{escape(finding.message)}</td></tr>"
             )
         more = (
@@ -336,6 +336,10 @@ def _findings(report: Report, per_code: int, thumbnails: Mapping[tuple[int, floa
         )
     out.append("</section>")
     return "\n".join(out)
+
+
+def _moment(finding: Finding) -> str:
+    return f"<br><small>at {finding.at_seconds:g} s</small>" if finding.at_seconds is not None else ""
 
 
 def _pictures(finding: Finding, thumbnails: Mapping[tuple[int, float | None], str]) -> str:
