@@ -36,7 +36,10 @@ def _write_atomic(path: str | Path, data: bytes, *, overwrite: bool) -> Path:
         raise OutputError(f"{target}: the folder {parent} does not exist")
     if not overwrite and (target.exists() or target.is_symlink()):
         raise OutputError(f"{target}: already exists (use --force to overwrite it)")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:  # a read-only or special folder (/proc), a full disk
+        raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
     try:
         os.chmod(tmp_name, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as handle:

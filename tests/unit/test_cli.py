@@ -95,6 +95,10 @@ def test_schema_refuses_a_directory_and_a_missing_folder(run_cli: Run, tmp_path:
     result = run_cli("schema", "-o", tmp_path / "no" / "such" / "s.json")
     assert result.exit_code == 2 and "does not exist" in result.stderr
     assert not (tmp_path / "no").exists()
+    result = run_cli("schema", "-o", "/proc/taxospec-schema.json")  # a folder no file can be created in
+    assert result.exit_code == 2 and "/proc/taxospec-schema.json: cannot be written" in result.stderr
+    result = run_cli("check", "--list-checks", "--per-code", "-1")
+    assert result.exit_code == 2 and "-1 is not in the range" in result.stderr
 
 
 def test_describe_summarises_a_spec(run_cli: Run) -> None:

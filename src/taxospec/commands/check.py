@@ -57,7 +57,13 @@ class SpecNotUsable(TaxospecError):
     show_default=True,
     help="Exit 1 when a finding is at or above this severity.",
 )
-@click.option("--per-code", default=5, show_default=True, help="Findings shown per code in the terminal.")
+@click.option(
+    "--per-code",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Findings shown per code in the terminal.",
+)
 @click.option("--select", multiple=True, metavar="CODE", help="Run only these checks (repeatable).")
 @click.option("--list-checks", is_flag=True, help="List every check with its family and severity, and exit.")
 @click.option(
