@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def open_input(
@@ -21,10 +22,45 @@ def open_input(
             raise fail(f"is a directory, not {what}")
         if max_bytes is not None and (size := p.stat().st_size) > max_bytes:
             raise fail(f"is {size} bytes, too large for {what} (limit {max_bytes})")
-        return p.open("rb")
+        return io.BufferedReader(_Guarded(p.open("rb", buffering=0), fail), buffer_size=1 << 20)
     except FileNotFoundError:
         raise fail("no such file") from None
     except PermissionError:
         raise fail("permission denied") from None
     except OSError as exc:
         raise fail(f"cannot be read: {exc.strerror or exc}") from None
+
+
+class _Guarded(io.RawIOBase):
+    """A raw file whose read errors (a disk that fails mid-file, a special file such as /proc/self/mem)
+    become `fail(reason)`, like the errors of opening it."""
+
+    def __init__(self, raw: Any, fail: Callable[[str], Exception]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._fail = fail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return int(self._raw.readinto(buffer))
+        except OSError as exc:
+            raise self._fail(f"cannot be read: {exc.strerror or exc}") from None
+
+    def seekable(self) -> bool:
+        return bool(self._raw.seekable())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return int(self._raw.seek(offset, whence))
+        except OSError as exc:
+            raise self._fail(f"cannot be read: {exc.strerror or exc}") from None
+
+    def tell(self) -> int:
+        return int(self._raw.tell())
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()

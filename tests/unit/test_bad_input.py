@@ -16,7 +16,7 @@ from click.testing import Result
 
 from taxospec import check
 
-from ..conftest import FIXTURES
+from ..conftest import EXAMPLES, FIXTURES
 
 Run = Callable[..., Result]
 BAD = FIXTURES / "exports"
@@ -121,3 +121,21 @@ def test_missing_export_and_usage(run_cli: Run, tmp_path: Path) -> None:
     assert run_cli("check", SPEC).exit_code == 2
     result = run_cli("check", SPEC, _export_of(BAD / "single-task"), "--select", "no-such-check")
     assert result.exit_code == 2 and "unknown check 'no-such-check'" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux's /proc")
+def test_files_that_fail_while_being_read(run_cli: Run, tmp_path: Path) -> None:
+    """A file that opens but cannot be read (an I/O error mid-file; /proc/self/mem gives one at once): the
+    spec, the export and the labeling config each get a clear message and exit 2, never an internal error."""
+    broken = "/proc/self/mem"
+    example = EXAMPLES / "football-signals"
+    for args in (
+        ["lint", broken],
+        ["check", SPEC, broken],
+        ["todo", SPEC, broken],
+        ["check", example / "spec.yaml", example / "export.json", "--config", broken],
+    ):
+        result = run_cli(*args)
+        assert result.exit_code == 2, (args, result.stderr)
+        said = result.stdout + result.stderr
+        assert broken in said and "cannot be read: Input/output error" in said, args
