@@ -108,7 +108,10 @@ def build_embeddings(
         space = load_precomputed(embeddings, task_ids, dataset.samples.region_id, notes=dataset.notes)
         space.search_device = device
         return space
-    if media is None or not media.any:
+    inline = any(uri and uri[:5].lower() == "data:" for uri in dataset.items.media)  # pictures in the tasks
+    if media is None and inline:
+        media = MediaSources()
+    if media is None or not (media.any or inline):
         return None
     from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
     from taxospec.embeddings.lazy import ModelChanged, lazy_embedder, loaded_embedder
@@ -250,5 +253,5 @@ def _media_of(dataset: Dataset, findings: list[Finding]) -> dict[int, str]:
     return {
         int(task_id): uri
         for task_id, uri in zip(dataset.items.task_id.tolist(), dataset.items.media, strict=True)
-        if task_id in flagged and uri
+        if task_id in flagged and uri and uri[:5].lower() != "data:"  # an inlined picture is no file to open
     }

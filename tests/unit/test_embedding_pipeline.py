@@ -578,3 +578,37 @@ def test_the_video_itself_tells_its_length_and_frame_rate(tmp_path: Path, tiny_w
             assert rates == []
     without_media = check(spec, export)
     assert not [f for f in without_media.findings if f.code in ("segment-outside-video", "frame-rate-mismatch")]
+
+
+def test_pictures_inlined_in_the_tasks_as_data_uris(tmp_path: Path, tiny_weights: Path) -> None:
+    """Tasks that carry their picture as a data: URI are embedded without any media option; a data: URI
+    that does not decode is a finding whose message shows the URI's start, not its megabytes."""
+    import base64
+
+    from taxospec.embeddings.media import DataUriResolver
+
+    png(tmp_path / "one.png", (200, 30, 30))
+    png(tmp_path / "two.png", (30, 200, 30))
+    inline = [
+        "data:image/png;base64," + base64.b64encode((tmp_path / name).read_bytes()).decode()
+        for name in ("one.png", "two.png")
+    ]
+    broken = "data:image/png;base64," + "A" * 5001 + "!"
+    tasks = [box_task(i + 1, uri, "a") for i, uri in enumerate([*inline, broken])]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    report = check(pipeline_spec(tmp_path, tiny_weights), export, cache_dir=tmp_path / "cache", device="cpu")
+    skipped = {c.code: c.skipped for c in report.checks if c.code in ("outlier", "near-duplicate")}
+    assert skipped == {"outlier": None, "near-duplicate": None}
+    [problem] = [f for f in report.findings if f.code.startswith("media-")]
+    assert problem.code == "media-unreadable" and problem.task_id == 3 and len(problem.message) < 200
+    assert "(5,024 characters)" in problem.message and report.media == {}
+    sources = MediaSources()
+    resolver = DataUriResolver()
+    assert resolver.read("data:text/plain,a%20b", sources) == b"a b"
+    for uri, code in (("data:image/png;base64", "media-unreadable"), (broken, "media-unreadable")):
+        with pytest.raises(MediaProblem) as raised:
+            resolver.read(uri, sources)
+        assert raised.value.code == code
+    with pytest.raises(MediaProblem, match="larger than 10 bytes"):
+        resolver.read(inline[0], MediaSources(max_bytes=10))

@@ -10,6 +10,7 @@ import numpy as np
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
 from taxospec.dataset import KIND_SEGMENT
+from taxospec.embeddings.media import shown
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.spec.model import DuplicatesSpec
@@ -34,9 +35,9 @@ def duplicate_media(ctx: CheckContext, params: DuplicatesSpec) -> Outcome:
             issues.append(
                 ctx.issue(
                     "duplicate-media",
-                    f"{media} appears in {len(tasks)} tasks ({ids})",
+                    f"{shown(media)} appears in {len(tasks)} tasks ({ids})",
                     task=tasks[0],
-                    value=media,
+                    value=shown(media),
                     count=len(tasks),
                     related=tuple(int(items.task_id[t]) for t in tasks),
                 )

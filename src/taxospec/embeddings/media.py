@@ -2,13 +2,15 @@
 
 Resolvers are plugins (`taxospec_media_resolvers`); the built-in ones read Label Studio's
 `/data/local-files/?d=` (under the local-files document root), `/data/upload/` (under Label Studio's media
-folder), plain paths (under `--media-root`, else the export's folder) and, only when the user allows it,
-http(s) from an allow-list of hosts with a timeout and a size limit. A path that escapes its root, through
-`..` or a symbolic link, is refused.
+folder), plain paths (under `--media-root`, else the export's folder), media inlined in the task as a
+`data:` URI and, only when the user allows it, http(s) from an allow-list of hosts with a timeout and a
+size limit. A path that escapes its root, through `..` or a symbolic link, is refused.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
 import stat
@@ -208,6 +210,37 @@ class HttpResolver:
 
 
 @dataclass(frozen=True)
+class DataUriResolver:
+    """Media inlined in the task as a `data:` URI (`data:image/png;base64,…`), as some imports do."""
+
+    name: str = "data-uri"
+
+    def claims(self, uri: str) -> bool:
+        """`data:` URIs."""
+        return uri[:5].lower() == "data:"
+
+    def read(self, uri: str, sources: MediaSources) -> bytes:
+        """The bytes the URI carries (base64 or percent-encoded), up to `max_bytes`."""
+        header, comma, payload = uri.partition(",")
+        if not comma:
+            raise MediaProblem("media-unreadable", f"{shown(uri)}: a data: URI without a comma")
+        if len(payload) * 3 // 4 > sources.max_bytes:
+            raise MediaProblem("media-refused", f"{shown(uri)}: larger than {sources.max_bytes} bytes")
+        try:
+            if header.lower().endswith(";base64"):
+                return base64.b64decode(payload, validate=True)
+            return urllib.parse.unquote_to_bytes(payload)
+        except (binascii.Error, ValueError):
+            raise MediaProblem("media-unreadable", f"{shown(uri)}: the data: URI does not decode") from None
+
+
+def shown(uri: str, limit: int = 120) -> str:
+    """`uri` as messages show it: whole when short, else its start and its length (an inlined picture
+    would fill a report)."""
+    return uri if len(uri) <= limit else f"{uri[: limit // 2]}… ({len(uri):,} characters)"
+
+
+@dataclass(frozen=True)
 class PathResolver:
     """Plain paths and file:// URIs, under `--media-root` (else the export's folder)."""
 
@@ -242,7 +275,7 @@ class PathResolver:
 @hookimpl
 def taxospec_media_resolvers() -> list[MediaResolver]:
     """The built-in resolvers, most specific first."""
-    return [LocalFilesResolver(), UploadResolver(), HttpResolver(), PathResolver()]
+    return [LocalFilesResolver(), UploadResolver(), HttpResolver(), DataUriResolver(), PathResolver()]
 
 
 def read_media(uri: str | None, sources: MediaSources) -> bytes:
@@ -254,7 +287,7 @@ def read_media(uri: str | None, sources: MediaSources) -> bytes:
     for resolver in media_resolvers():
         if resolver.claims(uri):
             return resolver.read(uri, sources)
-    raise MediaProblem("media-refused", f"{uri}: no resolver reads this kind of URI")
+    raise MediaProblem("media-refused", f"{shown(uri)}: no resolver reads this kind of URI")
 
 
 def locate_media(uri: str | None, sources: MediaSources) -> str | None:

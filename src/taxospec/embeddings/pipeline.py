@@ -37,6 +37,7 @@ from taxospec.embeddings.media import (
     locate_media,
     read_file_and_stat,
     read_media,
+    shown,
 )
 from taxospec.embeddings.plan import WHOLE_IMAGE, PlanEntry, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
@@ -173,7 +174,7 @@ def embed_dataset(
                         job.what = what  # decoded with the other jobs of its batch, on the device
                     result.jobs.append(job)
                 return result
-            images = _images(data, uri or "", missing, spec.media == "video")
+            images = _images(data, shown(uri or ""), missing, spec.media == "video")
             for sample, slot, what in plan:
                 key = item_key(result.content_hash, what)
                 job = _Job(sample, slot, key)
@@ -313,7 +314,7 @@ def _decode_chunk(
         try:
             path, data, stat = _read(uri, sources)
             digest = content_hash(data)
-            images = _images(data, uri or "", plan, video)
+            images = _images(data, shown(uri or ""), plan, video)
             pixels = {what: np.asarray(stage(image), dtype=np.uint8) for what, image in images.items()}
             out.append((task, digest, pixels, None, (path, stat, probe_video(data) if video else None)))
         except MediaProblem as problem:
