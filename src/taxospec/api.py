@@ -12,7 +12,7 @@ from taxospec.checks.run import run_checks
 from taxospec.coverage import compute_coverage
 from taxospec.dataset import Dataset
 from taxospec.embeddings.media import MediaSources
-from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
+from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace, load_precomputed
 from taxospec.errors import TaxospecError
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
 from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
@@ -133,7 +133,13 @@ def build_embeddings(
     def folder(model_id: str, preprocess_id: str) -> Path:
         return EmbeddingCache.folder_for(root, model_id, preprocess_id)
 
-    embedder = lazy_embedder(factory, root, folder, **load_args)
+    try:
+        embedder = lazy_embedder(factory, root, folder, **load_args)
+    except EmbeddingError as exc:
+        if media.any:  # media the user pointed at: the model must load
+            raise
+        dataset.notes.append(f"the pictures inlined in the tasks were not embedded: {exc}")
+        return None  # pictures that came inside the tasks, unasked for: the embedding checks say they skip
     for _ in range(2):
         cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
         issues_before = len(dataset.issues)

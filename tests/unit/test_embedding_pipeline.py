@@ -20,7 +20,7 @@ from taxospec.embeddings.encoder import OpenClipEmbedder, OpenClipFactory
 from taxospec.embeddings.frames import crop, sample_times, video_frames
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, safe_join
 from taxospec.embeddings.pipeline import embed_dataset
-from taxospec.embeddings.space import EmbeddingSpace
+from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace
 
 from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
 
@@ -612,3 +612,9 @@ def test_pictures_inlined_in_the_tasks_as_data_uris(tmp_path: Path, tiny_weights
         assert raised.value.code == code
     with pytest.raises(MediaProblem, match="larger than 10 bytes"):
         resolver.read(inline[0], MediaSources(max_bytes=10))
+    unloadable = pipeline_spec(tmp_path, tmp_path / "no-such-weights.pt")  # pictures came unasked: no error
+    quiet = check(unloadable, export, cache_dir=tmp_path / "cache", device="cpu")
+    assert any("pictures inlined in the tasks were not embedded" in note for note in quiet.notes)
+    assert all(c.skipped for c in quiet.checks if c.code in ("outlier", "near-duplicate"))
+    with pytest.raises(EmbeddingError, match=re.escape("no-such-weights.pt does not exist")):  # asked: it must
+        check(unloadable, export, media=MediaSources(media_root=tmp_path), cache_dir=tmp_path / "cache")
