@@ -262,3 +262,19 @@ def test_csv_exports_are_refused_with_a_reason(name: str) -> None:
 
     with pytest.raises(ExportError, match=r"looks like a CSV file \(Label Studio's CSV export\)"):
         check(IMG_SPEC, LS / name)
+
+
+def test_multi_image_tasks_are_named_in_a_note(tmp_path: Path) -> None:
+    """A task whose media field is a list (a multi-image task) has no media URI; the report says why once."""
+    tasks = json.loads((LS / "img_easy_JSON_with_draft.json").read_text())
+    first, second = copy.deepcopy(tasks[0]), copy.deepcopy(tasks[1])
+    key = next(k for k, v in first["data"].items() if isinstance(v, str) and "/data/" in v)
+    first["data"][key] = [first["data"][key], first["data"][key]]
+    second["data"][key] = {"url": second["data"][key]}
+    dataset = read_export(IMG_SPEC, _write(tmp_path, [first, second, *tasks[2:]]))
+    notes = [n for n in dataset.notes if "multi-image task" in n]
+    assert notes == [
+        f"task {first['id']} holds a list under data.{key} (a multi-image task?): taxospec reads one media URI "
+        "per task, so the media of such tasks is not read (media-missing)"
+    ]
+    assert dataset.items.media[0] is None and dataset.items.media[1] is None

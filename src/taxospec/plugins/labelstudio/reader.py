@@ -120,6 +120,7 @@ class _Reader:
         self.unknown_controls: Counter[str] = Counter()
         self.unknown_control_first: dict[str, tuple[int, int | None]] = {}
         self.assumed_frame_rate = False
+        self.noted_media_shape = False
         self.issues = self.dataset.issues
         self.seen_region_ids: set[str] = set()
 
@@ -159,6 +160,14 @@ class _Reader:
         n_drafts = len(drafts) if isinstance(drafts, list) else 0
         counted = _counted(submitted)
         project = task.get("project")
+        media = data.get(self.mapping.data_key)
+        if isinstance(media, (list, dict)) and not self.noted_media_shape:
+            self.noted_media_shape = True
+            self.dataset.notes.append(
+                f"task {task_id} holds a {'list' if isinstance(media, list) else 'mapping'} under "
+                f"data.{self.mapping.data_key} (a multi-image task?): taxospec reads one media URI per task, so "
+                "the media of such tasks is not read (media-missing)"
+            )
         item = self.items.add(
             task_id,
             project if isinstance(project, int) and not isinstance(project, bool) else -1,
