@@ -157,7 +157,7 @@ class OpenClipFactory:
         import torch
 
         if architecture_file is not None:
-            config = (spec_dir or Path.cwd()) / Path(architecture_file).expanduser()
+            config = _model_config_path(architecture_file, spec_dir)
             if not config.is_file():
                 raise EmbeddingError(f"the model config {config} does not exist")
             _check_model_config(config)  # open_clip keeps every config it was given and re-reads them all each time
@@ -167,8 +167,7 @@ class OpenClipFactory:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         elif device.startswith("cuda") and not torch.cuda.is_available():
             raise EmbeddingError(f"--device {device}: torch sees no CUDA GPU here; use --device cpu (or auto)")
-        if precision == "auto":
-            precision = "fp16" if device.startswith("cuda") else "fp32"
+        precision = _precision(precision, device)
         model_name, weights, weights_id = resolve_weights(model, pretrained, spec_dir)
         try:
             clip, _, preprocess = open_clip.create_model_and_transforms(
@@ -210,29 +209,21 @@ class OpenClipFactory:
         open_clip (torch only where a GPU may be present, to resolve "auto"): the model, the weights by
         path, size and time (or by tag), the architecture file likewise, device, precision and the
         libraries' versions. None where it cannot tell (a file is missing: `load` then says why)."""
-        base = spec_dir or Path.cwd()
         if device == "auto":
             device = _auto_device()
         elif device.startswith("cuda") and _auto_device() == "cpu":
             return None  # `load` says that there is no GPU
-        if precision == "auto":
-            precision = "fp16" if device.startswith("cuda") else "fp32"
-        if pretrained.startswith("local-dir:"):
-            config = (base / Path(pretrained[len("local-dir:") :]).expanduser()).resolve() / "open_clip_config.json"
-            weights = f"local-dir:{_stamp(config)}" if config.is_file() else None
-        elif looks_like_path(pretrained):
-            path = base / Path(pretrained).expanduser()
-            weights = f"file:{_stamp(path)}" if path.is_file() else None
-        else:
-            weights = f"tag:{pretrained}"
+        local = _local_weights(pretrained, spec_dir)
+        if local is not None and not local[1].is_file():
+            return None
+        weights = f"{local[0]}:{_stamp(local[1])}" if local is not None else f"tag:{pretrained}"
         architecture = ""
         if architecture_file is not None:
-            config = base / Path(architecture_file).expanduser()
-            architecture = _stamp(config) if config.is_file() else ""
-            if not architecture:
+            config = _model_config_path(architecture_file, spec_dir)
+            if not config.is_file():
                 return None
-        if weights is None:
-            return None
+            architecture = _stamp(config)
+        precision = _precision(precision, device)
         versions = ",".join(f"{name}={_version(name)}" for name in ("open_clip_torch", "torch", "torchvision"))
         return "|".join(("open_clip", model, weights, architecture, device, precision, versions))
 
@@ -277,18 +268,18 @@ def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple
     """(model name for open_clip, its `pretrained` argument, an id of the weights for cache keys)."""
     import open_clip
 
-    base = spec_dir or Path.cwd()
-    if pretrained.startswith("local-dir:"):
-        folder = (base / Path(pretrained[len("local-dir:") :]).expanduser()).resolve()
-        if not (folder / "open_clip_config.json").is_file():
-            raise EmbeddingError(f"{folder}: not an open_clip model folder (no open_clip_config.json)")
-        return f"local-dir:{folder}", None, f"local-dir:{_stamp(folder / 'open_clip_config.json')}"
+    local = _local_weights(pretrained, spec_dir)
+    if local is not None and local[0] == "local-dir":
+        config = local[1]
+        if not config.is_file():
+            raise EmbeddingError(f"{config.parent}: not an open_clip model folder (no open_clip_config.json)")
+        return f"local-dir:{config.parent}", None, f"local-dir:{_stamp(config)}"
     if model not in open_clip.list_models():
         close = difflib.get_close_matches(model, open_clip.list_models(), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise EmbeddingError(f"open_clip has no model {model!r}{hint}")
-    path = (base / Path(pretrained).expanduser()) if looks_like_path(pretrained) else None
-    if path is not None:
+    if local is not None:
+        path = local[1]
         if not path.is_file():
             raise EmbeddingError(f"the checkpoint {path} does not exist; {_HOW_TO}")
         return model, str(path.resolve()), f"file:{_stamp(path)}"
@@ -311,6 +302,28 @@ def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple
             f"{_HOW_TO}"
         )
     return model, pretrained, f"tag:{pretrained}"
+
+
+def _local_weights(pretrained: str, spec_dir: Path | None) -> tuple[str, Path] | None:
+    """For weights given as files: their kind ("local-dir" or "file") and the file whose path, size and
+    time identify them (a folder's `open_clip_config.json`, or the checkpoint); None for an open_clip tag."""
+    base = spec_dir or Path.cwd()
+    if pretrained.startswith("local-dir:"):
+        folder = (base / Path(pretrained[len("local-dir:") :]).expanduser()).resolve()
+        return "local-dir", folder / "open_clip_config.json"
+    if looks_like_path(pretrained):
+        return "file", base / Path(pretrained).expanduser()
+    return None
+
+
+def _model_config_path(architecture_file: str, spec_dir: Path | None) -> Path:
+    """Where an `embedding.architecture_file` lies (relative to the spec's folder)."""
+    return (spec_dir or Path.cwd()) / Path(architecture_file).expanduser()
+
+
+def _precision(precision: str, device: str) -> str:
+    """The precision asked for, with "auto" made concrete: fp16 on a GPU, fp32 on the CPU."""
+    return ("fp16" if device.startswith("cuda") else "fp32") if precision == "auto" else precision
 
 
 def looks_like_path(value: str) -> bool:
