@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from taxospec.errors import TaxospecError
 
@@ -36,25 +38,42 @@ def _write_atomic(path: str | Path, data: bytes, *, overwrite: bool) -> Path:
         raise OutputError(f"{target}: the folder {parent} does not exist")
     if not overwrite and (target.exists() or target.is_symlink()):
         raise OutputError(f"{target}: already exists (use --force to overwrite it)")
+
+    def still_free() -> None:
+        if not overwrite and (target.exists() or target.is_symlink()):
+            raise OutputError(f"{target}: already exists (use --force to overwrite it)")
+
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+        write_atomic(target, lambda handle: handle.write(data), durable=True, before_replace=still_free)
     except OSError as exc:  # a read-only or special folder (/proc), a full disk
         raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
+    return target
+
+
+def write_atomic(
+    path: Path,
+    write: Callable[[BinaryIO], object],
+    *,
+    durable: bool = False,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
+    """Write `path` through a temporary file in its folder, renamed into place (fsynced first when
+    `durable`): readers see the old file or the whole new one, never part of it, and a failure leaves no
+    temporary file. `before_replace` may refuse at the last moment. Raises `OSError`."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp_name, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if not overwrite and (target.exists() or target.is_symlink()):
-            raise OutputError(f"{target}: already exists (use --force to overwrite it)")
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
+            write(handle)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp_name, path)
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
-    return target
 
 
 def _current_umask() -> int:

@@ -3,7 +3,8 @@
 One folder per model and preprocessing; each encoded batch is one `.npz` file written to a temporary name
 and renamed into place, so an interrupted run keeps every finished batch, never leaves a half-written one,
 and a re-run encodes only what is not there yet. At the end of a run that left many batch files they are
-merged into one (written first, the merged ones removed after), so that the next run loads one file.
+merged (written first, the merged ones removed after; a large earlier merge is left alone), so that the
+next run loads one or two files.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
-import tempfile
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.space import EmbeddingError
+from taxospec.output import write_atomic
 
 
 def default_cache_dir() -> Path:
@@ -37,7 +37,7 @@ FORMAT = 3
 """The cache's format (3: keys of xxh3-128 content hash and what was taken, stored as one NUL-joined UTF-8
 array per batch file, which loads several times faster than an array of fixed-width strings)."""
 COMPACT_ABOVE = 8
-"""Batch files above which `compact` merges them into one."""
+"""Batch files above which `compact` merges them."""
 
 
 def item_key(content_hash: str, what: str) -> str:
@@ -69,7 +69,7 @@ class EmbeddingCache:
             try:
                 with np.load(path, allow_pickle=False) as data:
                     vectors = data["vectors"]
-                    keys = _split(data["keys"], len(vectors))
+                    keys = split_strings(data["keys"], len(vectors))
                 if vectors.ndim != 2 or len(keys) != len(vectors) or (self._blocks and vectors.shape[1] != self._width):
                     raise ValueError("keys and vectors do not match")
                 self._add(keys, vectors.astype(np.float16, copy=False))
@@ -168,7 +168,7 @@ class EmbeddingCache:
         """Write one batch file atomically (and durably); its final path."""
         final = self.folder / f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
         try:
-            write_atomic(final, lambda handle: np.savez(handle, keys=_joined(keys), vectors=half), durable=True)
+            write_atomic(final, lambda handle: np.savez(handle, keys=join_strings(keys), vectors=half), durable=True)
         except OSError as exc:
             raise EmbeddingError(f"the embedding cache {self.folder} cannot be written: {exc}") from None
         return final
@@ -207,11 +207,11 @@ class ContentMemo:
             return
         with np.load(self.path, allow_pickle=False) as data:
             sizes, mtimes = data["sizes"].astype(np.int64).tolist(), data["mtimes"].astype(np.int64).tolist()
-            files = _split(data["files"], len(sizes))
-            digests = _split(data["digests"], len(sizes))
-            scopes = _split(data["scopes"], int(data["scope_count"]))
+            files = split_strings(data["files"], len(sizes))
+            digests = split_strings(data["digests"], len(sizes))
+            scopes = split_strings(data["scopes"], int(data["scope_count"]))
             uri_scope, uri_file = data["uri_scope"].astype(np.int64), data["uri_file"].tolist()
-            uris = _split(data["uris"], len(uri_scope))
+            uris = split_strings(data["uris"], len(uri_scope))
             fact_file = data["fact_file"].tolist() if "fact_file" in data else []
             facts = (
                 zip(fact_file, data["fact_fps"].tolist(), data["fact_frames"].tolist(), strict=True)
@@ -307,13 +307,13 @@ class ContentMemo:
         uris = [uri for scope in scopes for uri in self._uris[scope]]
         uri_file = [self._index[path] for scope in scopes for path in self._uris[scope].values()]
         arrays = {
-            "files": _joined(self._files),
+            "files": join_strings(self._files),
             "sizes": np.asarray(self._sizes, dtype=np.int64),
             "mtimes": np.asarray(self._mtimes, dtype=np.int64),
-            "digests": _joined(self._digests),
-            "scopes": _joined(scopes),
+            "digests": join_strings(self._digests),
+            "scopes": join_strings(scopes),
             "scope_count": np.asarray(len(scopes)),
-            "uris": _joined(uris),
+            "uris": join_strings(uris),
             "uri_scope": np.asarray(uri_scope, dtype=np.int64),
             "uri_file": np.asarray(uri_file, dtype=np.int64),
             "fact_file": np.asarray(list(self._facts), dtype=np.int64),
@@ -321,6 +321,7 @@ class ContentMemo:
             "fact_frames": np.asarray([frames for _, frames in self._facts.values()], dtype=np.int64),
         }
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
             (self.path.parent / "content-hashes.json").unlink(missing_ok=True)  # taxospec 0.x's memo
         except OSError as exc:
@@ -328,28 +329,11 @@ class ContentMemo:
         self._changed = False
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, durable: bool = False) -> None:
-    """Write `path` through a temporary file in its folder renamed into place (fsynced first when
-    `durable`): readers see the old file or the whole new one, never part of it. Raises `OSError`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _within(indexes: list[int], size: int) -> bool:
     return not indexes or (min(indexes) >= 0 and max(indexes) < size)
 
 
-def _joined(strings: list[str]) -> npt.NDArray[np.uint8]:
+def join_strings(strings: list[str]) -> npt.NDArray[np.uint8]:
     """Strings (none holding NUL) as one array of UTF-8 bytes, NUL between them; any surrogate kept."""
     joined = "\0".join(strings)
     if joined.count("\0") != max(len(strings) - 1, 0):
@@ -357,8 +341,8 @@ def _joined(strings: list[str]) -> npt.NDArray[np.uint8]:
     return np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8)
 
 
-def _split(joined: npt.NDArray[np.uint8], count: int) -> list[str]:
-    """The `count` strings `_joined` made (a mismatch is a damaged file: ValueError)."""
+def split_strings(joined: npt.NDArray[np.uint8], count: int) -> list[str]:
+    """The `count` strings `join_strings` made (a mismatch is a damaged file: ValueError)."""
     if count == 0:
         return []
     strings = joined.tobytes().decode("utf-8", "surrogatepass").split("\0")

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from taxospec.embeddings.cache import write_atomic
+from taxospec.embeddings.cache import join_strings, split_strings
 from taxospec.embeddings.space import EmbeddingError, normalize
+from taxospec.output import write_atomic
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class ModelRecords:
         records[recipe] = asdict(identity)
         data = json.dumps(records, indent=1).encode()
         with contextlib.suppress(OSError):  # a cache that cannot be written only loses speed
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, lambda handle: handle.write(data))
 
 
@@ -112,10 +114,11 @@ class TextVectors:
             self._vectors = {}
             try:
                 with np.load(self.path, allow_pickle=False) as data:
-                    texts = data["texts"].tobytes().decode("utf-8", "surrogatepass").split("\0")
                     vectors = np.asarray(data["vectors"], dtype=np.float32)
-                if vectors.ndim == 2 and len(texts) == len(vectors):
-                    self._vectors = dict(zip(texts, vectors, strict=True))
+                    if vectors.ndim != 2:
+                        raise ValueError("not a matrix")
+                    texts = split_strings(data["texts"], len(vectors))
+                self._vectors = dict(zip(texts, vectors, strict=True))
             except (OSError, ValueError, KeyError, EOFError, UnicodeDecodeError):
                 pass  # none kept yet, or a damaged file: the prompts are encoded again
         return self._vectors
@@ -132,9 +135,10 @@ class TextVectors:
         return np.stack([kept[t] for t in texts])
 
     def _save(self, kept: dict[str, npt.NDArray[np.float32]]) -> None:
-        texts = np.frombuffer("\0".join(kept).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        texts = join_strings(list(kept))
         vectors = np.stack(list(kept.values()))
         with contextlib.suppress(OSError):  # a cache that cannot be written only loses speed
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, lambda handle: np.savez(handle, texts=texts, vectors=vectors))
 
 
