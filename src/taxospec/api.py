@@ -11,7 +11,7 @@ from taxospec.checks.base import CheckContext
 from taxospec.checks.run import run_checks
 from taxospec.coverage import compute_coverage
 from taxospec.dataset import Dataset
-from taxospec.embeddings.media import MediaSources
+from taxospec.embeddings.media import MediaSources, is_inline
 from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace, load_precomputed
 from taxospec.errors import TaxospecError
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
@@ -108,7 +108,7 @@ def build_embeddings(
         space = load_precomputed(embeddings, task_ids, dataset.samples.region_id, notes=dataset.notes)
         space.search_device = device
         return space
-    inline = any(uri and uri[:5].lower() == "data:" for uri in dataset.items.media)  # pictures in the tasks
+    inline = any(is_inline(uri) for uri in dataset.items.media)  # pictures that came inside the tasks
     if media is None and inline:
         media = MediaSources()
     if media is None or not (media.any or inline):
@@ -259,5 +259,5 @@ def _media_of(dataset: Dataset, findings: list[Finding]) -> dict[int, str]:
     return {
         int(task_id): uri
         for task_id, uri in zip(dataset.items.task_id.tolist(), dataset.items.media, strict=True)
-        if task_id in flagged and uri and uri[:5].lower() != "data:"  # an inlined picture is no file to open
+        if task_id in flagged and uri and not is_inline(uri)  # an inlined picture is no file to open
     }

@@ -217,7 +217,7 @@ class DataUriResolver:
 
     def claims(self, uri: str) -> bool:
         """`data:` URIs."""
-        return uri[:5].lower() == "data:"
+        return is_inline(uri)
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
         """The bytes the URI carries (base64 or percent-encoded), up to `max_bytes`."""
@@ -232,6 +232,11 @@ class DataUriResolver:
             return urllib.parse.unquote_to_bytes(payload)
         except (binascii.Error, ValueError):
             raise MediaProblem("media-unreadable", f"{shown(uri)}: the data: URI does not decode") from None
+
+
+def is_inline(uri: str | None) -> bool:
+    """Whether `uri` carries the media itself (a `data:` URI) rather than naming a file."""
+    return uri is not None and uri[:5].lower() == "data:"
 
 
 def shown(uri: str, limit: int = 120) -> str:
