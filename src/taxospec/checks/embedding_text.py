@@ -18,6 +18,7 @@ from taxospec.checks.embedding_view import (
     view_of,
 )
 from taxospec.dataset import ReadIssue
+from taxospec.embeddings.space import FloatMatrix
 from taxospec.findings import CELL_JOINER, Severity
 from taxospec.spec.model import EmbeddingSpec
 
@@ -114,12 +115,13 @@ def axis_value_disputed(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
         raise SkipCheck("the embeddings came without a text encoder (precomputed)")
     issues = []
     evaluated = 0
-    for a, (axis_name, axis) in enumerate(ctx.spec.axes.items()):
-        values = [v for v in axis.values if axis.prompts.get(v)]
-        if len(values) < 2:
+    for a, axis_name in enumerate(ctx.spec.axes):
+        prompted = _value_prompts(ctx, view, axis_name)
+        if prompted is None:
             continue
-        text = np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
-        text /= np.linalg.norm(text, axis=1, keepdims=True)
+        values, text = prompted
+        axis = ctx.spec.axes[axis_name]
+        text = text / np.linalg.norm(text, axis=1, keepdims=True)
         logits = view.space.logit_scale * (view.space.vectors @ text.T)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -197,14 +199,23 @@ def _zero_shot_values(ctx: CheckContext, view: EmbeddingView) -> dict[str, tuple
     """Per axis with prompts for at least two values: those values, and each vector's zero-shot value (the
     value whose mean prompt vector is most similar)."""
     guesses = {}
-    for axis_name, axis in ctx.spec.axes.items():
-        values = [v for v in axis.values if axis.prompts.get(v)]
-        if len(values) < 2:
-            continue
-        text = np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
-        best = np.argmax(view.space.vectors @ text.T, axis=1)
-        guesses[axis_name] = (values, np.asarray(values, dtype=object)[best])
+    for axis_name in ctx.spec.axes:
+        prompted = _value_prompts(ctx, view, axis_name)
+        if prompted is not None:
+            values, text = prompted
+            best = np.argmax(view.space.vectors @ text.T, axis=1)
+            guesses[axis_name] = (values, np.asarray(values, dtype=object)[best])
     return guesses
+
+
+def _value_prompts(ctx: CheckContext, view: EmbeddingView, axis_name: str) -> tuple[list[str], FloatMatrix] | None:
+    """The values of an axis that have prompts, and each one's mean prompt vector; None with fewer than two
+    (nothing to choose between)."""
+    axis = ctx.spec.axes[axis_name]
+    values = [v for v in axis.values if axis.prompts.get(v)]
+    if len(values) < 2:
+        return None
+    return values, np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
 
 
 def _gap(ctx: CheckContext, name: str, axes: tuple[str, ...], cell: tuple[str, ...], examples: int) -> ReadIssue:
