@@ -39,7 +39,7 @@ from taxospec.embeddings.media import (
     read_media,
     shown,
 )
-from taxospec.embeddings.plan import WHOLE_IMAGE, PlanEntry, region_tasks
+from taxospec.embeddings.plan import PlanEntry, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
 from taxospec.embeddings.space import EmbeddingSpace
 
@@ -128,10 +128,7 @@ def embed_dataset(
     regions = region_tasks(cols)
 
     def plan_of(task: int) -> list[PlanEntry]:
-        samples = by_task[task]
-        if task not in regions:
-            return [(s, 0, WHOLE_IMAGE) for s in samples]
-        return plan_task(cols, samples, frames, margin)
+        return plan_task(cols, by_task[task], frames, margin)
 
     tasks = sorted(by_task)
     if cache is None:

@@ -311,12 +311,13 @@ def _findings(report: Report, per_code: int, thumbnails: Mapping[tuple[int, floa
         opened = " open" if severity == Severity.ERROR else ""
         rows = []
         shown = list(itertools.islice(findings, per_code))
-        pictures = any(_pictures(f, thumbnails) for f in shown)
-        for finding in shown:
+        pictured = [_pictures(f, thumbnails) for f in shown]
+        pictures = any(pictured)
+        for finding, images in zip(shown, pictured, strict=True):
             task = str(finding.task_id) if finding.task_id is not None else ""
             if finding.link and task:
                 task = f"<a href='{escape(finding.link)}'>{task}</a>"
-            picture = f"<td>{_pictures(finding, thumbnails)}</td>" if pictures else ""
+            picture = f"<td>{images}</td>" if pictures else ""
             rows.append(
                 f"<tr>{picture}<td>{task}</td><td><code>{escape(finding.region_id or '')}</code>{_moment(finding)}</td>"
                 f"<td>{escape(finding.class_name or '')}</td><td>{escape(finding.message)}</td></tr>"
