@@ -42,7 +42,8 @@ class NeighborIndex:
         self.torch_search: TorchSearch | None = None
         self._knn: dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
         wants_gpu = device == "cuda" or (device == "auto" and n > GPU_SEARCH_ABOVE)
-        if device.startswith("torch:") or (wants_gpu and gpu_count() == 0 and cuda_available()):
+        faiss_gpus = gpu_count() if wants_gpu else 0
+        if device.startswith("torch:") or (wants_gpu and faiss_gpus == 0 and cuda_available()):
             target = device.removeprefix("torch:") if device.startswith("torch:") else "cuda"
             self.torch_search = TorchSearch(self.vectors, target)
             self.approximate, self.on_gpu = False, target.startswith("cuda")
@@ -50,7 +51,7 @@ class NeighborIndex:
             return
         import faiss
 
-        on_faiss_gpu = wants_gpu and gpu_count() > 0  # exact on a GPU at any size, as the torch search is
+        on_faiss_gpu = faiss_gpus > 0  # exact on a GPU at any size, as the torch search is
         self.approximate = n > approximate_above and not on_faiss_gpu
         if self.approximate:
             nlist = max(16, int(np.sqrt(n)))
