@@ -618,3 +618,144 @@ def test_pictures_inlined_in_the_tasks_as_data_uris(tmp_path: Path, tiny_weights
     assert all(c.skipped for c in quiet.checks if c.code in ("outlier", "near-duplicate"))
     with pytest.raises(EmbeddingError, match=re.escape("no-such-weights.pt does not exist")):  # asked: it must
         check(unloadable, export, media=MediaSources(media_root=tmp_path), cache_dir=tmp_path / "cache")
+
+
+def _jpeg(size: tuple[int, int] = (16, 8), **options: Any) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 60)).save(buffer, "JPEG", **options)
+    return buffer.getvalue()
+
+
+def _declaring(data: bytes, width: int, height: int) -> bytes:
+    """`data` with another size written into its header: a small file that declares a huge picture."""
+    import struct
+    import zlib
+
+    if data.startswith(b"\x89PNG"):
+        header = data[12:16] + struct.pack(">II", width, height) + data[24:29]
+        return data[:12] + header + struct.pack(">I", zlib.crc32(header)) + data[33:]
+    at = data.find(b"\xff\xc0")
+    return data[: at + 5] + struct.pack(">HH", height, width) + data[at + 9 :]
+
+
+def test_jpeg_size_comes_from_the_frame_header() -> None:
+    from PIL import Image
+
+    from taxospec.embeddings.frames import jpeg_size
+
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 5000  # a long APP1 segment before the frame header
+    for data in (_jpeg(), _jpeg((640, 480), progressive=True), _jpeg((33, 700), exif=exif), _jpeg((5, 5), quality=5)):
+        import io
+
+        with Image.open(io.BytesIO(data)) as image:
+            assert jpeg_size(data) == image.size
+    assert jpeg_size(_declaring(_jpeg(), 30000, 20000)) == (30000, 20000)
+    whole = _jpeg()
+    for data in (whole[:12], b"\x89PNG\r\n", b"", b"\xff\xd8" + b"\xff\xfe\x00\x02" * 300, b"\xff\xd8\xff\xda\x00\x08"):
+        assert jpeg_size(data) is None, data[:20]
+
+
+def test_huge_pictures_are_refused_before_decoding(
+    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder
+) -> None:
+    """A small file that declares more than MAX_PIXELS pixels is `media-refused` on every path (Pillow, the
+    device stage, the report's pictures), named with its size, and nothing is decoded; pictures below the
+    limit and files that are no picture are left to decoding."""
+    import subprocess
+    import sys
+
+    from taxospec.embeddings.frames import decode_image, refuse_huge
+
+    png_bytes = tmp_path / "p.png"
+    png(png_bytes, (10, 20, 30))
+    small_png = png_bytes.read_bytes()
+    huge = {
+        "wide.jpg": (_declaring(_jpeg(), 20000, 6000), "20000×6000 pixels"),
+        "wide.png": (_declaring(small_png, 11000, 10000), "11000×10000 pixels"),
+        "bomb.png": (_declaring(small_png, 30000, 30000), "900,000,000 pixels"),  # past Pillow's own guard
+    }
+    for name, (data, size) in huge.items():
+        for refuse in (decode_image, refuse_huge):
+            with pytest.raises(MediaProblem) as raised:
+                refuse(data, name)
+            assert raised.value.code == "media-refused", name
+            assert (
+                str(raised.value) == f"{name}: {size}, above the limit of 100,000,000 pixels (refused before decoding)"
+            )
+    for data in (_jpeg(), small_png, b"not a picture", b"\xff\xd8\xff"):
+        refuse_huge(data, "fine")
+    # Pillow's warning between its limit and twice it is not printed: taxospec refuses those itself
+    script = "\n".join(
+        (
+            "from taxospec.embeddings.frames import decode_image",
+            f"try: decode_image({huge['wide.png'][0]!r}, 'x')",
+            "except Exception: pass",
+        )
+    )
+    quiet = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert quiet.stderr == ""
+
+    root = tmp_path / "data"
+    for i in range(3):
+        png(root / "img" / f"{i}.png", (60 * i, 90, 200))
+    for name, (data, _) in huge.items():
+        (root / "img" / name).write_bytes(data)
+    names = [f"{i}.png" for i in range(3)] + list(huge)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([box_task(i + 1, f"/data/local-files/?d=img/{n}", "a") for i, n in enumerate(names)]))
+    for device_decode in (False, True):
+        dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
+        space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), device_decode=device_decode)
+        assert sorted((i.code, i.task) for i in dataset.issues) == [("media-refused", t) for t in (3, 4, 5)]
+        assert len(space.samples) == 3
+
+
+def test_damaged_pngs_do_not_crash_the_device_stage(tmp_path: Path) -> None:
+    """torchvision's PNG decoder dies (SIGSEGV) on a PNG with one damaged byte; the device stage decodes
+    every picture that is not a JPEG with Pillow, which reports the damage. Run in a child process, so that
+    a crash fails this test instead of ending the test run."""
+    import io
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(buffer, "PNG")
+    good = buffer.getvalue()
+    damaged = good[:200] + bytes([good[200] ^ 0xFF]) + good[201:]
+    palette = Image.new("P", (4, 2), 0)
+    palette.putpalette([17, 34, 51, 68, 85, 102])
+    palette.putpixel((1, 0), 1)
+    buffer = io.BytesIO()
+    palette.save(buffer, "PNG", transparency=bytes([0, 128]))
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (16, 8), (10, 200, 30, 0)).save(cmyk, "JPEG")
+    pictures = [damaged, good, buffer.getvalue(), _jpeg()[:300], cmyk.getvalue()]
+    (tmp_path / "pictures.json").write_text(json.dumps([p.hex() for p in pictures]))
+    script = "\n".join(
+        (
+            "import json, sys",
+            "from taxospec.embeddings.device_stage import decode_on_device",
+            "raws = [bytes.fromhex(h) for h in json.load(open(sys.argv[1]))]",
+            "out = decode_on_device(raws, 'cpu')",
+            "print(json.dumps([None if t is None else t.permute(1, 2, 0).tolist() for t in out]))",
+        )
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "pictures.json")], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    decoded = json.loads(child.stdout)
+    assert decoded[0] is None, "the damaged PNG"
+    for raw, pixels in zip(pictures[1:3], decoded[1:3], strict=True):
+        with Image.open(io.BytesIO(raw)) as image:
+            assert np.array_equal(np.asarray(pixels), np.asarray(image.convert("RGB")))
+    assert decoded[3] is None, "a JPEG cut short in its header"
+    assert np.asarray(decoded[4]).shape == (8, 16, 3), "a CMYK JPEG"

@@ -99,23 +99,18 @@ class DeviceStage:
 
 
 def decode_on_device(raws: list[bytes], device: str) -> list[Any]:
-    """Decode images to 3×H×W uint8 tensors on `device`: JPEGs in one nvjpeg batch (on a GPU), others with
-    torchvision on the CPU; None for what does not decode."""
+    """Decode images to 3×H×W uint8 tensors on `device`: JPEGs in one nvjpeg batch (on a GPU; torchvision's
+    libjpeg on the CPU), everything else — and a JPEG those decoders refuse — with Pillow on the CPU; None
+    for what does not decode. torchvision's PNG decoder is never used: a single damaged byte in a PNG makes
+    it crash the process (torchvision 0.29, SIGSEGV), where Pillow reports the damage."""
     import torch
 
     with warnings.catch_warnings():  # torchvision 0.29 points at TorchCodec for decoding; it still works
         warnings.simplefilter("ignore", DeprecationWarning)
-        from torchvision.io import ImageReadMode, decode_image, decode_jpeg
+        from torchvision.io import ImageReadMode, decode_jpeg
 
-        return _decode_batch(raws, device, torch, ImageReadMode, decode_image, decode_jpeg)
-
-
-def _decode_batch(
-    raws: list[bytes], device: str, torch: Any, mode: Any, decode_image: Any, decode_jpeg: Any
-) -> list[Any]:
-    ImageReadMode = mode
     out: list[Any] = [None] * len(raws)
-    with warnings.catch_warnings():  # read-only bytes are fine: the decoders never write to their input
+    with warnings.catch_warnings():  # read-only bytes are fine: the decoder never writes to its input
         warnings.simplefilter("ignore", UserWarning)
         tensors = [torch.frombuffer(raw, dtype=torch.uint8) for raw in raws]  # no copy of the bytes
     jpegs = [i for i, raw in enumerate(raws) if raw[:3] == b"\xff\xd8\xff"]
@@ -124,7 +119,7 @@ def _decode_batch(
         try:
             return decode_jpeg(tensors[i], mode=ImageReadMode.RGB, device=device)
         except RuntimeError:
-            return None
+            return _with_pillow(raws[i], device)
 
     if jpegs:
         try:
@@ -134,11 +129,22 @@ def _decode_batch(
         for i, image in zip(jpegs, batch, strict=True):
             out[i] = image
     for i in sorted(set(range(len(raws))) - set(jpegs)):
-        try:
-            out[i] = decode_image(tensors[i], mode=ImageReadMode.RGB).to(device)
-        except (RuntimeError, ValueError):
-            out[i] = None
+        out[i] = _with_pillow(raws[i], device)
     return out
+
+
+def _with_pillow(raw: bytes, device: str) -> Any:
+    """`raw` decoded by Pillow as a 3×H×W uint8 tensor on `device`, or None."""
+    import torch
+
+    from taxospec.embeddings.frames import decode_image
+    from taxospec.embeddings.media import MediaProblem
+
+    try:
+        image = decode_image(raw, "")
+    except MediaProblem:
+        return None
+    return torch.from_numpy(np.asarray(image)).permute(2, 0, 1).to(device)
 
 
 def encode_padded(embedder: Any, batch: Any, pad_to: int) -> npt.NDArray[np.float32]:

@@ -2,29 +2,120 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+import re
 from typing import Any, NamedTuple
 
 from taxospec.embeddings.media import MediaProblem
 
 MAX_PIXELS = 100_000_000
+"""Images with more pixels than this are refused (`media-refused`) before they are decoded: a small file
+can declare a huge picture (a decompression bomb), and decoding it would take gigabytes."""
 
 
-def decode_image(data: bytes, name: str) -> Any:
-    """An RGB PIL image, or MediaProblem `media-unreadable`."""
+def open_image(data: bytes, name: str) -> Any:
+    """`data` opened as a PIL image, its pixels not yet decoded: MediaProblem `media-unreadable` when it is
+    not an image Pillow reads, `media-refused` when it has more than MAX_PIXELS pixels."""
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    _pillow_guard()
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            return image.convert("RGB")
+        image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         what = "an empty file" if not data else "no image format Pillow knows"
         raise MediaProblem("media-unreadable", f"{name}: not a readable image ({what})") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's backstop, at twice the limit
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_large(name, f"{int(pixels[1]):,} pixels" if pixels else "its size") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise MediaProblem("media-unreadable", f"{name}: not a readable image ({exc})") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise _too_large(name, f"{width}×{height} pixels")
+    return image
+
+
+def decode_image(data: bytes, name: str) -> Any:
+    """An RGB PIL image, or MediaProblem (see `open_image`)."""
+    from PIL import Image
+
+    with open_image(data, name) as image:
+        try:
+            image.load()
+            return image.convert("RGB")
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+            raise MediaProblem("media-unreadable", f"{name}: not a readable image ({exc})") from None
+
+
+def refuse_huge(data: bytes, name: str) -> None:
+    """MediaProblem `media-refused` when the image in `data` has more than MAX_PIXELS pixels, found from its
+    header alone (a JPEG's frame header is read directly: a few microseconds, for the GPU path, where the
+    host's time per image is what limits throughput); `data` that is no image passes (decoding says so)."""
+    size = jpeg_size(data)
+    if size is None and data[:3] != b"\xff\xd8\xff":
+        try:
+            open_image(data, name).close()
+        except MediaProblem as problem:
+            if problem.code == "media-refused":
+                raise
+        return
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise _too_large(name, f"{size[0]}×{size[1]} pixels")
+
+
+_MARKERS_BEFORE_FRAME = 256
+_START_OF_FRAME = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header, or None when `data` is no JPEG or its header is cut."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    for _ in range(_MARKERS_BEFORE_FRAME):
+        if at + 4 > len(data):
+            return None
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            at += 2
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker in _START_OF_FRAME:
+            if at + 9 > len(data):
+                return None
+            height = int.from_bytes(data[at + 5 : at + 7], "big")
+            width = int.from_bytes(data[at + 7 : at + 9], "big")
+            return width, height
+        if marker == 0xDA or length < 2:  # image data began before any frame header: not a JPEG we know
+            return None
+        at += 2 + length
+    return None  # no frame header among the first markers: decoding decides
+
+
+def _too_large(name: str, size: str) -> MediaProblem:
+    return MediaProblem(
+        "media-refused", f"{name}: {size}, above the limit of {MAX_PIXELS:,} pixels (refused before decoding)"
+    )
+
+
+@functools.cache
+def _pillow_guard() -> None:
+    """Pillow's own guard stays as a backstop (it refuses at twice its limit), without the warning it prints
+    between its limit and twice it: `open_image` refuses those itself, with the file's name."""
+    import warnings
+
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def crop(image: Any, box: tuple[float, float, float, float], margin: float) -> Any:

@@ -29,7 +29,7 @@ from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.assembly import CachedParts, assemble, take_cached
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
-from taxospec.embeddings.frames import VideoFacts, crop, decode_image, probe_video, video_frames
+from taxospec.embeddings.frames import VideoFacts, crop, decode_image, probe_video, refuse_huge, video_frames
 from taxospec.embeddings.media import (
     MediaProblem,
     MediaSources,
@@ -163,6 +163,8 @@ def embed_dataset(
             content = result.content_hash
             missing = [p for p in plan if cache is None or item_key(content, p[2]) not in cache]
             if device_decode:
+                if missing:
+                    refuse_huge(data, shown(uri or ""))
                 result.raw = data if missing else None
                 for sample, slot, what in plan:
                     key = item_key(content, what)

@@ -59,21 +59,21 @@ def thumbnails(
 def _pictures_of_task(
     task: int, uri: str, moments: list[float | None], sources: MediaSources, video: bool
 ) -> dict[Picture, str]:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    from taxospec.embeddings.frames import probe_video, video_frames
+    from taxospec.embeddings.frames import open_image, probe_video, video_frames
 
     try:
         data = read_media(uri, sources)
         if not video:
-            with Image.open(io.BytesIO(data)) as image:
+            with open_image(data, uri) as image:
                 image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a fraction of full size
                 return {(task, None): _encoded(image.convert("RGB"))}
         facts = probe_video(data)
         middle = facts.frames / facts.fps / 2 if facts else 0.0
         frames = video_frames(data, [middle if m is None else m for m in moments], uri)
         return {(task, m): _encoded(frame) for m, frame in zip(moments, frames, strict=True)}
-    except (MediaProblem, UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except (MediaProblem, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return {}
 
 
