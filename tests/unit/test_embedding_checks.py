@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -262,7 +263,7 @@ def test_precomputed_embeddings_skip_the_text_checks(tmp_path: Path) -> None:
     assert "outlier" not in skipped
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".npy"])
+@pytest.mark.parametrize("suffix", [".npz", ".npy", ".parquet", ".fixed.parquet"])
 def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
     from taxospec.embeddings.space import EmbeddingError, load_precomputed
 
@@ -270,18 +271,67 @@ def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"emb{suffix}"
     if suffix == ".npz":
         np.savez(path, task_id=np.array([1, 2, 3, 9]), region_id=np.array(["", "r2", "", "x"]), embedding=vectors)
+    elif suffix.endswith(".parquet"):
+        _parquet(path, [1, 2, 3, 9], ["", "r2", None, "x"], vectors, fixed=suffix.startswith(".fixed"))
     else:
         table = np.zeros(4, dtype=[("task_id", "i8"), ("region_id", "U8"), ("embedding", "f4", (DIM,))])
         table["task_id"], table["region_id"], table["embedding"] = [1, 2, 3, 9], ["", "r2", "", "x"], vectors
         np.save(path, table)
     space = load_precomputed(path, np.array([1, 2, 3, 4]), [None, "r2", "zz", None])
     assert space.samples.tolist() == [0, 1] and space.vectors.shape == (2, DIM)
+    assert np.array_equal(space.vectors, vectors[:2])
     with pytest.raises(EmbeddingError, match="none matches a task and region id"):
         load_precomputed(path, np.array([100]), [None])
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     with pytest.raises(EmbeddingError, match="cannot be read as embeddings"):
         load_precomputed(bad, np.array([1]), [None])
+
+
+def _parquet(path: Path, tasks: list[int], regions: list[str | None], rows: Any, fixed: bool = False) -> None:
+    """A parquet file of embeddings as a team would write one: a list column (or a fixed-size one)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if fixed:
+        column = pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(rows).ravel()), np.asarray(rows).shape[1])
+    else:
+        column = pa.array([None if r is None else list(r) for r in rows], type=pa.list_(pa.float32()))
+    pq.write_table(pa.table({"task_id": tasks, "region_id": regions, "embedding": column}), path)
+
+
+def test_precomputed_parquet_files_that_cannot_be_used_say_why(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from taxospec.embeddings.space import EmbeddingError, load_precomputed
+
+    ids, regions = [1, 2, 3], ["", "", ""]
+    rows = np.eye(3, DIM, dtype=np.float32).tolist()
+    refused: dict[str, Path] = {}
+    for why, embedding in (
+        ("embeddings have different lengths", [rows[0], rows[1][:5], rows[2]]),
+        ("1 row\\(s\\) have no embedding", [rows[0], None, rows[2]]),
+        ("NaN or infinite", [rows[0], [None] * DIM, rows[2]]),
+    ):
+        refused[why] = tmp_path / f"{len(refused)}.parquet"
+        _parquet(refused[why], ids, regions, embedding)
+    for why, table in (
+        (
+            "must hold a list of numbers per row, not double",
+            {"task_id": ids, "region_id": regions, "embedding": [1.0] * 3},
+        ),
+        ("must hold numbers, not string", {"task_id": ids, "region_id": regions, "embedding": [["a"]] * 3}),
+        ("missing: region_id", {"task_id": ids, "embedding": rows}),
+    ):
+        refused[why] = tmp_path / f"{len(refused)}.parquet"
+        pq.write_table(pa.table(table), refused[why])  # type: ignore[arg-type]
+    refused["cannot be read as embeddings"] = tmp_path / "cut.parquet"
+    whole = (tmp_path / "0.parquet").read_bytes()
+    refused["cannot be read as embeddings"].write_bytes(whole[: len(whole) // 2])
+    for why, path in refused.items():
+        with pytest.raises(EmbeddingError, match=why):
+            load_precomputed(path, np.array(ids), [None, None, None])
 
 
 def test_precomputed_files_that_cannot_be_used_say_why_and_usable_ones_say_what_was_left_out(tmp_path: Path) -> None:

@@ -154,10 +154,38 @@ def _read_keyed(path: Path) -> tuple[Any, Any, Any]:
         except ImportError:
             raise EmbeddingError(f"{path}: reading parquet needs pyarrow (pip install pyarrow)") from None
         table = pq.read_table(path)
+        missing = sorted({"task_id", "region_id"} - set(table.column_names))
         column = "embedding" if "embedding" in table.column_names else "vectors"
+        if missing or column not in table.column_names:
+            needed = ", ".join(missing + ([] if column in table.column_names else ["embedding"]))
+            raise EmbeddingError(
+                f"{path}: a .parquet file must have the columns task_id, region_id, embedding; missing: {needed}"
+            )
         return (
             table.column("task_id").to_numpy(),
             [str(x) if x is not None else "" for x in table.column("region_id").to_pylist()],
-            np.asarray(table.column(column).to_pylist(), dtype=np.float32),
+            _parquet_matrix(path, table.column(column)),
         )
     raise EmbeddingError(f"{path}: embeddings must be .npz, .npy or .parquet")
+
+
+def _parquet_matrix(path: Path, column: Any) -> npt.NDArray[np.float32]:
+    """A parquet column of equal-length number lists as a matrix, straight from Arrow's buffers (a Python
+    float per number would take seconds and gigabytes at 100,000 × 512)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = column.combine_chunks()
+    kind = array.type
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)):
+        raise EmbeddingError(f"{path}: the embedding column must hold a list of numbers per row, not {kind}")
+    if not (pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type)):
+        raise EmbeddingError(f"{path}: the embedding column must hold numbers, not {kind.value_type}")
+    if array.null_count:
+        raise EmbeddingError(f"{path}: {array.null_count} row(s) have no embedding (null)")
+    lengths = np.unique(pc.list_value_length(array).to_numpy())
+    if len(lengths) > 1:
+        raise EmbeddingError(f"{path}: embeddings have different lengths ({', '.join(map(str, lengths[:5]))})")
+    width = int(lengths[0]) if len(lengths) else 0
+    values = array.flatten().to_numpy(zero_copy_only=False)  # a null number becomes NaN, refused later
+    return np.asarray(values, dtype=np.float32).reshape(len(array), width)
