@@ -139,3 +139,16 @@ def test_files_that_fail_while_being_read(run_cli: Run, tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.stderr)
         said = result.stdout + result.stderr
         assert broken in said and "cannot be read: Input/output error" in said, args
+
+
+def test_lone_surrogates_are_mended_and_valid_pairs_kept() -> None:
+    """`"\\udcff"` is valid JSON that no UTF-8 report can hold: such characters become U+FFFD as the export
+    is read (the report then writes); an escaped pair (an emoji) stays the one character it encodes."""
+    from taxospec.plugins.labelstudio.jsonstream import iter_json
+
+    first, second = iter_json(BAD / "lone-surrogates" / "export.json")
+    assert first["data"] == {"image": "\ufffdimg1.jpg", "note": "\U0001f600 a valid pair"}
+    region = first["annotations"][0]["result"][1]["value"]
+    assert region["rectanglelabels"] == ["car\ufffd"]
+    assert second["annotations"][0]["result"][1]["id"] == "r\ufffd2"
+    json.dumps([first, second], ensure_ascii=False).encode("utf-8")

@@ -172,6 +172,40 @@ def test_escapes_through_linked_folders_and_planted_pipes_are_refused(tmp_path: 
         read_media("/data/local-files/?d=gone", sources)
 
 
+def test_uris_no_file_can_have_are_refused_plainly(tmp_path: Path) -> None:
+    """A NUL character (decoded from %00 or written as is), a URI that does not parse, a Windows path and a
+    name longer than the file system allows are findings with short messages on every resolver and on the
+    path the pipeline takes (`locate_media` then `read_file_and_stat`), never an internal error."""
+    from taxospec.embeddings.media import locate_media, read_file_and_stat
+
+    root = tmp_path / "root"
+    (root / "upload" / "1").mkdir(parents=True)
+    sources = MediaSources(media_root=root, ls_document_root=root, ls_media_root=root)
+    refused = {
+        "/data/local-files/?d=img/a%00b.png": "a path cannot hold a NUL character",
+        "/data/upload/1/a%00.png": "a path cannot hold a NUL character",
+        "img/x\x00.png": "a path cannot hold a NUL character",
+        f"file://{root}/a%00.png": "a path cannot hold a NUL character",
+        "http://[::1/x.png": "not a valid URI (Invalid IPv6 URL)",
+        "C:\\data\\img.png": "no resolver reads this kind of URI (a Windows path: give paths relative to --media-root)",
+    }
+    for uri, why in refused.items():
+        for read in (read_media, locate_media):
+            if read is locate_media and "no resolver" in why:
+                assert locate_media(uri, sources) is None  # then read_media says why
+                continue
+            with pytest.raises(MediaProblem) as raised:
+                read(uri, sources)
+            assert raised.value.code == "media-refused" and why in str(raised.value), (uri, str(raised.value))
+    with pytest.raises(MediaProblem, match="not a possible file name") as raised:
+        read_file_and_stat(str(root / "a\x00b.png"), 100)
+    assert raised.value.code == "media-refused"
+    long = "/data/local-files/?d=" + "a/" * 3000 + "x.png"
+    with pytest.raises(MediaProblem) as raised:
+        read_media(long, sources)
+    assert raised.value.code == "media-missing" and len(str(raised.value)) < 200
+
+
 def test_a_short_last_batch_is_padded_without_changing_its_vectors(embedder: OpenClipEmbedder) -> None:
     """On a GPU the last batch is padded to the batch size (a new size costs seconds of kernel selection);
     the padding must not leak into the vectors."""

@@ -13,6 +13,7 @@ import base64
 import binascii
 import functools
 import os
+import re
 import stat
 import urllib.parse
 import urllib.request
@@ -75,6 +76,8 @@ def safe_join(root: Path, relative: str) -> Path:
 def _safe_join(root: Path, relative: str) -> str:
     """`safe_join` as a string (the resolvers' hot path: a `Path` costs more to build and print than the
     checks cost to run)."""
+    if "\0" in relative:
+        raise MediaProblem("media-refused", f"{shown(repr(relative))}: a path cannot hold a NUL character")
     base = _real_path(str(root))
     folder, name = os.path.split(os.path.join(base, relative.lstrip("/")))
     candidate = os.path.join(_real_path(folder), name)
@@ -110,18 +113,22 @@ def read_file_and_stat(path: str | Path, limit: int) -> tuple[bytes, os.stat_res
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
-                raise MediaProblem("media-missing", f"{path} is not a file")
+                raise MediaProblem("media-missing", f"{shown(os.fspath(path))} is not a file")
             if info.st_size > limit:
-                raise MediaProblem("media-refused", f"{path} is {info.st_size} bytes, above the limit of {limit}")
+                raise MediaProblem(
+                    "media-refused", f"{shown(os.fspath(path))} is {info.st_size} bytes, above the limit of {limit}"
+                )
             return handle.read(), info
+    except ValueError:  # a NUL character, or a name the file system cannot encode
+        raise MediaProblem("media-refused", f"{shown(repr(os.fspath(path)))}: not a possible file name") from None
     except IsADirectoryError:
-        raise MediaProblem("media-missing", f"{path} is not a file") from None
+        raise MediaProblem("media-missing", f"{shown(os.fspath(path))} is not a file") from None
     except FileNotFoundError:
-        raise MediaProblem("media-missing", f"{path} does not exist") from None
+        raise MediaProblem("media-missing", f"{shown(os.fspath(path))} does not exist") from None
     except PermissionError:
-        raise MediaProblem("media-missing", f"{path}: permission denied") from None
+        raise MediaProblem("media-missing", f"{shown(os.fspath(path))}: permission denied") from None
     except OSError as exc:
-        raise MediaProblem("media-missing", f"{path}: {exc.strerror or exc}") from None
+        raise MediaProblem("media-missing", f"{shown(os.fspath(path))}: {exc.strerror or exc}") from None
 
 
 _LOCAL_FILES = "/data/local-files/?d="
@@ -266,6 +273,8 @@ class PathResolver:
         roots = [r for r in (sources.media_root, sources.export_dir) if r is not None]
         if not roots:
             raise MediaProblem("media-missing", f"{uri}: give --media-root")
+        if "\0" in path:
+            raise MediaProblem("media-refused", f"{shown(repr(uri))}: a path cannot hold a NUL character")
         if Path(path).is_absolute():
             for root in roots:
                 try:
@@ -285,24 +294,32 @@ def taxospec_media_resolvers() -> list[MediaResolver]:
 
 def read_media(uri: str | None, sources: MediaSources) -> bytes:
     """The bytes of `uri` from the first resolver that claims it."""
-    from taxospec.plugins.registry import media_resolvers
-
     if not uri:
         raise MediaProblem("media-missing", "the task names no media")
-    for resolver in media_resolvers():
-        if resolver.claims(uri):
-            return resolver.read(uri, sources)
-    raise MediaProblem("media-refused", f"{shown(uri)}: no resolver reads this kind of URI")
+    resolver = _resolver_for(uri)
+    if resolver is None:
+        windows = re.match(r"[A-Za-z]:[\\/]", uri) is not None
+        hint = " (a Windows path: give paths relative to --media-root)" if windows else ""
+        raise MediaProblem("media-refused", f"{shown(uri)}: no resolver reads this kind of URI{hint}")
+    return resolver.read(uri, sources)
 
 
 def locate_media(uri: str | None, sources: MediaSources) -> str | None:
     """The local file behind `uri`, when its resolver reads local files (None for http and the like)."""
-    from taxospec.plugins.registry import media_resolvers
-
     if not uri:
         return None
-    for resolver in media_resolvers():
-        if resolver.claims(uri):
-            locate = getattr(resolver, "locate", None)
-            return os.fspath(locate(uri, sources)) if locate is not None else None
-    return None
+    resolver = _resolver_for(uri)
+    locate = getattr(resolver, "locate", None)
+    return os.fspath(locate(uri, sources)) if locate is not None else None
+
+
+def _resolver_for(uri: str) -> MediaResolver | None:
+    """The first resolver that claims `uri`; MediaProblem `media-refused` for a URI that does not parse
+    (`http://[::1`), which every resolver would otherwise trip over in its own way."""
+    from taxospec.plugins.registry import media_resolvers
+
+    try:
+        urllib.parse.urlsplit(uri)
+        return next((r for r in media_resolvers() if r.claims(uri)), None)
+    except ValueError as exc:
+        raise MediaProblem("media-refused", f"{shown(uri)}: not a valid URI ({exc})") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +21,7 @@ CHUNK_CHARS = 1 << 22
 GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = " \t\n\r"
 _DECODER = json.JSONDecoder()
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ExportError(TaxospecError):
@@ -106,8 +108,14 @@ class _TextBuffer:
                 # a number at the very end of the buffer may continue in the next chunk
                 if self.fill():
                     continue
+            text, start = self.text, self.pos
             self.pos = end
-            return value
+            if text.find("\\ud", start, end) < 0 and text.find("\\uD", start, end) < 0:
+                return value  # no escaped surrogate (\uD800-\uDFFF) in it: nothing to mend
+            try:
+                return without_lone_surrogates(value)
+            except RecursionError:
+                raise ExportError(f"{self.path}: JSON nested too deeply") from None
 
     def _may_be_incomplete(self, exc: json.JSONDecodeError) -> bool:
         return exc.pos >= len(self.text) - 1 or "Unterminated string" in exc.msg or exc.pos >= len(self.text) - 64
@@ -158,6 +166,22 @@ def iter_json(path: str | Path) -> Iterator[Any]:
             raise ExportError(
                 f"{name}: invalid JSON at character {buffer.consumed_chars + buffer.pos}: expected ',' or ']'"
             )
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    r"""`value` (decoded JSON) with every lone surrogate (`"\udcff"` is valid JSON, yet no UTF-8 text can
+    hold it: it would break every report written later) replaced by U+FFFD."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _expect_end(buffer: _TextBuffer) -> None:

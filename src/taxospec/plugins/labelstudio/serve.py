@@ -27,6 +27,7 @@ from typing import Any
 
 from taxospec.errors import TaxospecError
 from taxospec.plugins.labelstudio.config import LabelConfig, parse_label_config
+from taxospec.plugins.labelstudio.jsonstream import without_lone_surrogates
 from taxospec.plugins.labelstudio.writeback import (
     TARGETS,
     Destination,
@@ -197,7 +198,7 @@ def make_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if length < 0 or length > MAX_BODY:
                 return self._answer(413, "payload too large")
             try:
-                jobs = receiver.jobs(json.loads(self.rfile.read(length)))
+                jobs = receiver.jobs(without_lone_surrogates(json.loads(self.rfile.read(length))))
             except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 return self._answer(400, str(exc))
             try:
