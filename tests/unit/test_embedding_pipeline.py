@@ -528,6 +528,13 @@ def test_media_found_nowhere_is_findings_not_a_crash(tmp_path: Path, tiny_weight
     assert sum(f["code"] == "media-missing" for f in report["findings"]) == 3
     skipped = {c["code"]: c["skipped"] for c in report["checks"] if c["code"] in ("outlier", "likely-mislabel")}
     assert all("too few to compare" in (reason or "") for reason in skipped.values()), skipped
+    # a media root that is no folder at all is a mistake on the command line: exit 2 before anything runs
+    (tmp_path / "file").write_text("x")
+    for option in ("--media-root", "--ls-document-root", "--ls-media-root"):
+        for root, why in ((tmp_path / "nowhere", "does not exist"), (tmp_path / "file", "is a file")):
+            result = run_cli(*args[:3], option, root, "--cache-dir", tmp_path / "cache", "--device", "cpu")
+            assert result.exit_code == 2 and why in result.stderr and option in result.stderr, result.stderr
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_undecodable_images_are_named_plainly() -> None:

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from taxospec.spec.model import Spec
 
 FORMATS = ("terminal", "json", "markdown", "junit", "html")
+FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+"""A media root: a folder that exists (a mistyped one would make every file `media-missing`)."""
 _BY_SUFFIX = {
     ".json": "json",
     ".md": "markdown",
@@ -72,14 +74,14 @@ class SpecNotUsable(TaxospecError):
     type=click.Path(path_type=Path),
     help="Precomputed embeddings (.npz/.npy/.parquet keyed by task_id and region_id).",
 )
-@click.option("--media-root", type=click.Path(path_type=Path), help="Folder that plain media paths are under.")
+@click.option("--media-root", type=FOLDER, help="Folder that plain media paths are under.")
 @click.option(
     "--ls-document-root",
-    type=click.Path(path_type=Path),
+    type=FOLDER,
     help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d= URIs.",
 )
 @click.option(
-    "--ls-media-root", type=click.Path(path_type=Path), help="Label Studio's media folder, for /data/upload/ URIs."
+    "--ls-media-root", type=FOLDER, help="Label Studio's media folder, for /data/upload/ URIs."
 )
 @click.option("--allow-http", multiple=True, metavar="HOST", help="Allow downloading media from HOST ('*': any).")
 @click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
