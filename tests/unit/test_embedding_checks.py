@@ -300,6 +300,24 @@ def _parquet(path: Path, tasks: list[int], regions: list[str | None], rows: Any,
     pq.write_table(pa.table({"task_id": tasks, "region_id": regions, "embedding": column}), path)
 
 
+def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path) -> None:
+    """Rows of 1e30 or 1e-40 (float32 squares overflow or vanish) give the same unit vectors as rows of 1."""
+    from taxospec.embeddings.space import load_precomputed
+
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(6, DIM)).astype(np.float32)
+    ids = np.arange(1, 7)
+    spaces = []
+    for scale in (1.0, 1e30, 1e-40):
+        path = tmp_path / f"scaled{len(spaces)}.npz"
+        np.savez(path, task_id=ids, region_id=np.array([""] * 6), embedding=(rows * np.float32(scale)))
+        spaces.append(load_precomputed(path, ids, [None] * 6))
+    expected = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    for space in spaces:
+        assert space.samples.tolist() == list(range(6))
+        assert np.allclose(space.vectors, expected, atol=1e-5)
+
+
 def test_precomputed_parquet_files_that_cannot_be_used_say_why(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

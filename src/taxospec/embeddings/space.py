@@ -110,6 +110,10 @@ def load_precomputed(
         )
     if not np.isfinite(matrix).all():
         raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
+    peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
+    # rows brought to a largest component of 1 (same directions): the lengths of rows of 1e30 or 1e-40
+    # overflow or vanish in float32, which made every such row a zero vector, a duplicate of every other
+    matrix = np.divide(matrix, peak, out=np.zeros_like(matrix), where=peak > 0)
     try:
         keys = [(int(t), str(r) if r not in (None, "") else "") for t, r in zip(tasks, regions, strict=True)]
     except (TypeError, ValueError) as exc:
