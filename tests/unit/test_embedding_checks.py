@@ -318,6 +318,29 @@ def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path) 
         assert np.allclose(space.vectors, expected, atol=1e-5)
 
 
+def test_a_file_of_repeated_rows_is_noted(tmp_path: Path) -> None:
+    """Embeddings with fewer distinct directions than half their rows (one row repeated, a wrong column)
+    get a note that the neighbour-based findings mean nothing; distinct rows, or rows equal up to scale
+    and a few repeats, do not."""
+    from taxospec.embeddings.space import distinct_directions, load_precomputed
+
+    rng = np.random.default_rng(4)
+    rows = rng.normal(size=(40, DIM)).astype(np.float32)
+    assert distinct_directions(rows) == 40
+    assert distinct_directions(np.vstack([rows[:5]] * 8) * 3) == 5
+    ids = np.arange(1, 41)
+    for embedding, noted in (
+        (rows, False),
+        (np.vstack([rows[:30], rows[:10]]), False),
+        (np.tile(rows[:1], (40, 1)), True),
+    ):
+        path = tmp_path / f"rows{noted}.npz"
+        np.savez(path, task_id=ids, region_id=np.array([""] * 40), embedding=embedding)
+        notes: list[str] = []
+        load_precomputed(path, ids, [None] * 40, notes=notes)
+        assert any("only 1 distinct embedding(s) among 40" in n for n in notes) == noted, notes
+
+
 def test_precomputed_parquet_files_that_cannot_be_used_say_why(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -137,7 +137,25 @@ def load_precomputed(
         raise EmbeddingError(f"{path}: no usable embedding: {why}")
     if zero and notes is not None:
         notes.append(f"{path}: {zero} embedding(s) are all zeros and were left out (no direction to compare)")
+    distinct = distinct_directions(matrix[found])
+    if distinct * 2 < len(found) and notes is not None:
+        notes.append(
+            f"{path}: only {distinct} distinct embedding(s) among {len(found)}: unless the examples really are "
+            "copies, the file is wrong (a repeated row, a wrong column?) and the neighbour-based findings "
+            "(likely-mislabel, hard-negative-confusion, outlier, near-duplicate) say nothing about the data"
+        )
     return EmbeddingSpace(np.asarray(rows, dtype=np.int64), matrix[found], model_id=f"precomputed:{p.name}")
+
+
+def distinct_directions(matrix: npt.NDArray[np.float32]) -> int:
+    """How many different directions the rows of `matrix` point in, counted by their unit vectors'
+    projections on two fixed random directions (equal rows project equally; different ones, almost never):
+    two matrix-vector products and a sort, not a sort of whole rows."""
+    if not len(matrix):
+        return 0
+    directions = np.random.default_rng(0).normal(size=(matrix.shape[1], 2)).astype(np.float32)
+    projected = normalize(matrix) @ directions
+    return len(np.unique(np.round(projected, 5), axis=0))
 
 
 def _read_keyed(path: Path) -> tuple[Any, Any, Any]:
