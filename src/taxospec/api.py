@@ -226,7 +226,8 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
         for class_coverage in coverage.classes.values()
         for cell in class_coverage.cells
     ]
-    return Report(
+    files, inline = _media_of(dataset, findings)
+    report = Report(
         taxospec_version=__version__,
         spec_name=spec.name,
         spec_path=spec.source.path if spec.source else None,
@@ -246,18 +247,22 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
         coverage=todo_list.coverage,
         cells=cells,
         todo=todo_list.items,
-        media=_media_of(dataset, findings),
+        media=files,
     )
+    report.keep_inline_media(inline)
+    return report
 
 
-def _media_of(dataset: Dataset, findings: list[Finding]) -> dict[int, str]:
-    """Task id → media URI for the tasks that have findings (or are named by one: a duplicate group)."""
+def _media_of(dataset: Dataset, findings: list[Finding]) -> tuple[dict[int, str], dict[int, str]]:
+    """Task id → media URI for the tasks that have findings (or are named by one: a duplicate group): the
+    files, and apart from them the pictures inlined in the tasks (no file to open)."""
     flagged = {f.task_id for f in findings if f.task_id is not None}
     flagged |= {task for f in findings for task in f.related_tasks}
+    files: dict[int, str] = {}
+    inline: dict[int, str] = {}
     if not flagged:
-        return {}
-    return {
-        int(task_id): uri
-        for task_id, uri in zip(dataset.items.task_id.tolist(), dataset.items.media, strict=True)
-        if task_id in flagged and uri and not is_inline(uri)  # an inlined picture is no file to open
-    }
+        return files, inline
+    for task_id, uri in zip(dataset.items.task_id.tolist(), dataset.items.media, strict=True):
+        if task_id in flagged and uri:
+            (inline if is_inline(uri) else files)[int(task_id)] = uri
+    return files, inline

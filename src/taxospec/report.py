@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from taxospec.errors import EXIT_FINDINGS, EXIT_OK
 from taxospec.findings import CheckStat, ClassCount, Finding, ReportModel, Severity, Summary
@@ -69,6 +69,21 @@ class Report(ReportModel):
     media: dict[int, str] = Field(default_factory=dict)
     """The media URI of each task that has findings or is named by one (task id → the URI as the export
     gives it), to open or fix the file itself."""
+    _inline_media: dict[int, str] = PrivateAttr(default_factory=dict)
+
+    def keep_inline_media(self, inline: dict[int, str]) -> None:
+        """Remember the pictures inlined in flagged tasks (task id → `data:` URI), to picture them in the
+        HTML report; they stay out of `media` and the JSON report (they are no file, and can be megabytes)."""
+        self._inline_media = dict(inline)
+
+    def picture_source(self, task: int) -> str | None:
+        """Where to picture `task` from: its media URI, or the picture inlined in the task."""
+        return self.media.get(task) or self._inline_media.get(task)
+
+    @property
+    def has_inline_media(self) -> bool:
+        """Whether some flagged task carries its picture inline."""
+        return bool(self._inline_media)
 
     def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
         """0 when no finding reaches `fail_on`, else 1."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,3 +73,31 @@ def test_a_video_finding_is_pictured_at_its_moment(tmp_path: Path, tiny_weights:
     html = render_html(flagged, thumbnails=pictures)
     assert html.count("<img class='thumb'") == 3, "the late finding shows its frame and task 2; the early one its own"
     assert "<small>at 1.05 s</small>" in html and "<small>at 0.25 s</small>" in html
+
+
+def test_pictures_inlined_in_the_tasks_are_pictured_but_kept_out_of_the_json(
+    tmp_path: Path, tiny_weights: Path, run_cli: Any
+) -> None:
+    """A flagged task that carries its picture as a `data:` URI is pictured in the HTML report (no media
+    option needed); the JSON report's `media` leaves it out (no file to open; it can be megabytes)."""
+    import json
+
+    from .tiny_model import box_task
+
+    png(tmp_path / "one.png", (200, 30, 30))
+    inline = "data:image/png;base64," + base64.b64encode((tmp_path / "one.png").read_bytes()).decode()
+    tasks = [box_task(1, inline, "a"), box_task(2, inline, "not-a-class"), box_task(3, inline, "b")]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    spec = pipeline_spec(tmp_path, tiny_weights)
+    base = ["check", spec, export, "--cache-dir", tmp_path / "cache", "--device", "cpu"]
+    result = run_cli(*base, "-o", tmp_path / "report.html")
+    assert result.exit_code in (0, 1), result.stderr
+    html = (tmp_path / "report.html").read_text()
+    assert "not-a-class" in html and html.count("<img class='thumb'") >= 1
+    result = run_cli(*base, "--format", "json")
+    report = json.loads(result.stdout)
+    assert any(f["code"] == "unknown-label" and f["task_id"] == 2 for f in report["findings"])
+    assert report["media"] == {} and inline not in result.stdout
+    flagged = check(spec, export, cache_dir=tmp_path / "cache", device="cpu")
+    assert flagged.picture_source(2) == inline and flagged.has_inline_media

@@ -80,9 +80,7 @@ class SpecNotUsable(TaxospecError):
     type=FOLDER,
     help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d= URIs.",
 )
-@click.option(
-    "--ls-media-root", type=FOLDER, help="Label Studio's media folder, for /data/upload/ URIs."
-)
+@click.option("--ls-media-root", type=FOLDER, help="Label Studio's media folder, for /data/upload/ URIs.")
 @click.option("--allow-http", multiple=True, metavar="HOST", help="Allow downloading media from HOST ('*': any).")
 @click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
 @click.option(
@@ -233,7 +231,7 @@ def check_command(
         renderers = {"json": render_json, "markdown": render_markdown}
         if fmt == "html":
             pictures = None
-            if not no_thumbnails and media.any:
+            if not no_thumbnails and (media.any or report.has_inline_media):
                 from taxospec.render.thumbnails import thumbnails
 
                 pictures = thumbnails(report, media, per_code=HTML_PER_CODE, video=spec.media == "video")

@@ -44,12 +44,16 @@ def thumbnails(
         for task, moment in [(finding.task_id, at)] + [
             (t, None) for t in finding.related_tasks[: PICTURES_PER_FINDING - 1]
         ]:
-            if task in report.media and moment not in wanted.setdefault(task, []):
+            if report.picture_source(task) is not None and moment not in wanted.setdefault(task, []):
                 wanted[task].append(moment)
     tasks = list(itertools.islice(wanted, limit))
     out: dict[Picture, str] = {}
+
+    def pictures_of(task: int) -> dict[Picture, str]:
+        return _pictures_of_task(task, report.picture_source(task) or "", wanted[task], sources, video)
+
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # decoding releases the GIL
-        for pictures in pool.map(lambda t: _pictures_of_task(t, report.media[t], wanted[t], sources, video), tasks):
+        for pictures in pool.map(pictures_of, tasks):
             for key, picture in pictures.items():
                 if len(out) < limit:
                     out[key] = picture
