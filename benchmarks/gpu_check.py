@@ -3,7 +3,9 @@
 1. The encoder picks CUDA and fp16 by itself ("auto"), and its fp16 GPU vectors match fp32 CPU ones.
 2. `taxospec check` runs end to end on the GPU: media read and decoded in threads, encoded on the GPU,
    every embedding check run.
-3. Images decoded on the GPU in batches ahead of the encoder: the same vectors whatever the batch size.
+3. Images decoded on the GPU in batches ahead of the encoder: the same vectors whatever the batch size;
+   messy media on that path (a damaged PNG, a CMYK JPEG, a JPEG that declares a huge picture, damaged and
+   truncated JPEGs) become findings, not a crash, and usable pictures still get vectors.
 4. Neighbour search on the GPU (torch, where faiss has no GPU build) against faiss on the CPU: the same
    k-NN graph and near-duplicate pairs at 100,000 x 512, and how much faster.
 
@@ -98,6 +100,7 @@ def main() -> None:
         )
         assert not skipped
         _staged_decoding(root, gpu)
+        _messy_media_on_the_device(root, gpu)
     if "--no-search" not in sys.argv:
         _neighbour_search(rng, NeighborIndex, gpu_count)
     print("GPU CHECK PASSED")
@@ -133,6 +136,52 @@ def _staged_decoding(root: Path, gpu: Any) -> None:
     pillow = float((runs["staged, batch 64"] * runs["Pillow"]).sum(axis=1).min())
     print(f"GPU-decoded vectors: batch 64 vs batch 7 min cosine {same:.5f}; vs Pillow min cosine {pillow:.5f}")
     assert same > 0.999 and pillow > 0.98
+
+
+def _messy_media_on_the_device(root: Path, gpu: Any) -> None:
+    """The files nvjpeg and torchvision's decoders choke on, through the GPU decoding path."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    from taxospec import load_spec_text, read_export
+    from taxospec.embeddings.media import MediaSources
+    from taxospec.embeddings.pipeline import embed_dataset
+
+    (root / "messy").mkdir()
+    rng = np.random.default_rng(9)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(buffer, "JPEG", quality=90)
+    good = buffer.getvalue()
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(buffer, "PNG")
+    png = buffer.getvalue()
+    buffer = io.BytesIO()
+    Image.new("CMYK", (128, 96), (10, 200, 30, 0)).save(buffer, "JPEG")
+    frame = good.find(b"\xff\xc0")
+    files = {
+        "good.jpg": good,
+        "good.png": png,
+        "cmyk.jpg": buffer.getvalue(),
+        "damaged.png": png[:200] + bytes([png[200] ^ 0xFF]) + png[201:],
+        "damaged.jpg": good[:600] + bytes(range(256)) * 4 + good[1624:],
+        "truncated.jpg": good[: len(good) // 3],
+        "huge.jpg": good[: frame + 5] + struct.pack(">HH", 30000, 30000) + good[frame + 9 :],
+    }
+    tasks = []
+    for i, (name, data) in enumerate(files.items()):
+        (root / "messy" / name).write_bytes(data)
+        tasks.append(image_task(i + 1, f"/data/local-files/?d=messy/{name}", "a"))
+    (root / "messy.json").write_text(json.dumps(tasks))
+    dataset = read_export(load_spec_text((root / "spec.yaml").read_text()), root / "messy.json")
+    space = embed_dataset(dataset, gpu, MediaSources(ls_document_root=root), device_decode=True, batch_size=8)
+    names = list(files)
+    embedded = sorted(names[int(dataset.columns.task[s])] for s in space.samples)
+    problems = {names[i.task]: i.code for i in dataset.issues}
+    print(f"messy media on the GPU path: embedded {embedded}; findings {problems}")
+    assert {"good.jpg", "good.png", "cmyk.jpg"} <= set(embedded)
+    assert problems.get("damaged.png") == "media-unreadable" and problems.get("huge.jpg") == "media-refused"
 
 
 def _neighbour_search(rng: Any, NeighborIndex: Any, gpu_count: Any) -> None:

@@ -144,7 +144,7 @@ def _with_pillow(raw: bytes, device: str) -> Any:
         image = decode_image(raw, "")
     except MediaProblem:
         return None
-    return torch.from_numpy(np.asarray(image)).permute(2, 0, 1).to(device)
+    return torch.from_numpy(np.array(image)).permute(2, 0, 1).to(device)  # a copy: torch wants it writable
 
 
 def encode_padded(embedder: Any, batch: Any, pad_to: int) -> npt.NDArray[np.float32]:
