@@ -31,6 +31,17 @@ def open_input(
         raise fail(f"cannot be read: {exc.strerror or exc}") from None
 
 
+def read_input(path: str | Path, what: str, fail: Callable[[str], Exception], *, max_bytes: int) -> bytes:
+    """The bytes of `path` (see `open_input`), at most `max_bytes` of them: a file that says it is small but
+    goes on (a device such as /dev/zero, a pipe, a file under /proc: their size reads as 0) is refused
+    once it passes the limit, instead of being read until memory runs out."""
+    with open_input(path, what, fail, max_bytes=max_bytes) as handle:
+        raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise fail(f"goes on past {max_bytes} bytes, too large for {what} (limit {max_bytes})")
+    return raw
+
+
 class _Guarded(io.RawIOBase):
     """A raw file whose read errors (a disk that fails mid-file, a special file such as /proc/self/mem)
     become `fail(reason)`, like the errors of opening it."""

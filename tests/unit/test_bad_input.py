@@ -141,6 +141,27 @@ def test_files_that_fail_while_being_read(run_cli: Run, tmp_path: Path) -> None:
         assert broken in said and "cannot be read: Input/output error" in said, args
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_endless_files_are_refused_at_their_limit(run_cli: Run) -> None:
+    """A spec or labeling config that says it is small but never ends (a device, a pipe: its size reads as
+    0) is refused once it passes the limit for its kind (exit 2), not read until memory runs out; an
+    export that never ends is no JSON and says so at once."""
+    endless = "/dev/zero"
+    example = EXAMPLES / "football-signals"
+    for args, why in (
+        (["lint", endless], "goes on past 5242880 bytes, too large for a spec file"),
+        (["describe", endless], "goes on past 5242880 bytes, too large for a spec file"),
+        (
+            ["check", example / "spec.yaml", example / "export.json", "--config", endless],
+            "too large for a labeling config",
+        ),
+        (["check", SPEC, endless], "looks like a binary file"),
+    ):
+        result = run_cli(*args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert why in result.stdout + result.stderr, args
+
+
 def test_lone_surrogates_are_mended_and_valid_pairs_kept() -> None:
     """`"\\udcff"` is valid JSON that no UTF-8 report can hold: such characters become U+FFFD as the export
     is read (the report then writes); an escaped pair (an emoji) stays the one character it encodes."""

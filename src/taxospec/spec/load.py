@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from taxospec.errors import SourceProblem, SpecError
-from taxospec.inputs import open_input
+from taxospec.inputs import read_input
 from taxospec.spec.model import SPEC_VERSION, Spec
 from taxospec.spec.source import PathKey, SpecSource, parse_yaml
 
@@ -32,8 +32,7 @@ def load_spec(path: str | Path) -> Spec:
 
 def read_spec_text(path: str | Path) -> str:
     """The text of a spec file, or a `SpecError` saying why it cannot be read."""
-    with open_input(path, "a spec file", lambda reason: SpecError.single(path, reason), max_bytes=MAX_SPEC_BYTES) as f:
-        raw = f.read()
+    raw = read_input(path, "a spec file", lambda reason: SpecError.single(path, reason), max_bytes=MAX_SPEC_BYTES)
     if b"\x00" in raw:
         raise SpecError.single(path, "is a binary file, not a YAML spec")
     try:

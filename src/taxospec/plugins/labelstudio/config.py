@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from taxospec.errors import TaxospecError
-from taxospec.inputs import open_input
+from taxospec.inputs import read_input
 
 OBJECT_TAGS = frozenset({"image", "video", "text", "audio", "hypertext", "timeseries", "paragraphs", "pdf"})
 LABEL_CONTROLS = frozenset(
@@ -119,8 +119,7 @@ def parse_label_config(text: str, source: str = "<config>") -> LabelConfig:
 
 def load_label_config(path: str | Path) -> LabelConfig:
     """Read and parse a labeling config file."""
-    with open_input(path, "a labeling config", lambda r: ConfigError(f"{path}: {r}"), max_bytes=MAX_CONFIG_BYTES) as f:
-        raw = f.read()
+    raw = read_input(path, "a labeling config", lambda r: ConfigError(f"{path}: {r}"), max_bytes=MAX_CONFIG_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
