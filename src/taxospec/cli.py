@@ -7,10 +7,11 @@ is reported as one (exit 3), with the traceback only when TAXOSPEC_DEBUG=1.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -57,16 +58,30 @@ class TaxospecGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(EXIT_BAD_INPUT)
+        except OSError as exc:
+            if exc.errno not in _NO_ROOM:
+                _report_bug(ctx, exc)
+            where = f": {exc.filename}" if exc.filename else " (writing the output)"
+            click.echo(f"taxospec: error: {exc.strerror}{where}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
         except Exception as exc:
-            if os.environ.get("TAXOSPEC_DEBUG"):
-                traceback.print_exc()
-            click.echo(
-                f"taxospec: internal error: {type(exc).__name__}: {exc}\n"
-                "This is a bug in taxospec; please report it with the command you ran "
-                "(set TAXOSPEC_DEBUG=1 to see the traceback).",
-                err=True,
-            )
-            ctx.exit(EXIT_INTERNAL)
+            _report_bug(ctx, exc)
+
+
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EIO}
+"""Errors of the machine, not of taxospec: a full disk (`> /dev/full`), a quota, a failing device."""
+
+
+def _report_bug(ctx: click.Context, exc: BaseException) -> NoReturn:
+    if os.environ.get("TAXOSPEC_DEBUG"):
+        traceback.print_exception(exc)
+    click.echo(
+        f"taxospec: internal error: {type(exc).__name__}: {exc}\n"
+        "This is a bug in taxospec; please report it with the command you ran "
+        "(set TAXOSPEC_DEBUG=1 to see the traceback).",
+        err=True,
+    )
+    ctx.exit(EXIT_INTERNAL)
 
 
 @click.group(cls=TaxospecGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,21 +34,40 @@ def _write_atomic(path: str | Path, data: bytes, *, overwrite: bool) -> Path:
     target = Path(path)
     if target.is_dir():
         raise OutputError(f"{target}: is a directory; give a file name")
-    parent = target.parent
-    if not parent.is_dir():
-        raise OutputError(f"{target}: the folder {parent} does not exist")
     if not overwrite and (target.exists() or target.is_symlink()):
         raise OutputError(f"{target}: already exists (use --force to overwrite it)")
+    if _written_in_place(target):  # -o /dev/stdout, a pipe: written to, never replaced by a file
+        try:
+            with open(target, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
+        return target
+    real = Path(os.path.realpath(target)) if target.is_symlink() else target  # a link: write where it points
+    parent = real.parent
+    if not parent.is_dir():
+        raise OutputError(f"{target}: the folder {parent} does not exist")
 
     def still_free() -> None:
         if not overwrite and (target.exists() or target.is_symlink()):
             raise OutputError(f"{target}: already exists (use --force to overwrite it)")
 
     try:
-        write_atomic(target, lambda handle: handle.write(data), durable=True, before_replace=still_free)
+        write_atomic(real, lambda handle: handle.write(data), durable=True, before_replace=still_free)
     except OSError as exc:  # a read-only or special folder (/proc), a full disk
         raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
     return target
+
+
+def _written_in_place(target: Path) -> bool:
+    """Whether `target` is no place for a new file: a device, a pipe or a socket (the report goes into it),
+    or a path under /dev or /proc (`/dev/stdout` links to whatever standard output is)."""
+    if os.path.abspath(target).startswith(("/dev/", "/proc/")):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(target).st_mode)
+    except OSError:  # nothing there yet (or a dangling link): a new file
+        return False
 
 
 def write_atomic(

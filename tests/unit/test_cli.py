@@ -137,3 +137,48 @@ def test_every_command_has_help_from_its_docstring() -> None:
 def test_version(run_cli: Run) -> None:
     result = run_cli("--version")
     assert result.exit_code == 0 and "taxospec, version" in result.stdout
+
+
+def test_outputs_that_are_no_plain_file_are_written_into_not_replaced(run_cli: Run, tmp_path: Path) -> None:
+    """`-o` a pipe or a link: the report goes into the pipe and through the link, which stay what they are
+    (an atomic rename would put a file in their place: `-o /dev/stdout` run as root replaced the link
+    /dev/stdout itself); a plain file is still replaced atomically."""
+    import os
+    import threading
+
+    example = EXAMPLES / "football-signals"
+    todo = ["todo", example / "spec.yaml", example / "export.json", "-o"]
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    assert run_cli(*todo, pipe).exit_code == 0
+    reader.join(timeout=30)
+    assert received and received[0].startswith(b"# Collection to-do") and pipe.is_fifo()
+    real, link = tmp_path / "real.md", tmp_path / "link.md"
+    real.write_text("old")
+    link.symlink_to(real)
+    assert run_cli(*todo, link).exit_code == 0
+    assert link.is_symlink() and real.read_text().startswith("# Collection to-do")
+    from taxospec.output import _written_in_place  # checked, not tried: a regression would replace /dev/null
+
+    assert _written_in_place(Path("/dev/stdout")) and _written_in_place(Path("/dev/null"))
+    assert not _written_in_place(real) and not _written_in_place(tmp_path / "new.md")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.md", "pipe", "real.md"], "no temporary file left"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_disk_is_an_error_not_a_bug(tmp_path: Path) -> None:
+    """Standard output on a full disk (`> /dev/full`) or `-o /dev/full`: a plain message and exit 2."""
+    import subprocess
+    import sys
+
+    example = EXAMPLES / "football-signals"
+    command = [sys.executable, "-m", "taxospec", "todo", example / "spec.yaml", example / "export.json"]
+    with open("/dev/full", "w") as full:
+        to_stdout = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert to_stdout.returncode == 2, to_stdout.stderr
+    assert to_stdout.stderr.strip() == "taxospec: error: No space left on device (writing the output)"
+    to_file = subprocess.run([*command, "-o", "/dev/full"], capture_output=True, text=True, timeout=120)
+    assert to_file.returncode == 2 and "No space left on device" in to_file.stderr, to_file.stderr
