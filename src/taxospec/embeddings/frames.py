@@ -67,7 +67,8 @@ def refuse_huge(data: bytes, name: str) -> None:
 
 
 _MARKERS_BEFORE_FRAME = 256
-_START_OF_FRAME = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+_NO_LENGTH = frozenset({0x01, *range(0xD0, 0xD8)})
+_START_OF_FRAME = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
 def jpeg_size(data: bytes) -> tuple[int, int] | None:
@@ -84,7 +85,7 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
         if marker == 0xFF:  # fill byte
             at += 1
             continue
-        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+        if marker in _NO_LENGTH:  # markers without a length
             at += 2
             continue
         length = int.from_bytes(data[at + 2 : at + 4], "big")
