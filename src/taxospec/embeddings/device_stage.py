@@ -72,6 +72,11 @@ class DeviceStage:
         import torch
 
         context = torch.cuda.stream(self.stream) if self.stream is not None else contextlib.nullcontext()
+        if self.stream is not None:
+            # nvJPEG's hardware decoder writes its outputs without waiting for the stream they were allocated
+            # on (pytorch/vision#9606, meta-pytorch/torchcodec#1634): memory the previous batch freed on this
+            # stream, still to be read by its queued resizing, could be overwritten. Let that work finish.
+            self.stream.synchronize()
         with context, torch.inference_mode():
             unique = {id(job.raw): job.raw for job in jobs if job.raw is not None}  # by identity: hashing
             raws = list(unique.values())  # 100 kB of bytes per image, under the GIL, cost more than decoding
