@@ -800,3 +800,40 @@ def test_damaged_pngs_do_not_crash_the_device_stage(tmp_path: Path) -> None:
             assert np.array_equal(np.asarray(pixels), np.asarray(image.convert("RGB")))
     assert decoded[3] is None, "a JPEG cut short in its header"
     assert np.asarray(decoded[4]).shape == (8, 16, 3), "a CMYK JPEG"
+
+
+def test_a_model_that_gives_nan_is_an_error_and_nothing_dead_is_cached(
+    tmp_path: Path, tiny_weights: Path, run_cli: Any
+) -> None:
+    """Weights with NaN in them (a damaged checkpoint) give vectors without a direction: the run stops with
+    the reason (exit 2) instead of reporting findings on vectors that are all alike, and the cache keeps
+    none of them; a few dead vectors among good ones are left out with a note."""
+    import torch
+
+    from taxospec.embeddings.assembly import Assembled, without_dead_vectors
+
+    state = torch.load(tiny_weights)
+    for name, tensor in state.items():
+        if "proj" in name and tensor.dtype.is_floating_point:
+            tensor.fill_(float("nan"))
+    broken = tmp_path / "nan.pt"
+    torch.save(state, broken)
+    root, export = boxes_export(tmp_path, 3)
+    spec = pipeline_spec(tmp_path, broken)
+    result = run_cli(
+        "check", spec, export, "--ls-document-root", root, "--cache-dir", tmp_path / "c", "--device", "cpu"
+    )
+    assert result.exit_code == 2, result.stderr
+    assert "the model gave no usable vector: NaN, infinite or zero for all 3 examples" in result.stderr
+    assert not list((tmp_path / "c").rglob("*batch*")), "no dead vector in the cache"
+    cache = EmbeddingCache(tmp_path / "c2", "m", "p")
+    cache.put(["a", "b", "c"], np.array([[1, 0], [np.nan, 0], [0, 0]], dtype=np.float32))
+    assert "a" in cache and "b" not in cache and "c" not in cache
+    vectors = np.array([[1, 0], [0, 0], [0, 1]], dtype=np.float32)
+    assembled = Assembled(
+        np.array([4, 5, 6]), vectors, {5: vectors[:2]}, {4: vectors[0], 6: np.array([np.nan, 1], np.float32)}
+    )
+    kept, dead = without_dead_vectors(assembled)
+    assert (
+        dead == 1 and kept.samples.tolist() == [4, 6] and kept.frame_vectors == {} and list(kept.context_vectors) == [4]
+    )

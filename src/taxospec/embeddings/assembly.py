@@ -138,6 +138,27 @@ def assemble(
     return Assembled(every, normalize(matrix), frame_vectors, context_of)
 
 
+def without_dead_vectors(assembled: Assembled) -> tuple[Assembled, int]:
+    """`assembled` without the samples whose vector has no direction — a model that gives NaN or infinity
+    (a damaged checkpoint, an fp16 overflow) leaves zero rows once normalized, which would sit at the same
+    distance from everything — and how many were dropped. Context vectors that are not finite go too."""
+    alive = np.any(assembled.vectors != 0, axis=1)
+    contexts = {s: v for s, v in assembled.context_vectors.items() if np.isfinite(v).all() and np.any(v != 0)}
+    dead = int((~alive).sum())
+    if not dead and len(contexts) == len(assembled.context_vectors):
+        return assembled, 0
+    kept = set(assembled.samples[alive].tolist())
+    return (
+        Assembled(
+            assembled.samples[alive],
+            assembled.vectors[alive],
+            {s: v for s, v in assembled.frame_vectors.items() if s in kept},
+            {s: v for s, v in contexts.items() if s in kept},
+        ),
+        dead,
+    )
+
+
 def _contexts(
     samples: npt.NDArray[np.int64],
     task_of: npt.NDArray[np.int64],

@@ -110,10 +110,14 @@ class EmbeddingCache:
         return vector
 
     def put(self, keys: list[str], vectors: npt.NDArray[np.float32]) -> None:
-        """Store one batch durably (atomic file write), then in memory."""
+        """Store one batch durably (atomic file write), then in memory. Vectors without a direction (NaN,
+        infinite or zero: a broken model) are not kept: the next run tries them again."""
+        half = np.asarray(vectors, dtype=np.float16)
+        usable = np.isfinite(half).all(axis=1) & np.any(half != 0, axis=1)
+        if not usable.all():
+            keys, half = [k for k, ok in zip(keys, usable.tolist(), strict=True) if ok], half[usable]
         if not keys:
             return
-        half = np.asarray(vectors, dtype=np.float16)
         self._block_files.append(self._write(keys, half))
         self._add(keys, half)
 

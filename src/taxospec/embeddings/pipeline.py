@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.dataset import Dataset, ReadIssue
-from taxospec.embeddings.assembly import CachedParts, assemble, take_cached
+from taxospec.embeddings.assembly import CachedParts, assemble, take_cached, without_dead_vectors
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
 from taxospec.embeddings.frames import VideoFacts, crop, decode_image, probe_video, refuse_huge, video_frames
@@ -41,7 +41,7 @@ from taxospec.embeddings.media import (
 )
 from taxospec.embeddings.plan import PlanEntry, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
-from taxospec.embeddings.space import EmbeddingSpace
+from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -270,7 +270,17 @@ def embed_dataset(
         cache.memo.save()
         cache.compact()
     hashes.update(taken.hashes)
-    assembled = assemble(np.asarray(cols.task, dtype=np.int64), vectors, taken, cache)
+    assembled, dead = without_dead_vectors(assemble(np.asarray(cols.task, dtype=np.int64), vectors, taken, cache))
+    if dead and not len(assembled.samples):
+        raise EmbeddingError(
+            f"the model gave no usable vector: NaN, infinite or zero for all {dead} examples (damaged weights? "
+            "on a GPU, an fp16 overflow: try --device cpu)"
+        )
+    if dead:
+        dataset.notes.append(
+            f"{dead} example(s) got no usable vector from the model (NaN, infinite or zero) and were left out "
+            "of the embedding checks"
+        )
     return EmbeddingSpace(
         samples=assembled.samples,
         vectors=assembled.vectors,
