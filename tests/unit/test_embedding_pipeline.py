@@ -818,14 +818,24 @@ def test_a_model_that_gives_nan_is_an_error_and_nothing_dead_is_cached(
             tensor.fill_(float("nan"))
     broken = tmp_path / "nan.pt"
     torch.save(state, broken)
-    root, export = boxes_export(tmp_path, 3)
+    root, export = boxes_export(tmp_path, 12)
     spec = pipeline_spec(tmp_path, broken)
     result = run_cli(
         "check", spec, export, "--ls-document-root", root, "--cache-dir", tmp_path / "c", "--device", "cpu"
     )
     assert result.exit_code == 2, result.stderr
-    assert "the model gave no usable vector: NaN, infinite or zero for all 3 examples" in result.stderr
+    assert "the model gave no usable vector: NaN, infinite or zero for all 12 examples" in result.stderr
     assert not list((tmp_path / "c").rglob("*batch*")), "no dead vector in the cache"
+    state = torch.load(tiny_weights)
+    state["text_projection"].fill_(float("nan"))  # the text tower alone: the prompts' vectors are dead
+    torch.save(state, broken)
+    result = run_cli(
+        "check", spec, export, "--ls-document-root", root, "--cache-dir", tmp_path / "c", "--device", "cpu"
+    )
+    assert result.exit_code == 2, result.stderr + result.stdout[-3000:]
+    assert "text encoder gave no usable vector (NaN, infinite or zero) for 2 of 2 prompts" in result.stderr, (
+        result.stdout[-3000:]
+    )
     cache = EmbeddingCache(tmp_path / "c2", "m", "p")
     cache.put(["a", "b", "c"], np.array([[1, 0], [np.nan, 0], [0, 0]], dtype=np.float32))
     assert "a" in cache and "b" not in cache and "c" not in cache

@@ -129,12 +129,14 @@ class TextVectors:
         missing = list(dict.fromkeys(t for t in texts if t not in kept))
         if missing:
             fresh = normalize(encode(missing))
-            kept.update((t, v) for t, v in zip(missing, fresh, strict=True) if "\0" not in t)
+            kept.update((t, v) for t, v in zip(missing, fresh, strict=True) if "\0" not in t and v.any())
             self._save(kept)
             kept = {**kept, **dict(zip(missing, fresh, strict=True))}
         return np.stack([kept[t] for t in texts])
 
     def _save(self, kept: dict[str, npt.NDArray[np.float32]]) -> None:
+        if not kept:
+            return
         texts = join_strings(list(kept))
         vectors = np.stack(list(kept.values()))
         with contextlib.suppress(OSError):  # a cache that cannot be written only loses speed

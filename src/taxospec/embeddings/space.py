@@ -74,7 +74,15 @@ class EmbeddingSpace:
         """Unit vectors of `prompts` (raises when there is no text encoder)."""
         if self.encode_text is None:
             raise EmbeddingError("these embeddings came without a text encoder")
-        return normalize(self.encode_text(prompts))
+        vectors = normalize(self.encode_text(prompts))
+        dead = [prompt for prompt, vector in zip(prompts, vectors, strict=True) if not vector.any()]
+        if dead:
+            raise EmbeddingError(
+                f"the model's text encoder gave no usable vector (NaN, infinite or zero) for {len(dead)} of "
+                f"{len(prompts)} prompts, e.g. {dead[0]!r}: damaged weights? (on a GPU, an fp16 overflow: try "
+                "--device cpu)"
+            )
+        return vectors
 
 
 def load_precomputed(
