@@ -238,7 +238,7 @@ def test_many_batch_files_are_merged_into_one(tmp_path: Path) -> None:
 
     cache = EmbeddingCache(tmp_path, "model", "pre")
     for i in range(COMPACT_ABOVE):
-        cache.put([f"k{i}"], np.full((1, 4), i, dtype=np.float32))
+        cache.put([f"k{i}"], np.full((1, 4), i + 1, dtype=np.float32))
     cache.compact()
     assert len(list(cache.folder.glob("batch-*.npz"))) == COMPACT_ABOVE, "few files are left as they are"
     cache.put(["last"], np.full((1, 4), 99, dtype=np.float32))
@@ -250,7 +250,7 @@ def test_many_batch_files_are_merged_into_one(tmp_path: Path) -> None:
     cache.compact()
     [merged] = list(cache.folder.glob("batch-*.npz"))
     reopened = EmbeddingCache(tmp_path, "model", "pre")
-    assert len(reopened) == COMPACT_ABOVE + 1 and float(reopened.get("k3")[0]) == 3.0  # type: ignore[index]
+    assert len(reopened) == COMPACT_ABOVE + 1 and float(reopened.get("k3")[0]) == 4.0  # type: ignore[index]
     for path in kept.iterdir():  # as if the merge had stopped before removing the merged files
         shutil.copy(path, cache.folder / path.name)
     interrupted = EmbeddingCache(tmp_path, "model", "pre")
