@@ -847,3 +847,42 @@ def test_a_model_that_gives_nan_is_an_error_and_nothing_dead_is_cached(
     assert (
         dead == 1 and kept.samples.tolist() == [4, 6] and kept.frame_vectors == {} and list(kept.context_vectors) == [4]
     )
+
+
+def test_cloud_storage_uris_are_read_from_a_mapped_local_copy(tmp_path: Path, tiny_weights: Path, run_cli: Any) -> None:
+    """`--media-map s3://bucket/=FOLDER` reads Label Studio's cloud-storage URIs from a local mirror (an
+    http prefix too, without its query), the longest prefix first, never outside the folder; an unmapped
+    bucket is refused with the option to use."""
+    from taxospec.embeddings.media import locate_media
+
+    mirror, cdn, other = tmp_path / "mirror", tmp_path / "cdn", tmp_path / "other"
+    for i in range(4):
+        png(mirror / "img" / f"{i}.png", (50 * i, 90, 200))
+    png(cdn / "x y.png", (10, 10, 10))
+    png(other / "img" / "0.png", (1, 1, 1))
+    png(tmp_path / "outside.png", (1, 2, 3))
+    uris = [f"s3://bucket/img/{i}.png" for i in range(4)]
+    uris += ["https://cdn.example.com/media/x%20y.png?X-Amz-Signature=abc#f", "s3://bucket/../outside.png"]
+    uris += ["gs://elsewhere/img/0.png", "s3://bucket/special/img/0.png"]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([box_task(i + 1, uri, "a") for i, uri in enumerate(uris)]))
+    mapping = ["--media-map", f"s3://bucket/={mirror}", "--media-map", f"https://cdn.example.com/media/={cdn}"]
+    mapping += ["--media-map", f"s3://bucket/special/={other}"]
+    base = ["check", pipeline_spec(tmp_path, tiny_weights), export, "--cache-dir", tmp_path / "c", "--device", "cpu"]
+    result = run_cli(*base, *mapping, "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    problems = {f["task_id"]: (f["code"], f["message"]) for f in report["findings"] if f["code"].startswith("media")}
+    assert set(problems) == {6, 7}, problems
+    assert problems[6][0] == "media-refused" and "escapes its root" in problems[6][1]
+    assert problems[7] == (
+        "media-refused",
+        "gs://elsewhere/img/0.png: no resolver reads this kind of URI "
+        "(read a local copy with --media-map gs://elsewhere/=FOLDER)",
+    )
+    assert sum(c["evaluated"] for c in report["checks"] if c["code"] == "outlier") == 6, "six pictures embedded"
+    sources = MediaSources(mapped=(("s3://bucket/", mirror), ("s3://bucket/special/", other)))
+    assert locate_media("s3://bucket/special/img/0.png", sources) == str((other / "img" / "0.png").resolve())
+    for bad in (f"s3://bucket/={tmp_path / 'nowhere'}", "no-equals-sign", f"={mirror}"):
+        refused = run_cli(*base, "--media-map", bad)
+        assert refused.exit_code == 2 and "--media-map" in refused.stderr, refused.stderr

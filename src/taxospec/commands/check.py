@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 FORMATS = ("terminal", "json", "markdown", "junit", "html")
 FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 """A media root: a folder that exists (a mistyped one would make every file `media-missing`)."""
+
+
+def _media_map(value: str) -> tuple[str, Path]:
+    """`PREFIX=FOLDER` as (prefix, folder); the folder must exist."""
+    prefix, equals, folder = value.partition("=")
+    if not equals or not prefix or not folder:
+        raise click.BadParameter(f"{value!r}: give PREFIX=FOLDER, e.g. s3://bucket/=/mnt/bucket")
+    path = Path(folder)
+    if not path.is_dir():
+        raise click.BadParameter(f"{value!r}: {folder} is not a folder")
+    return prefix, path
+
+
 _BY_SUFFIX = {
     ".json": "json",
     ".md": "markdown",
@@ -82,6 +95,14 @@ class SpecNotUsable(TaxospecError):
 )
 @click.option("--ls-media-root", type=FOLDER, help="Label Studio's media folder, for /data/upload/ URIs.")
 @click.option("--allow-http", multiple=True, metavar="HOST", help="Allow downloading media from HOST ('*': any).")
+@click.option(
+    "--media-map",
+    multiple=True,
+    metavar="PREFIX=FOLDER",
+    callback=lambda ctx, param, values: tuple(_media_map(value) for value in values),
+    help="Read URIs starting with PREFIX from FOLDER (repeatable): cloud storage or a CDN mirrored on disk, "
+    "e.g. s3://bucket/=/mnt/bucket.",
+)
 @click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
 @click.option(
     "--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default ~/.cache/taxospec)."
@@ -132,6 +153,7 @@ def check_command(
     ls_document_root: Path | None,
     ls_media_root: Path | None,
     allow_http: tuple[str, ...],
+    media_map: tuple[tuple[str, Path], ...],
     no_embeddings: bool,
     cache_dir: Path | None,
     model: str | None,
@@ -150,7 +172,7 @@ def check_command(
     self-contained page with charts, coverage heatmaps, the to-do list, and a picture of each flagged
     task when the media can be read).
     The embedding checks (CLIP with the spec's model) run when media can be read (--media-root,
-    --ls-document-root, --ls-media-root, --allow-http) or embeddings are given (--embeddings).
+    --ls-document-root, --ls-media-root, --allow-http, --media-map) or embeddings are given (--embeddings).
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
     """
     from rich.console import Console
@@ -199,6 +221,7 @@ def check_command(
             ls_document_root=ls_document_root,
             ls_media_root=ls_media_root,
             allow_http=allow_http,
+            mapped=media_map,
         )
         report = run_check(
             spec,

@@ -4,7 +4,9 @@ Resolvers are plugins (`taxospec_media_resolvers`); the built-in ones read Label
 `/data/local-files/?d=` (under the local-files document root), `/data/upload/` (under Label Studio's media
 folder), plain paths (under `--media-root`, else the export's folder), media inlined in the task as a
 `data:` URI and, only when the user allows it, http(s) from an allow-list of hosts with a timeout and a
-size limit. A path that escapes its root, through `..` or a symbolic link, is refused.
+size limit. URI prefixes the user maps to local folders (`--media-map s3://bucket/=/mnt/mirror`: cloud
+storage or a CDN mirrored on disk) are read from there before any resolver is asked. A path that escapes
+its root, through `..` or a symbolic link, is refused.
 """
 
 from __future__ import annotations
@@ -49,22 +51,41 @@ class MediaSources:
     http_max_bytes: int = 200 * 1024 * 1024
     max_bytes: int = 4 * 1024 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
+    mapped: tuple[tuple[str, Path], ...] = ()
+    """URI prefixes read from local folders (`--media-map s3://bucket/=/mnt/mirror`): cloud storage or a CDN
+    mirrored on disk. A mapping wins over every resolver; the longest matching prefix is used."""
 
     def __post_init__(self) -> None:
         for name in ("export_dir", "media_root", "ls_document_root", "ls_media_root"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))  # accept str from Python callers
+        mapped = sorted(((str(p), Path(f)) for p, f in self.mapped), key=lambda m: len(m[0]), reverse=True)
+        object.__setattr__(self, "mapped", tuple(mapped))
 
     def scope(self) -> str:
         """What a media URI's local path depends on: the roots (for remembering resolved paths)."""
         roots = (self.export_dir, self.media_root, self.ls_document_root, self.ls_media_root)
-        return "|".join(os.path.abspath(r) if r is not None else "" for r in roots)
+        scope = "|".join(os.path.abspath(r) if r is not None else "" for r in roots)
+        return scope + "".join(f"|{prefix}={os.path.abspath(folder)}" for prefix, folder in self.mapped)
 
     @property
     def any(self) -> bool:
         """Whether any media source was configured."""
-        return any((self.media_root, self.ls_document_root, self.ls_media_root, self.allow_http))
+        return any((self.media_root, self.ls_document_root, self.ls_media_root, self.allow_http, self.mapped))
+
+
+def mapped_path(uri: str, sources: MediaSources) -> str | None:
+    """The local file a `--media-map` prefix maps `uri` to (under its folder, never outside it), or None
+    when no prefix matches. For http(s) prefixes the query and fragment are dropped and the path unquoted
+    (a signed URL's file is the same file)."""
+    for prefix, folder in sources.mapped:
+        if uri.startswith(prefix):
+            rest = uri[len(prefix) :]
+            if prefix.startswith(("http://", "https://")):
+                rest = urllib.parse.unquote(rest.split("#", 1)[0].split("?", 1)[0])
+            return _safe_join(folder, rest)
+    return None
 
 
 def safe_join(root: Path, relative: str) -> Path:
@@ -205,7 +226,10 @@ class HttpResolver:
         """Download, refusing hosts not on `allow_http` and bodies above `http_max_bytes`."""
         host = urllib.parse.urlsplit(uri).hostname or ""
         if host not in sources.allow_http and "*" not in sources.allow_http:
-            raise MediaProblem("media-refused", f"{uri}: host {host!r} is not allowed (--allow-http HOST)")
+            raise MediaProblem(
+                "media-refused",
+                f"{shown(uri)}: host {host!r} is not allowed (--allow-http HOST, or --media-map for a local copy)",
+            )
         try:
             with urllib.request.urlopen(uri, timeout=sources.http_timeout) as response:
                 body: bytes = response.read(sources.http_max_bytes + 1)
@@ -296,18 +320,33 @@ def read_media(uri: str | None, sources: MediaSources) -> bytes:
     """The bytes of `uri` from the first resolver that claims it."""
     if not uri:
         raise MediaProblem("media-missing", "the task names no media")
+    local = mapped_path(uri, sources)
+    if local is not None:
+        return read_file(local, sources.max_bytes)
     resolver = _resolver_for(uri)
     if resolver is None:
-        windows = re.match(r"[A-Za-z]:[\\/]", uri) is not None
-        hint = " (a Windows path: give paths relative to --media-root)" if windows else ""
-        raise MediaProblem("media-refused", f"{shown(uri)}: no resolver reads this kind of URI{hint}")
+        raise MediaProblem("media-refused", f"{shown(uri)}: no resolver reads this kind of URI{_hint(uri)}")
     return resolver.read(uri, sources)
+
+
+def _hint(uri: str) -> str:
+    """How to read a URI no resolver reads: a Windows path, or cloud storage to map to a local mirror."""
+    if re.match(r"[A-Za-z]:[\\/]", uri):
+        return " (a Windows path: give paths relative to --media-root)"
+    scheme = uri.split("://", 1)[0] if "://" in uri else ""
+    if scheme:
+        bucket = uri.split("/", 3)[2] if uri.count("/") >= 3 else ""
+        return f" (read a local copy with --media-map {scheme}://{bucket}/=FOLDER)"
+    return ""
 
 
 def locate_media(uri: str | None, sources: MediaSources) -> str | None:
     """The local file behind `uri`, when its resolver reads local files (None for http and the like)."""
     if not uri:
         return None
+    local = mapped_path(uri, sources)
+    if local is not None:
+        return local
     resolver = _resolver_for(uri)
     locate = getattr(resolver, "locate", None)
     return os.fspath(locate(uri, sources)) if locate is not None else None
