@@ -886,3 +886,69 @@ def test_cloud_storage_uris_are_read_from_a_mapped_local_copy(tmp_path: Path, ti
     for bad in (f"s3://bucket/={tmp_path / 'nowhere'}", "no-equals-sign", f"={mirror}"):
         refused = run_cli(*base, "--media-map", bad)
         assert refused.exit_code == 2 and "--media-map" in refused.stderr, refused.stderr
+
+
+def test_photos_are_turned_upright_as_label_studio_shows_them() -> None:
+    """A photo stored sideways with an EXIF orientation (phones do this) is embedded and cropped upright, as
+    browsers and so Label Studio show it and its boxes are drawn — on Pillow's path and on the device
+    path (where nvJPEG applies no orientation), for all eight orientations; Pillow's `exif_transpose` is
+    the reference."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    from taxospec.embeddings.device_stage import decode_on_device
+    from taxospec.embeddings.frames import decode_image, jpeg_header
+
+    rng = np.random.default_rng(8)
+    stored = Image.fromarray(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)).resize((64, 48), Image.NEAREST)
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        exif[0x010F] = "taxospec"  # another tag before it, as cameras write them
+        buffer = io.BytesIO()
+        stored.save(buffer, "JPEG", quality=98, exif=exif)
+        data = buffer.getvalue()
+        with Image.open(io.BytesIO(data)) as opened:
+            expected = np.asarray(ImageOps.exif_transpose(opened).convert("RGB"), dtype=np.int16)
+        assert jpeg_header(data) == (64, 48, orientation)
+        pillow = np.asarray(decode_image(data, "x.jpg"), dtype=np.int16)
+        [tensor] = decode_on_device([data], "cpu")
+        device = tensor.permute(1, 2, 0).numpy().astype(np.int16)
+        for got in (pillow, device):
+            assert got.shape == expected.shape, orientation
+            assert np.abs(got - expected).mean() < 3, orientation
+    png_buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(png_buffer, "PNG", exif=exif)
+    assert decode_image(png_buffer.getvalue(), "x.png").size == (48, 64), "any format with an orientation"
+
+
+def test_videos_recorded_sideways_are_turned_as_players_show_them(tmp_path: Path) -> None:
+    """A video whose display matrix turns it (phones record sideways and mark it so) gives frames turned the
+    same way, as browsers and so Label Studio's player show it and its boxes are drawn."""
+    import struct
+
+    import av
+
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        pixels = np.zeros((48, 64, 3), dtype=np.uint8)
+        pixels[:, :32] = 230  # the left half bright
+        for _ in range(10):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    plain = path.read_bytes()
+    data = bytearray(plain)
+    at = data.find(b"tkhd") + 4 + 1 + 3 + 4 * 5 + 8 + 2 * 4  # the track header's matrix (version 0)
+    data[at : at + 36] = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)  # 90° clockwise
+    [upright] = video_frames(plain, [0.5], "plain.mp4")
+    [turned] = video_frames(bytes(data), [0.5], "turned.mp4")
+    assert upright.size == (64, 48) and turned.size == (48, 64)
+    shown = np.asarray(turned, dtype=np.float32).mean(axis=2)
+    assert shown[:32].mean() > 150 > 50 > shown[32:].mean(), "the left half, turned clockwise, is on top"

@@ -110,6 +110,8 @@ def decode_on_device(raws: list[bytes], device: str) -> list[Any]:
     it crash the process (torchvision 0.29, SIGSEGV), where Pillow reports the damage."""
     import torch
 
+    from taxospec.embeddings.frames import jpeg_header
+
     with warnings.catch_warnings():  # torchvision 0.29 points at TorchCodec for decoding; it still works
         warnings.simplefilter("ignore", DeprecationWarning)
         from torchvision.io import ImageReadMode, decode_jpeg
@@ -124,7 +126,7 @@ def decode_on_device(raws: list[bytes], device: str) -> list[Any]:
         try:
             return decode_jpeg(tensors[i], mode=ImageReadMode.RGB, device=device)
         except RuntimeError:
-            return _with_pillow(raws[i], device)
+            return None
 
     if jpegs:
         try:
@@ -132,10 +134,36 @@ def decode_on_device(raws: list[bytes], device: str) -> list[Any]:
         except RuntimeError:  # one bad JPEG fails the batch: decode one by one to find it
             batch = [one_jpeg(i) for i in jpegs]
         for i, image in zip(jpegs, batch, strict=True):
-            out[i] = image
+            if image is None:
+                out[i] = _with_pillow(raws[i], device)  # Pillow turns it upright itself
+            else:
+                header = jpeg_header(raws[i])
+                out[i] = upright_tensor(image, header[2] if header is not None else 1)
     for i in sorted(set(range(len(raws))) - set(jpegs)):
         out[i] = _with_pillow(raws[i], device)
     return out
+
+
+def upright_tensor(image: Any, orientation: int) -> Any:
+    """A decoded 3×H×W image turned as its EXIF `orientation` says (the tensor twin of `frames.upright`:
+    nvJPEG applies no orientation, browsers and so Label Studio do)."""
+    import torch
+
+    if orientation == 2:
+        return image.flip(2)
+    if orientation == 3:
+        return image.flip(1, 2)
+    if orientation == 4:
+        return image.flip(1)
+    if orientation == 5:
+        return image.transpose(1, 2)
+    if orientation == 6:
+        return torch.rot90(image, -1, (1, 2))
+    if orientation == 7:
+        return image.transpose(1, 2).flip(1, 2)
+    if orientation == 8:
+        return torch.rot90(image, 1, (1, 2))
+    return image
 
 
 def _with_pillow(raw: bytes, device: str) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.embeddings.frames import DECODING
 from taxospec.embeddings.space import EmbeddingError, normalize
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import EmbedderFactory
@@ -192,7 +193,8 @@ class OpenClipFactory:
             device=device,
             precision=precision,
             model_id=f"open_clip:{model_name}:{weights_id}",
-            preprocess_id=f"size={size};{preprocess}" + (";decoded-on-device" if device.startswith("cuda") else ""),
+            preprocess_id=f"size={size};{preprocess};decoding={DECODING}"
+            + (";decoded-on-device" if device.startswith("cuda") else ""),
         )
 
     def recipe(
@@ -225,7 +227,9 @@ class OpenClipFactory:
             architecture = _stamp(config)
         precision = _precision(precision, device)
         versions = ",".join(f"{name}={_version(name)}" for name in ("open_clip_torch", "torch", "torchvision"))
-        return "|".join(("open_clip", model, weights, architecture, device, precision, versions))
+        return "|".join(
+            ("open_clip", model, weights, architecture, device, precision, versions, f"decoding={DECODING}")
+        )
 
 
 def _check_model_config(config: Path) -> None:
