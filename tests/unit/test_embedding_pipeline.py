@@ -952,3 +952,25 @@ def test_videos_recorded_sideways_are_turned_as_players_show_them(tmp_path: Path
     assert upright.size == (64, 48) and turned.size == (48, 64)
     shown = np.asarray(turned, dtype=np.float32).mean(axis=2)
     assert shown[:32].mean() > 150 > 50 > shown[32:].mean(), "the left half, turned clockwise, is on top"
+
+
+def test_deep_pictures_are_shown_as_a_browser_shows_them() -> None:
+    """16-bit pictures (medical, industrial cameras) by their high byte, as browsers show them — Pillow's own
+    conversion clips them at 255, nearly all white; 32-bit and floating-point ones over their range."""
+    import io
+
+    from PIL import Image
+
+    from taxospec.embeddings.frames import decode_image
+
+    ramp = np.linspace(0, 65535, 48 * 64).reshape(48, 64).astype(np.uint16)
+    for fmt in ("PNG", "TIFF"):
+        buffer = io.BytesIO()
+        Image.fromarray(ramp).save(buffer, fmt)
+        shown = np.asarray(decode_image(buffer.getvalue(), f"deep.{fmt}"), dtype=np.float64)
+        assert shown.shape == (48, 64, 3) and abs(shown.mean() - (ramp >> 8).mean()) < 1, fmt
+    for values in (np.linspace(-3.0, 5.0, 48 * 64).astype(np.float32), np.linspace(0, 4000, 48 * 64).astype(np.int32)):
+        buffer = io.BytesIO()
+        Image.fromarray(values.reshape(48, 64)).save(buffer, "TIFF")
+        shown = np.asarray(decode_image(buffer.getvalue(), "deep.tiff"))
+        assert shown.min() == 0 and shown.max() >= 250 and 100 < shown.mean() < 155, values.dtype

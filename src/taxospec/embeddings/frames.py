@@ -11,8 +11,9 @@ from typing import Any, NamedTuple
 from taxospec.embeddings.media import MediaProblem
 
 DECODING = 2
-"""How media becomes pixels, part of every cache identity: 2 turns pictures and video frames upright (EXIF
-orientation, display matrix) as Label Studio shows them; vectors cached by 1 were of the stored pixels."""
+"""How media becomes pixels, part of every cache identity: 2 shows pictures as a browser (and so Label
+Studio) does — turned upright (EXIF orientation; a video's display matrix), 16-bit ones by their high byte —
+where 1 took the stored pixels as they were and clipped 16-bit ones to white."""
 
 MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused (`media-refused`) before they are decoded: a small file
@@ -50,9 +51,31 @@ def decode_image(data: bytes, name: str) -> Any:
     with open_image(data, name) as image:
         try:
             image.load()
-            return upright(image.convert("RGB"), orientation_of(image))
+            return upright(as_rgb(image), orientation_of(image))
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise MediaProblem("media-unreadable", f"{name}: not a readable image ({exc})") from None
+
+
+def as_rgb(image: Any) -> Any:
+    """An opened PIL image as 8-bit RGB, as a browser shows it: 16-bit pictures by their high byte (Pillow's
+    own conversion clips them at 255, nearly all white), 32-bit integer ones by their top 8 used bits, and
+    floating-point ones stretched over their range."""
+    import numpy as np
+    from PIL import Image
+
+    if image.mode.startswith("I;16") or image.mode == "I":
+        values = np.asarray(image).astype(np.int64)
+        if image.mode.startswith("I;16"):
+            values = values >> 8
+        elif values.size and values.max() > 255:
+            values = values >> max(0, int(values.max()).bit_length() - 8)
+        image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+    elif image.mode == "F":
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        stretched = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
+        image = Image.fromarray(stretched.astype(np.uint8), "L")
+    return image.convert("RGB")
 
 
 EXIF_ORIENTATION = 0x0112

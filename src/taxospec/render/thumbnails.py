@@ -65,14 +65,14 @@ def _pictures_of_task(
 ) -> dict[Picture, str]:
     from PIL import Image
 
-    from taxospec.embeddings.frames import open_image, orientation_of, probe_video, upright, video_frames
+    from taxospec.embeddings.frames import as_rgb, open_image, orientation_of, probe_video, upright, video_frames
 
     try:
         data = read_media(uri, sources)
         if not video:
             with open_image(data, uri) as image:
                 image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a fraction of full size
-                return {(task, None): _encoded(upright(image.convert("RGB"), orientation_of(image)))}
+                return {(task, None): _encoded(upright(as_rgb(image), orientation_of(image)))}
         facts = probe_video(data)
         middle = facts.frames / facts.fps / 2 if facts else 0.0
         frames = video_frames(data, [middle if m is None else m for m in moments], uri)
