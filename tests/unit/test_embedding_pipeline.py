@@ -539,7 +539,7 @@ def test_media_found_nowhere_is_findings_not_a_crash(tmp_path: Path, tiny_weight
 
 def test_undecodable_images_are_named_plainly() -> None:
     """The message says what is wrong with the file, with nothing that changes from run to run."""
-    from taxospec.embeddings.frames import decode_image
+    from taxospec.embeddings.pictures import decode_image
 
     for data, why in ((b"", "an empty file"), (b"\x00\x01 not a picture", "no image format Pillow knows")):
         with pytest.raises(MediaProblem) as raised:
@@ -686,7 +686,7 @@ def _declaring(data: bytes, width: int, height: int) -> bytes:
 def test_jpeg_size_comes_from_the_frame_header() -> None:
     from PIL import Image
 
-    from taxospec.embeddings.frames import jpeg_size
+    from taxospec.embeddings.jpeg import jpeg_size
 
     exif = Image.Exif()
     exif[0x010E] = "x" * 5000  # a long APP1 segment before the frame header
@@ -710,7 +710,7 @@ def test_huge_pictures_are_refused_before_decoding(
     import subprocess
     import sys
 
-    from taxospec.embeddings.frames import decode_image, refuse_huge
+    from taxospec.embeddings.pictures import decode_image, refuse_huge
 
     png_bytes = tmp_path / "p.png"
     png(png_bytes, (10, 20, 30))
@@ -733,7 +733,7 @@ def test_huge_pictures_are_refused_before_decoding(
     # Pillow's warning between its limit and twice it is not printed: taxospec refuses those itself
     script = "\n".join(
         (
-            "from taxospec.embeddings.frames import decode_image",
+            "from taxospec.embeddings.pictures import decode_image",
             f"try: decode_image({huge['wide.png'][0]!r}, 'x')",
             "except Exception: pass",
         )
@@ -898,7 +898,8 @@ def test_photos_are_turned_upright_as_label_studio_shows_them() -> None:
     from PIL import Image, ImageOps
 
     from taxospec.embeddings.device_stage import decode_on_device
-    from taxospec.embeddings.frames import decode_image, jpeg_header
+    from taxospec.embeddings.jpeg import jpeg_header
+    from taxospec.embeddings.pictures import decode_image
 
     rng = np.random.default_rng(8)
     stored = Image.fromarray(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)).resize((64, 48), Image.NEAREST)
@@ -961,7 +962,7 @@ def test_deep_pictures_are_shown_as_a_browser_shows_them() -> None:
 
     from PIL import Image
 
-    from taxospec.embeddings.frames import decode_image
+    from taxospec.embeddings.pictures import decode_image
 
     ramp = np.linspace(0, 65535, 48 * 64).reshape(48, 64).astype(np.uint16)
     for fmt in ("PNG", "TIFF"):

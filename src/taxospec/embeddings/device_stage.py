@@ -110,7 +110,7 @@ def decode_on_device(raws: list[bytes], device: str) -> list[Any]:
     it crash the process (torchvision 0.29, SIGSEGV), where Pillow reports the damage."""
     import torch
 
-    from taxospec.embeddings.frames import jpeg_header
+    from taxospec.embeddings.jpeg import jpeg_header
 
     with warnings.catch_warnings():  # torchvision 0.29 points at TorchCodec for decoding; it still works
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -170,8 +170,8 @@ def _with_pillow(raw: bytes, device: str) -> Any:
     """`raw` decoded by Pillow as a 3×H×W uint8 tensor on `device`, or None."""
     import torch
 
-    from taxospec.embeddings.frames import decode_image
     from taxospec.embeddings.media import MediaProblem
+    from taxospec.embeddings.pictures import decode_image
 
     try:
         image = decode_image(raw, "")

@@ -29,7 +29,7 @@ from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.assembly import CachedParts, assemble, take_cached, without_dead_vectors
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
-from taxospec.embeddings.frames import VideoFacts, crop, decode_image, probe_video, refuse_huge, video_frames
+from taxospec.embeddings.frames import VideoFacts, crop, probe_video, video_frames
 from taxospec.embeddings.media import (
     MediaProblem,
     MediaSources,
@@ -39,6 +39,7 @@ from taxospec.embeddings.media import (
     read_media,
     shown,
 )
+from taxospec.embeddings.pictures import decode_image, refuse_huge
 from taxospec.embeddings.plan import PlanEntry, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
 from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace

@@ -65,7 +65,8 @@ def _pictures_of_task(
 ) -> dict[Picture, str]:
     from PIL import Image
 
-    from taxospec.embeddings.frames import as_rgb, open_image, orientation_of, probe_video, upright, video_frames
+    from taxospec.embeddings.frames import probe_video, video_frames
+    from taxospec.embeddings.pictures import as_rgb, open_image, orientation_of, upright
 
     try:
         data = read_media(uri, sources)
