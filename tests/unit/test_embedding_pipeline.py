@@ -975,3 +975,35 @@ def test_deep_pictures_are_shown_as_a_browser_shows_them() -> None:
         Image.fromarray(values.reshape(48, 64)).save(buffer, "TIFF")
         shown = np.asarray(decode_image(buffer.getvalue(), "deep.tiff"))
         assert shown.min() == 0 and shown.max() >= 250 and 100 < shown.mean() < 155, values.dtype
+
+
+@pytest.mark.parametrize("codec", ["mpeg4", "libx264"])
+def test_seeking_ahead_gives_the_frames_decoding_everything_gives(codec: str) -> None:
+    """Moments far apart in a long video are reached by seeking to the keyframe before each (a segment near
+    the end of an hour-long video no longer costs decoding the hour); the frames are exactly those that
+    decoding the whole video gives, with B-frames too, past the end and before the first frame."""
+    import io
+    import math
+
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": "25", "bf": "2"} if codec == "libx264" else {"g": "25"}
+        for i in range(300):
+            pixels = np.zeros((48, 64, 3), dtype=np.uint8)
+            pixels[:, : 2 + i % 60] = 200
+            pixels[: 1 + i // 10] = 90
+            for packet in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    data = buffer.getvalue()
+    times = [0.0, 0.04, 1.0, 1.05, 5.5, 12.3, 12.35, 18.0, 27.0, 29.95, 45.0, 3.0]
+    everything = video_frames(data, times, "clip.mp4", seek_ahead=math.inf)
+    sought = video_frames(data, times, "clip.mp4", seek_ahead=2.0)
+    for t, a, b in zip(times, everything, sought, strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b)), t
+    assert not np.array_equal(np.asarray(everything[4]), np.asarray(everything[5]))

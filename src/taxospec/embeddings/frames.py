@@ -45,7 +45,13 @@ def segment_times(start_s: float, end_s: float, start_frame: float, end_frame: f
     return sample_times(start_s + half, end_s - half, count)
 
 
-def video_frames(data: bytes, times: list[float], name: str) -> list[Any]:
+SEEK_AHEAD = 3.0
+"""Seconds: a moment further ahead of the last decoded frame than this is reached by seeking to the
+keyframe before it, not by decoding everything in between (a segment near the end of an hour-long video
+would otherwise cost the whole hour's decoding)."""
+
+
+def video_frames(data: bytes, times: list[float], name: str, *, seek_ahead: float = SEEK_AHEAD) -> list[Any]:
     """The decoded frame shown at each of `times` (seconds), as RGB PIL images, in the order given."""
     import av
 
@@ -56,29 +62,45 @@ def video_frames(data: bytes, times: list[float], name: str) -> list[Any]:
     try:
         if not container.streams.video:
             raise MediaProblem("media-unreadable", f"{name}: has no video stream")
-        stream = container.streams.video[0]
-        wanted = sorted(set(times))
-        found: dict[float, Any] = {}
-        previous = None
         try:
-            for frame in container.decode(stream):
-                when = float(frame.time) if frame.time is not None else 0.0
-                while wanted and when > wanted[0] + 1e-6:  # the frame shown at t is the last one starting by t
-                    found[wanted.pop(0)] = previous if previous is not None else frame
-                previous = frame
-                if not wanted:
-                    break
+            found = _frames_at(container, container.streams.video[0], sorted(set(times)), seek_ahead)
         except (av.error.FFmpegError, ValueError) as exc:
             raise MediaProblem(
                 "media-unreadable", f"{name}: the video cannot be decoded ({_plain(exc, data)})"
             ) from None
-        for t in wanted:  # past the last frame: the last frame is the closest
-            if previous is None:
-                raise MediaProblem("media-unreadable", f"{name}: no frame could be decoded")
-            found[t] = previous
+        if len(found) < len(set(times)):
+            raise MediaProblem("media-unreadable", f"{name}: no frame could be decoded")
         return [_upright_frame(found[t]) for t in times]
     finally:
         container.close()
+
+
+def _frames_at(container: Any, stream: Any, wanted: list[float], seek_ahead: float) -> dict[float, Any]:
+    """The frame shown at each of the `wanted` moments (ascending): the last one starting by it (the first
+    one when none does; the last of the video past its end), decoding forward, and seeking to the keyframe
+    before a moment that lies more than `seek_ahead` seconds ahead."""
+    found: dict[float, Any] = {}
+    decoded = container.decode(stream)
+    previous = ahead = None  # the last frame starting by the moment; one decoded past it, kept for the next
+    latest = 0.0
+    for t in wanted:
+        if t - latest > seek_ahead and stream.time_base:
+            container.seek(int(t / stream.time_base), stream=stream, backward=True)
+            decoded, previous, ahead = container.decode(stream), None, None
+        while True:
+            frame = ahead if ahead is not None else next(decoded, None)
+            ahead = None
+            if frame is None:
+                break  # the end of the video: the last frame is the closest
+            latest = float(frame.time) if frame.time is not None else 0.0
+            if latest > t + 1e-6:
+                ahead = frame
+                break
+            previous = frame
+        closest = previous if previous is not None else ahead
+        if closest is not None:
+            found[t] = closest
+    return found
 
 
 def _upright_frame(frame: Any) -> Any:
