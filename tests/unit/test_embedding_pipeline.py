@@ -106,6 +106,33 @@ def test_video_segments_embed_sampled_frames(tmp_path: Path, tiny_weights: Path,
     assert np.allclose(np.linalg.norm(space.vectors, axis=1), 1.0, atol=1e-5)
 
 
+def test_local_videos_stream_and_keep_their_cache_keys(
+    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A video on disk is hashed as it streams by and decoded from its file (never read whole: a long
+    recording would fill memory); its content hash, and so its cache keys, are those of its bytes, and its
+    vectors those of the same video given as bytes (over http, inline)."""
+    from taxospec.embeddings import media, pipeline
+
+    dataset = _two_segments(tmp_path, tiny_weights)
+    read_whole: list[str] = []
+    original = media.read_file_and_stat
+    monkeypatch.setattr(pipeline, "read_file_and_stat", lambda *a: read_whole.append(str(a[0])) or original(*a))
+    cache = EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id)
+    streamed = embed_dataset(dataset, embedder, MediaSources(media_root=tmp_path), cache=cache, workers=1)
+    assert read_whole == [], "the video was not read whole"
+    data = (tmp_path / "clips" / "one.mp4").read_bytes()
+    assert streamed.content_hashes == {0: pipeline.content_hash(data), 1: pipeline.content_hash(data)}
+    inline = _two_segments(tmp_path / "inline", tiny_weights)
+    inline.items.media[0] = "data:video/mp4;base64," + __import__("base64").b64encode(data).decode()
+    from_bytes = embed_dataset(inline, embedder, MediaSources(), cache=None, workers=1)
+    assert np.allclose(streamed.vectors, from_bytes.vectors, atol=1e-5)
+    broken = _two_segments(tmp_path, tiny_weights)
+    (tmp_path / "clips" / "one.mp4").write_bytes(b"")
+    embed_dataset(broken, embedder, MediaSources(media_root=tmp_path), cache=None, workers=1)
+    assert [i.message for i in broken.issues] == ["clips/one.mp4: not a readable video (an empty file)"]
+
+
 def test_video_frames_are_the_ones_shown_at_each_time(tmp_path: Path) -> None:
     _video(tmp_path / "v.mp4", seconds=2.0, fps=10)
     data = (tmp_path / "v.mp4").read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from typing import Any, NamedTuple
 
 from taxospec.embeddings.media import MediaProblem
@@ -51,12 +52,22 @@ keyframe before it, not by decoding everything in between (a segment near the en
 would otherwise cost the whole hour's decoding)."""
 
 
-def video_frames(data: bytes, times: list[float], name: str, *, seek_ahead: float = SEEK_AHEAD) -> list[Any]:
+Video = bytes | str
+"""A video: its bytes, or the path of a local file (read by FFmpeg as it goes, never whole in memory)."""
+
+
+def _open(video: Video) -> Any:
+    import av
+
+    return av.open(io.BytesIO(video) if isinstance(video, bytes) else video, mode="r")
+
+
+def video_frames(data: Video, times: list[float], name: str, *, seek_ahead: float = SEEK_AHEAD) -> list[Any]:
     """The decoded frame shown at each of `times` (seconds), as RGB PIL images, in the order given."""
     import av
 
     try:
-        container = av.open(io.BytesIO(data), mode="r")
+        container = _open(data)
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise MediaProblem("media-unreadable", f"{name}: not a readable video ({_plain(exc, data)})") from None
     try:
@@ -112,12 +123,15 @@ def _upright_frame(frame: Any) -> Any:
     return image.rotate(90 * quarter, expand=True) if quarter else image
 
 
-def _plain(error: Exception, data: bytes) -> str:
+def _plain(error: Exception, data: Video) -> str:
     """FFmpeg's complaint without its error number and placeholder file name."""
-    if not data:
+    if not data or (isinstance(data, str) and os.path.isfile(data) and os.path.getsize(data) == 0):
         return "an empty file"
     text = getattr(error, "strerror", None) or str(error)
-    return str(text).split(": '<none>'")[0].strip() or type(error).__name__
+    text = str(text).split(": '<none>'")[0].strip()
+    if isinstance(data, str):
+        text = text.split(f": '{data}'")[0].strip()
+    return text or type(error).__name__
 
 
 class VideoFacts(NamedTuple):
@@ -127,13 +141,13 @@ class VideoFacts(NamedTuple):
     frames: int
 
 
-def probe_video(data: bytes) -> VideoFacts | None:
+def probe_video(data: Video) -> VideoFacts | None:
     """The frame rate and frame count of a video, from its container (nothing is decoded); None when the
     container does not say (decoding then reports what is wrong with the file)."""
     import av
 
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
+        with _open(data) as container:
             if not container.streams.video:
                 return None
             stream = container.streams.video[0]

@@ -19,11 +19,15 @@ import re
 import stat
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import MediaResolver
+
+T = TypeVar("T")
 
 
 class MediaProblem(Exception):
@@ -129,6 +133,12 @@ def read_file(path: str | Path, limit: int) -> bytes:
 
 def read_file_and_stat(path: str | Path, limit: int) -> tuple[bytes, os.stat_result]:
     """`read_file`, and the file's status from the same open file (size and time, for the content memo)."""
+    return read_local(path, limit, lambda handle: handle.read())
+
+
+def read_local(path: str | Path, limit: int, read: Callable[[BinaryIO], T]) -> tuple[T, os.stat_result]:
+    """`read(handle)` of a local file opened for reading, and the file's status from the same open file:
+    MediaProblem for a missing, unreadable, special (a named pipe, a folder) or oversized file."""
     try:
         # O_NONBLOCK: a named pipe planted among the media must not hang the run (no effect on files)
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
@@ -139,7 +149,7 @@ def read_file_and_stat(path: str | Path, limit: int) -> tuple[bytes, os.stat_res
                 raise MediaProblem(
                     "media-refused", f"{shown(os.fspath(path))} is {info.st_size} bytes, above the limit of {limit}"
                 )
-            return handle.read(), info
+            return read(handle), info
     except ValueError:  # a NUL character, or a name the file system cannot encode
         raise MediaProblem("media-refused", f"{shown(repr(os.fspath(path)))}: not a possible file name") from None
     except IsADirectoryError:

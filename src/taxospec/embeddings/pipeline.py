@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, BinaryIO, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -29,13 +29,14 @@ from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.assembly import CachedParts, assemble, take_cached, without_dead_vectors
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
-from taxospec.embeddings.frames import VideoFacts, crop, probe_video, video_frames
+from taxospec.embeddings.frames import Video, VideoFacts, crop, probe_video, video_frames
 from taxospec.embeddings.media import (
     MediaProblem,
     MediaSources,
     forget_resolved_folders,
     locate_media,
     read_file_and_stat,
+    read_local,
     read_media,
     shown,
 )
@@ -156,14 +157,13 @@ def embed_dataset(
         uri = dataset.items.media[task]
         try:
             plan = plan_of(task)
-            path, data, stat = _read(uri, sources)
-            result.content_hash = content_hash(data)
+            path, data, stat, result.content_hash = _read(uri, sources, video)
             result.facts = probe_video(data) if video else None
             if cache is not None and path is not None and stat is not None:
                 cache.memo.store(path, stat, result.content_hash, uri=uri, scope=scope, facts=result.facts)
             content = result.content_hash
             missing = [p for p in plan if cache is None or item_key(content, p[2]) not in cache]
-            if device_decode:
+            if device_decode and isinstance(data, bytes):  # still images: always bytes
                 if missing:
                     refuse_huge(data, shown(uri or ""))
                 result.raw = data if missing else None
@@ -322,8 +322,7 @@ def _decode_chunk(
     out: list[tuple[int, str | None, dict[str, npt.NDArray[np.uint8]], MediaProblem | None, Any]] = []
     for task, uri, plan in chunk:
         try:
-            path, data, stat = _read(uri, sources)
-            digest = content_hash(data)
+            path, data, stat, digest = _read(uri, sources, video)
             images = _images(data, shown(uri or ""), plan, video)
             pixels = {what: np.asarray(stage(image), dtype=np.uint8) for what, image in images.items()}
             out.append((task, digest, pixels, None, (path, stat, probe_video(data) if video else None)))
@@ -399,17 +398,33 @@ def _torch_threads(embedder: Any) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _read(uri: str | None, sources: MediaSources) -> tuple[str | None, bytes, os.stat_result | None]:
-    """The local path of `uri` (None for remote media), its bytes, and its status when local: a located file
-    is opened once, rather than resolved again by `read_media`."""
+def _read(uri: str | None, sources: MediaSources, video: bool) -> tuple[str | None, Video, os.stat_result | None, str]:
+    """The local path of `uri` (None for remote media), the media itself — its bytes, or for a local video
+    its path, hashed as it streams by and left for FFmpeg to read as it decodes (a long video is never held
+    whole in memory) —, its status when local, and its content hash. A located file is opened once, rather
+    than resolved again by `read_media`."""
     path = locate_media(uri, sources)
     if path is None:
-        return None, read_media(uri, sources), None
+        data = read_media(uri, sources)
+        return None, data, None, content_hash(data)
+    if video:
+        digest, status = read_local(path, sources.max_bytes, _streamed_hash)
+        return path, path, status, digest
     data, status = read_file_and_stat(path, sources.max_bytes)
-    return path, data, status
+    return path, data, status, content_hash(data)
 
 
-def _images(data: bytes, name: str, plan: list[tuple[int, int, str]], video: bool) -> dict[str, Any]:
+def _streamed_hash(handle: BinaryIO) -> str:
+    """`content_hash` of a file's bytes, read a megabyte at a time."""
+    import xxhash
+
+    digest = xxhash.xxh3_128()
+    while chunk := handle.read(1 << 20):
+        digest.update(chunk)
+    return str(digest.hexdigest())
+
+
+def _images(data: Video, name: str, plan: list[tuple[int, int, str]], video: bool) -> dict[str, Any]:
     """Decode only what `plan` still needs: whole images, crops, and frames (with crops for tracks); a box
     with no area inside the image is left out."""
     if not plan:
@@ -425,6 +440,8 @@ def _images(data: bytes, name: str, plan: list[tuple[int, int, str]], video: boo
             if taken is not None:
                 out[what] = taken
         return out
+    if not isinstance(data, bytes):
+        raise TypeError("still images are read as bytes")  # only videos are left on disk
     image = decode_image(data, name)
     for _, _, what in plan:
         taken = _crop_from(image, what[len("box:") :]) if what.startswith("box:") else image

@@ -12,7 +12,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
+from taxospec.embeddings.media import MediaProblem, MediaSources, locate_media, read_media
 from taxospec.render.html import PICTURES_PER_FINDING
 from taxospec.report import Report
 
@@ -69,8 +69,12 @@ def _pictures_of_task(
     from taxospec.embeddings.pictures import as_rgb, open_image, orientation_of, upright
 
     try:
-        data = read_media(uri, sources)
-        if not video:
+        local = locate_media(uri, sources) if video else None
+        if local is not None and os.path.isfile(local):  # a local video: FFmpeg reads only what it needs
+            data: bytes | str = local
+        else:
+            data = read_media(uri, sources)
+        if isinstance(data, bytes) and not video:
             with open_image(data, uri) as image:
                 image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a fraction of full size
                 return {(task, None): _encoded(upright(as_rgb(image), orientation_of(image)))}
