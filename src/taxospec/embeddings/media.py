@@ -54,6 +54,7 @@ class MediaSources:
     http_timeout: float = 10.0
     http_max_bytes: int = 200 * 1024 * 1024
     max_bytes: int = 4 * 1024 * 1024 * 1024
+    """The largest file read whole into memory (pictures; remote or inline media); local videos stream."""
     extra: dict[str, str] = field(default_factory=dict)
     mapped: tuple[tuple[str, Path], ...] = ()
     """URI prefixes read from local folders (`--media-map s3://bucket/=/mnt/mirror`): cloud storage or a CDN

@@ -408,7 +408,7 @@ def _read(uri: str | None, sources: MediaSources, video: bool) -> tuple[str | No
         data = read_media(uri, sources)
         return None, data, None, content_hash(data)
     if video:
-        digest, status = read_local(path, sources.max_bytes, _streamed_hash)
+        digest, status = read_local(path, sys.maxsize, _streamed_hash)  # no size limit: never in memory
         return path, path, status, digest
     data, status = read_file_and_stat(path, sources.max_bytes)
     return path, data, status, content_hash(data)
