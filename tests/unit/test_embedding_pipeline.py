@@ -154,6 +154,50 @@ def test_sample_times_and_crops() -> None:
     assert crop(image, (90, 90, 20, 20), 0.5).size == (40, 20), "clipped to the image"
 
 
+def test_turned_boxes_are_cropped_where_label_studio_draws_them(
+    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder
+) -> None:
+    """A box turned about its top-left corner (Label Studio's `rotation`, clockwise, in pixels) is cropped
+    around where it is drawn, on Pillow's path and the device path alike; an unturned box keeps the cache
+    key it always had."""
+    import torch
+    from PIL import Image
+
+    from taxospec.embeddings.device_stage import device_crop
+    from taxospec.embeddings.frames import box_pixels
+    from taxospec.embeddings.plan import box_id, parse_box_id
+
+    assert box_pixels(200, 100, (50, 10, 20, 40), 0.0) == (100, 10, 140, 50)
+    assert box_pixels(200, 100, (50, 10, 20, 40), 0.0, 90) == (60, 10, 100, 50), "turned a quarter clockwise"
+    assert box_pixels(200, 100, (50, 10, 20, 40), 0.0, 180) == (60, 0, 100, 10), "clipped to the picture"
+    assert box_pixels(200, 100, (50, 10, 20, 40), 0.5, 90) == (40, 0, 120, 70)
+    assert (
+        box_id((50, 10, 20, 40), 0.1) == "50.0000,10.0000,20.0000,40.0000;m=0.1" == box_id((50, 10, 20, 40), 0.1, 360)
+    )
+    assert parse_box_id(box_id((50, 10, 20, 40), 0.1, -90)) == ((50, 10, 20, 40), 0.1, 270)
+    picture = Image.new("RGB", (200, 100), (0, 0, 255))
+    picture.paste((255, 0, 0), (60, 10, 100, 50))  # where the turned box is drawn
+    assert crop(picture, (50, 10, 20, 40), 0.0, 90).getcolors() == [(1600, (255, 0, 0))]
+    tensor = torch.from_numpy(np.array(picture)).permute(2, 0, 1)
+    cut = device_crop(tensor, "box:" + box_id((50, 10, 20, 40), 0.0, 90))
+    assert tuple(cut.shape) == (3, 40, 40) and bool((cut[0] == 255).all())
+    # through the pipeline: the turned box's crop is the red square, not the blue beside it
+    (tmp_path / "img").mkdir()
+    picture.save(tmp_path / "img" / "p.png")
+    task = box_task(1, "/data/local-files/?d=img/p.png", "a")
+    region = task["annotations"][0]["result"][0]  # type: ignore[index]
+    region.update(original_width=200, original_height=100)
+    region["value"].update(x=50, y=10, width=20, height=40, rotation=90)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([task]))
+    dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
+    space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=tmp_path), cache=None)
+    margin = dataset.spec.embedding.box_margin
+    turned, unturned = (crop(picture, (50, 10, 20, 40), margin, turn) for turn in (90, 0))
+    expected, beside = embedder.encode_images([turned, unturned])
+    assert float(space.vectors[0] @ expected) > 0.9999 > float(space.vectors[0] @ beside)
+
+
 def test_safe_join_refuses_escapes(tmp_path: Path) -> None:
     (tmp_path / "root").mkdir()
     outside = tmp_path / "outside.png"

@@ -193,20 +193,17 @@ def encode_padded(embedder: Any, batch: Any, pad_to: int) -> npt.NDArray[np.floa
 
 
 def device_crop(image: Any, what: str) -> Any:
-    """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin;
-    None for a box with no area inside the image."""
+    """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin
+    (see `frames.box_pixels`); None for a box with no area inside the image."""
+    from taxospec.embeddings.frames import box_pixels
+    from taxospec.embeddings.media import MediaProblem
+    from taxospec.embeddings.plan import parse_box_id
+
     if not what.startswith("box:"):
         return image
-    numbers, _, margin_text = what[len("box:") :].partition(";m=")
-    x, y, w, h = (float(v) / 100 for v in numbers.split(","))
-    margin = float(margin_text)
-    if not all(np.isfinite(v) for v in (x, y, w, h, margin)) or w <= 0 or h <= 0:
-        return None
-    height, width = int(image.shape[1]), int(image.shape[2])
-    left, top = max(0, int((x - margin * w) * width)), max(0, int((y - margin * h) * height))
-    right = min(width, int(np.ceil((x + w + margin * w) * width)))
-    bottom = min(height, int(np.ceil((y + h + margin * h) * height)))
-    if right <= left or bottom <= top:
+    try:
+        left, top, right, bottom = box_pixels(int(image.shape[2]), int(image.shape[1]), *parse_box_id(what[4:]))
+    except MediaProblem:
         return None
     return image[:, top:bottom, left:right]
 

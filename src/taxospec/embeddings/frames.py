@@ -16,19 +16,36 @@ Studio) does — turned upright (EXIF orientation; a video's display matrix), 16
 where 1 took the stored pixels as they were and clipped 16-bit ones to white."""
 
 
-def crop(image: Any, box: tuple[float, float, float, float], margin: float) -> Any:
-    """The region `box` (x, y, width, height in percent of the image) grown by `margin` × its size, clipped."""
+def crop(image: Any, box: tuple[float, float, float, float], margin: float, rotation: float = 0.0) -> Any:
+    """The part of a PIL image that `box` names (see `box_pixels`)."""
     width, height = image.size
+    return image.crop(box_pixels(width, height, box, margin, rotation))
+
+
+def box_pixels(
+    width: int, height: int, box: tuple[float, float, float, float], margin: float, rotation: float = 0.0
+) -> tuple[int, int, int, int]:
+    """Pixel bounds (left, top, right, bottom) of `box` (x, y, width, height in percent of the picture,
+    turned `rotation` degrees clockwise about its top-left corner, as Label Studio draws it): the rectangle
+    around it, grown by `margin` × its size on each side, clipped to the picture. MediaProblem when the
+    box has no area or lies outside the picture."""
     x, y, w, h = (v / 100 for v in box)
-    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+    if not all(math.isfinite(v) for v in (x, y, w, h, margin, rotation)) or w <= 0 or h <= 0:
         raise MediaProblem("media-unreadable", "the box has no area to crop")
-    left, top = (x - margin * w) * width, (y - margin * h) * height
-    right, bottom = (x + w + margin * w) * width, (y + h + margin * h) * height
-    left, top = max(0, math.floor(left)), max(0, math.floor(top))
+    left, top, box_w, box_h = x * width, y * height, w * width, h * height
+    if rotation % 360:  # in pixels: a turn in percent would shear a box on a picture that is not square
+        theta = math.radians(rotation)
+        cos, sin = math.cos(theta), math.sin(theta)
+        corners = ((0, 0), (box_w, 0), (box_w, box_h), (0, box_h))
+        xs = [round(left + dx * cos - dy * sin, 6) for dx, dy in corners]  # cos(180°) leaves 1e-14s behind
+        ys = [round(top + dx * sin + dy * cos, 6) for dx, dy in corners]
+        left, top, box_w, box_h = min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+    right, bottom = left + box_w * (1 + margin), top + box_h * (1 + margin)
+    left, top = max(0, math.floor(left - margin * box_w)), max(0, math.floor(top - margin * box_h))
     right, bottom = min(width, math.ceil(right)), min(height, math.ceil(bottom))
     if right <= left or bottom <= top:
         raise MediaProblem("media-unreadable", "the box lies outside the image")
-    return image.crop((left, top, right, bottom))
+    return left, top, right, bottom
 
 
 def sample_times(start: float, end: float, count: int) -> list[float]:

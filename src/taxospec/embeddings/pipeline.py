@@ -41,7 +41,7 @@ from taxospec.embeddings.media import (
     shown,
 )
 from taxospec.embeddings.pictures import decode_image, refuse_huge
-from taxospec.embeddings.plan import PlanEntry, region_tasks
+from taxospec.embeddings.plan import PlanEntry, parse_box_id, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
 from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace
 
@@ -453,10 +453,8 @@ def _images(data: Video, name: str, plan: list[tuple[int, int, str]], video: boo
 def _crop_from(image: Any, box_id: str) -> Any:
     """The crop a box names, or None for a box with no area inside the image: that example gets no vector
     (its rule findings, `box-degenerate` or `box-outside-image`, say why), the task's other examples do."""
-    numbers, _, margin = box_id.partition(";m=")
-    x, y, w, h = (float(v) for v in numbers.split(","))
     try:
-        return crop(image, (x, y, w, h), float(margin))
+        return crop(image, *parse_box_id(box_id))
     except MediaProblem:
         return None
 

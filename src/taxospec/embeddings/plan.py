@@ -7,6 +7,7 @@ vectors (frames in time order), with `CONTEXT_SLOT` for a box's whole image.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ def plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[Plan
             entries.append((s, 0, WHOLE_IMAGE))  # the common case first: no box to read
             continue
         box = (float(cols.x[s]), float(cols.y[s]), float(cols.w[s]), float(cols.h[s]))
+        turn = float(cols.rotation[s])
         if kind in (KIND_SEGMENT, KIND_TRACK):
             times = segment_times(
                 float(cols.start_s[s]),
@@ -48,16 +50,27 @@ def plan(cols: Any, samples: list[int], frames: int, margin: float) -> list[Plan
                 frames,
             )
             for slot, t in enumerate(times):
-                what = f"frame:{t:.3f}" + (f":box:{box_id(box, margin)}" if kind == KIND_TRACK else "")
+                what = f"frame:{t:.3f}" + (f":box:{box_id(box, margin, turn)}" if kind == KIND_TRACK else "")
                 entries.append((s, slot, what))
         elif kind in (KIND_BOX, KIND_POLYGON):
-            entries.append((s, 0, f"box:{box_id(box, margin)}"))
+            entries.append((s, 0, f"box:{box_id(box, margin, turn)}"))
             if not context_planned:  # the whole image once per task, to tell a box from its background
                 entries.append((s, CONTEXT_SLOT, WHOLE_IMAGE))
                 context_planned = True
     return entries
 
 
-def box_id(box: tuple[float, float, float, float], margin: float) -> str:
-    """The box and margin as they appear in a cache key (four decimals of percent)."""
-    return ",".join(f"{v:.4f}" for v in box) + f";m={margin:g}"
+def box_id(box: tuple[float, float, float, float], margin: float, rotation: float = 0.0) -> str:
+    """The box, margin and rotation as they appear in a cache key (four decimals of percent); an unturned
+    box says nothing of rotation, so its keys are those it always had."""
+    text = ",".join(f"{v:.4f}" for v in box) + f";m={margin:g}"
+    turn = rotation % 360 if math.isfinite(rotation) else 0.0
+    return text + (f";r={turn:.4f}" if turn else "")
+
+
+def parse_box_id(text: str) -> tuple[tuple[float, float, float, float], float, float]:
+    """(box, margin, rotation) back from `box_id`'s text."""
+    fields = text.split(";")
+    x, y, w, h = (float(v) for v in fields[0].split(","))
+    named = dict(field.split("=", 1) for field in fields[1:])
+    return (x, y, w, h), float(named.get("m", 0)), float(named.get("r", 0))
