@@ -229,6 +229,33 @@ def test_polygon_area_is_the_shoelace_area(tmp_path: Path) -> None:
     assert (dataset.samples.x[0], dataset.samples.w[0]) == (10, 20)
 
 
+def test_a_turned_ellipse_is_the_upright_box_around_it(tmp_path: Path) -> None:
+    """Label Studio turns an ellipse about its centre (x, y): its box is the upright box around the turned
+    ellipse, in pixels (here a 400×200 picture), not a box turned about a corner."""
+    spec = load_spec_text((LS / "img_spec.yaml").read_text().replace("labelstudio:\n  class_control: bbox\n", ""))
+
+    def ellipse(rid: str, rotation: float) -> dict[str, Any]:
+        value = {"x": 50, "y": 50, "radiusX": 10, "radiusY": 5, "rotation": rotation, "ellipselabels": ["Car"]}
+        return {
+            "id": rid,
+            "from_name": "ell",
+            "to_name": "image",
+            "type": "ellipselabels",
+            "value": value,
+            "original_width": 400,
+            "original_height": 200,
+        }
+
+    dataset = read_export(spec, _write(tmp_path, [_task([ellipse("flat", 0), ellipse("up", 90), ellipse("half", 45)])]))
+    cols = dataset.columns
+    boxes = [(round(cols.x[i], 4), round(cols.y[i], 4), round(cols.w[i], 4), round(cols.h[i], 4)) for i in range(3)]
+    # radii of 40 and 10 px: turned a quarter, 10 and 40 px, i.e. 2.5 % of the width and 20 % of the height
+    assert boxes[0] == (40, 45, 20, 10) and boxes[1] == (47.5, 30, 5, 40)
+    half = (40**2 / 2 + 10**2 / 2) ** 0.5  # px, both ways at 45°
+    assert boxes[2] == pytest.approx((50 - half / 4, 50 - half / 2, half / 2, half), abs=1e-3)
+    assert list(cols.rotation[:3]) == [0, 0, 0] and cols.area[1] == pytest.approx(math.pi * 50 / 10000)
+
+
 def test_missing_values_are_nan_not_zero(tmp_path: Path) -> None:
     dataset = read_export(IMG_SPEC, _write(tmp_path, [_task([_box("a", ["Car"], x=None)])]))
     assert math.isnan(dataset.samples.x[0])

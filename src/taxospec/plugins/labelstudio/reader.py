@@ -492,7 +492,8 @@ class _Reader:
             cx, cy = _number(value.get("x")), _number(value.get("y"))
             rx, ry = _number(value.get("radiusX")), _number(value.get("radiusY"))
             area = math.pi * rx * ry / 10000
-            geometry = (cx - rx, cy - ry, 2 * rx, 2 * ry, _number(value.get("rotation", 0)), area, image_w, image_h)
+            ex, ey = _ellipse_extent(rx, ry, _number(value.get("rotation", 0)), image_w, image_h)
+            geometry = (cx - ex, cy - ey, 2 * ex, 2 * ey, 0.0, area, image_w, image_h)
             return [(KIND_BOX, geometry, NO_TIMING)]
         x, y = _number(value.get("x")), _number(value.get("y"))
         w, h = _number(value.get("width")), _number(value.get("height"))
@@ -695,6 +696,19 @@ def _choice_values(value: dict[str, Any]) -> list[Any]:
     if choices is None:
         return []
     return choices if isinstance(choices, list) else [choices]
+
+
+def _ellipse_extent(rx: float, ry: float, rotation: float, image_w: float, image_h: float) -> tuple[float, float]:
+    """Half the width and height, in percent, of the upright box around an ellipse of radii `rx`, `ry` (in
+    percent) turned `rotation` degrees about its centre — as Label Studio turns ellipses — computed in
+    pixels where the picture's size is known (a turn in percent would shear it)."""
+    theta = math.radians(rotation) if math.isfinite(rotation) else 0.0
+    if not theta % (2 * math.pi):
+        return rx, ry
+    sx = image_w / 100 if math.isfinite(image_w) and image_w > 0 else 1.0
+    sy = image_h / 100 if math.isfinite(image_h) and image_h > 0 else 1.0
+    a, b, cos, sin = rx * sx, ry * sy, math.cos(theta), math.sin(theta)
+    return math.hypot(a * cos, b * sin) / sx, math.hypot(a * sin, b * cos) / sy
 
 
 def _number(value: Any) -> float:
