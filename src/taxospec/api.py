@@ -159,15 +159,52 @@ def todo(
     config: LabelConfig | str | Path | None = None,
     split: str | None = None,
     budget: int | None = None,
+    embeddings: EmbeddingSpace | str | Path | None = None,
+    media: MediaSources | None = None,
+    cache_dir: str | Path | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+    progress: bool = False,
 ) -> TodoList:
-    """The collection to-do list for `export` against `spec` (for one `split`, with a plan for `budget`)."""
+    """The collection to-do list for `export` against `spec` (for one `split`, with a plan for `budget`).
+
+    With `embeddings` or `media` (as for `check`), the scenarios no example of a class looks like in
+    embedding space (`scenario-gap`) are items too, as in `check`'s report; they are asked for across
+    splits, so a list for one `split` leaves them out."""
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     if split is not None and (spec.splits is None or split not in spec.splits.values):
         known = ", ".join(spec.splits.values) if spec.splits else "none: the spec has no splits section"
         raise UsageError(f"unknown split {split!r} (the spec's splits: {known})")
-    coverage = compute_coverage(read_export(spec, export, config))
-    return build_todo(coverage, str(export), split=split, budget=budget)
+    dataset = read_export(spec, export, config)
+    context = CheckContext(dataset)
+    listed = build_todo(compute_coverage(dataset, context), str(export), split=split, budget=budget)
+    if split is not None or (embeddings is None and media is None):
+        return listed
+    space = build_embeddings(
+        dataset,
+        embeddings=embeddings,
+        media=media,
+        cache_dir=cache_dir,
+        device=device,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    if space is None:
+        return listed
+    findings, _ = run_checks(dataset, select={"scenario-gap"}, embeddings=space)
+    return _with_gaps(listed, dataset, context, findings)
+
+
+def _with_gaps(listed: TodoList, dataset: Dataset, context: CheckContext, findings: list[Finding]) -> TodoList:
+    """`listed` with an item for each `scenario-gap` finding (see `todo.with_scenario_gaps`)."""
+    gaps = [
+        (f.class_name, conditions)
+        for f in findings
+        if f.code == "scenario-gap" and f.class_name and (conditions := cell_conditions(f.axis, f.value))
+    ]
+    counts = {name: int(context.class_counts[c]) for c, name in enumerate(context.class_names)}
+    return with_scenario_gaps(listed, dataset.spec, gaps, counts)
 
 
 def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckStat], export_label: str) -> Report:
@@ -205,14 +242,7 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
         }
     severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
     coverage = compute_coverage(dataset, context)
-    todo_list = build_todo(coverage, export_label)
-    gaps = [
-        (f.class_name, conditions)
-        for f in findings
-        if f.code == "scenario-gap" and f.class_name and (conditions := cell_conditions(f.axis, f.value))
-    ]
-    counts = {name: int(context.class_counts[c]) for c, name in enumerate(context.class_names)}
-    todo_list = with_scenario_gaps(todo_list, spec, gaps, counts)
+    todo_list = _with_gaps(build_todo(coverage, export_label), dataset, context, findings)
     cells = [
         CellModel(
             class_name=cell.class_name,

@@ -106,3 +106,14 @@ def test_loose_segments_are_found_in_clips(tmp_path: Path) -> None:
     found = {f.task_id for f in loose}
     assert len(found & planted) / len(planted) >= 0.8 and len(found & planted) / len(found) >= 0.75
     assert all("tighter bounds: 1.00–" in f.message for f in loose if f.task_id in planted)
+
+
+def test_the_todo_command_takes_the_media_options(report: Any, run_cli: Any, tmp_path: Path) -> None:
+    """`taxospec todo` with the media (as `check` takes them) lists what the check's report lists."""
+    args = ["todo", DEMO / "spec.yaml", DEMO / "export.json", "--ls-document-root", DEMO]
+    result = run_cli(*args, "--cache-dir", tmp_path / "cache", "--device", "cpu", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(result.stdout)["items"]
+    assert [(i["kind"], i["conditions"], i["missing"]) for i in listed] == [
+        (i.kind, i.conditions, i.missing) for i in report.todo
+    ]

@@ -574,6 +574,12 @@ def test_scenario_gaps_become_todo_items(tmp_path: Path) -> None:
     ]
     assert scenario[0].instruction.startswith("Photograph")
     assert "no example looks like it" in scenario[0].instruction
+    # `taxospec todo` (the collection team's command) lists them too, given the embeddings; not without
+    from taxospec.api import todo as collection_todo
+
+    listed = collection_todo(load_spec_text(SPEC), export, embeddings=space)
+    assert [i.model_dump() for i in listed.items] == [i.model_dump() for i in report.todo]
+    assert not [i for i in collection_todo(load_spec_text(SPEC), export).items if i.kind == "scenario"]
 
 
 def test_near_identical_frames_of_one_video(tmp_path: Path) -> None:

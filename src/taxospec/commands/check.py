@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options
 from taxospec.commands.labelstudio import write_targets_option
 from taxospec.errors import EXIT_OK, TaxospecError
 from taxospec.findings import Severity
@@ -19,24 +19,9 @@ from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.labelstudio.config import LabelConfig, parse_label_config
 
 if TYPE_CHECKING:
-    from taxospec.spec.model import Spec
+    pass
 
 FORMATS = ("terminal", "json", "markdown", "junit", "html")
-FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
-"""A media root: a folder that exists (a mistyped one would make every file `media-missing`)."""
-
-
-def _media_map(value: str) -> tuple[str, Path]:
-    """`PREFIX=FOLDER` as (prefix, folder); the folder must exist."""
-    prefix, equals, folder = value.partition("=")
-    if not equals or not prefix or not folder:
-        raise click.BadParameter(f"{value!r}: give PREFIX=FOLDER, e.g. s3://bucket/=/mnt/bucket")
-    path = Path(folder)
-    if not path.is_dir():
-        raise click.BadParameter(f"{value!r}: {folder} is not a folder")
-    return prefix, path
-
-
 _BY_SUFFIX = {
     ".json": "json",
     ".md": "markdown",
@@ -81,52 +66,8 @@ class SpecNotUsable(TaxospecError):
 )
 @click.option("--select", multiple=True, metavar="CODE", help="Run only these checks (repeatable).")
 @click.option("--list-checks", is_flag=True, help="List every check with its family and severity, and exit.")
-@click.option(
-    "--embeddings",
-    "embeddings",
-    type=click.Path(path_type=Path),
-    help="Precomputed embeddings (.npz/.npy/.parquet keyed by task_id and region_id).",
-)
-@click.option("--media-root", type=FOLDER, help="Folder that plain media paths are under.")
-@click.option(
-    "--ls-document-root",
-    type=FOLDER,
-    help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d= URIs.",
-)
-@click.option("--ls-media-root", type=FOLDER, help="Label Studio's media folder, for /data/upload/ URIs.")
-@click.option("--allow-http", multiple=True, metavar="HOST", help="Allow downloading media from HOST ('*': any).")
-@click.option(
-    "--media-map",
-    multiple=True,
-    metavar="PREFIX=FOLDER",
-    callback=lambda ctx, param, values: tuple(_media_map(value) for value in values),
-    help="Read URIs starting with PREFIX from FOLDER (repeatable): cloud storage or a CDN mirrored on disk, "
-    "e.g. s3://bucket/=/mnt/bucket.",
-)
+@embedding_options
 @click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
-@click.option(
-    "--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default ~/.cache/taxospec)."
-)
-@click.option("--model", help="open_clip model for the embedding checks, instead of the spec's embedding.model.")
-@click.option(
-    "--pretrained",
-    help="Its weights: an open_clip tag, a checkpoint file, or local-dir:FOLDER (instead of embedding.pretrained).",
-)
-@click.option(
-    "--architecture-file",
-    type=click.Path(path_type=Path),
-    help="An open_clip model config (JSON) for a model open_clip does not ship (instead of the spec's).",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where the model runs (auto: a CUDA GPU when torch sees one, in fp16).",
-)
-@click.option(
-    "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Pictures per encoder batch."
-)
 @click.option(
     "--no-thumbnails", is_flag=True, help="HTML: leave out the pictures of flagged tasks (read from the media)."
 )
@@ -148,19 +89,8 @@ def check_command(
     per_code: int,
     select: tuple[str, ...],
     list_checks: bool,
-    embeddings: Path | None,
-    media_root: Path | None,
-    ls_document_root: Path | None,
-    ls_media_root: Path | None,
-    allow_http: tuple[str, ...],
-    media_map: tuple[tuple[str, Path], ...],
+    embedding: EmbeddingChoices,
     no_embeddings: bool,
-    cache_dir: Path | None,
-    model: str | None,
-    pretrained: str | None,
-    architecture_file: Path | None,
-    device: str,
-    batch_size: int,
     no_thumbnails: bool,
 ) -> None:
     """Check a Label Studio export against the spec and report everything that breaks it.
@@ -178,7 +108,6 @@ def check_command(
     from rich.console import Console
 
     from taxospec.api import check as run_check
-    from taxospec.embeddings.media import MediaSources
     from taxospec.plugins.registry import checks
     from taxospec.render.html import HTML_PER_CODE, render_html
     from taxospec.render.report_files import render_json, render_junit, render_markdown
@@ -198,7 +127,7 @@ def check_command(
         raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
     for code in select:
         checks().get(code)
-    spec = with_model(load_spec(spec_path), model, pretrained, architecture_file)
+    spec = embedding.spec_with_model(load_spec(spec_path))
     errors = [f for f in lint_spec(spec) if f.severity == Severity.ERROR]
     if errors:
         raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
@@ -215,26 +144,19 @@ def check_command(
             labels = config if config is not None else project_labels
             ls_url = ls_url or url
         assert export is not None
-        media = MediaSources(
-            export_dir=export.parent,
-            media_root=media_root,
-            ls_document_root=ls_document_root,
-            ls_media_root=ls_media_root,
-            allow_http=allow_http,
-            mapped=media_map,
-        )
+        media = embedding.sources(export.parent)
         report = run_check(
             spec,
             export,
             config=labels,
             ls_url=ls_url,
             select=set(select) or None,
-            embeddings=embeddings,
+            embeddings=embedding.embeddings,
             media=media,
             embed=not no_embeddings,
-            cache_dir=cache_dir,
-            device=device,
-            batch_size=batch_size,
+            cache_dir=embedding.cache_dir,
+            device=embedding.device,
+            batch_size=embedding.batch_size,
             progress=sys.stderr.isatty(),
         )
     if write_back and url is not None and project is not None:
@@ -267,27 +189,6 @@ def check_command(
             write_text_atomic(output, text)
             click.echo(f"wrote {output}", err=True)
     ctx.exit(report.exit_code(threshold))
-
-
-def with_model(spec: Spec, model: str | None, pretrained: str | None, architecture: Path | None) -> Spec:
-    """`spec` with the model the command line names instead of its `embedding` section's. Paths given on
-    the command line are relative to the current folder (the spec's own are relative to the spec)."""
-    if model is None and pretrained is None and architecture is None:
-        return spec
-    from taxospec.embeddings.encoder import looks_like_path
-
-    update: dict[str, str] = {}
-    if model is not None:
-        update["model"] = model
-    if pretrained is not None:
-        if pretrained.startswith("local-dir:"):
-            pretrained = "local-dir:" + os.path.abspath(os.path.expanduser(pretrained[len("local-dir:") :]))
-        elif looks_like_path(pretrained):
-            pretrained = os.path.abspath(os.path.expanduser(pretrained))
-        update["pretrained"] = pretrained
-    if architecture is not None:
-        update["architecture_file"] = os.path.abspath(os.path.expanduser(architecture))
-    return spec.model_copy(update={"embedding": spec.embedding.model_copy(update=update)})
 
 
 def _pull_live(url: str, project: int, api_key: str | None, folder: Path) -> tuple[Any, Path, str]:

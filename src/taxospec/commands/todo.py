@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
 
@@ -25,6 +26,7 @@ _BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "m
     help="Output format (default: markdown, or from -o).",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the list to this file.")
+@embedding_options
 def todo_command(
     spec_path: Path,
     export: Path,
@@ -33,19 +35,38 @@ def todo_command(
     budget: int | None,
     fmt: str | None,
     output: Path | None,
+    embedding: EmbeddingChoices,
 ) -> None:
     """Write the collection to-do list: which scenarios are missing, and how many more to capture.
 
     Every class short of its minimum, every axis value and combination cell under its quota, every
     hard-negative shortfall and every condition that training has and validation lacks becomes an item
-    with a capture instruction, ranked (missing before thin, larger gaps first). --budget N says where N
-    captures raise coverage most, and what coverage they buy. Exit 0, or 2 for bad input.
+    with a capture instruction, ranked (missing before thin, larger gaps first). With the media (the same
+    options as `taxospec check`) or --embeddings, every scenario no example of a class looks like in
+    embedding space (scenario-gap, with the spec's model) is an item too. --budget N says where N captures
+    raise coverage most, and what coverage they buy. Exit 0, or 2 for bad input.
     """
+    import sys
+
     from taxospec.api import todo as build
     from taxospec.render.todo import render_todo_csv, render_todo_json, render_todo_markdown
+    from taxospec.spec import load_spec
 
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "markdown")
-    result = build(spec_path, export, config=config, split=split, budget=budget)
+    media = embedding.sources(export.parent)
+    result = build(
+        embedding.spec_with_model(load_spec(spec_path)),
+        export,
+        config=config,
+        split=split,
+        budget=budget,
+        embeddings=embedding.embeddings,
+        media=media if media.any else None,
+        cache_dir=embedding.cache_dir,
+        device=embedding.device,
+        batch_size=embedding.batch_size,
+        progress=sys.stderr.isatty(),
+    )
     text = {"markdown": render_todo_markdown, "csv": render_todo_csv, "json": render_todo_json}[fmt](result)
     if output is None:
         click.echo(text, nl=False)

@@ -1,0 +1,157 @@
+"""The options that say where media is and which model embeds it, shared by `taxospec check` and
+`taxospec todo` (whose embedding gaps need the same embeddings)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from taxospec.embeddings.media import MediaSources
+    from taxospec.spec.model import Spec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
+"""A media root: a folder that exists (a mistyped one would make every file `media-missing`)."""
+
+
+def _media_map(value: str) -> tuple[str, Path]:
+    """`PREFIX=FOLDER` as (prefix, folder); the folder must exist."""
+    prefix, equals, folder = value.partition("=")
+    if not equals or not prefix or not folder:
+        raise click.BadParameter(f"{value!r}: give PREFIX=FOLDER, e.g. s3://bucket/=/mnt/bucket")
+    path = Path(folder)
+    if not path.is_dir():
+        raise click.BadParameter(f"{value!r}: {folder} is not a folder")
+    return prefix, path
+
+
+def embedding_options(command: F) -> F:
+    """Add the media and model options (--embeddings, --media-root, --ls-document-root, --ls-media-root,
+    --allow-http, --media-map, --cache-dir, --model, --pretrained, --architecture-file, --device,
+    --batch-size) to a command, which receives them as one `embedding: EmbeddingChoices` argument."""
+
+    @functools.wraps(command)
+    def gathered(*args: Any, **kwargs: Any) -> Any:
+        choices = EmbeddingChoices(**{name: kwargs.pop(name) for name in _NAMES})
+        return command(*args, embedding=choices, **kwargs)
+
+    for option in reversed(_OPTIONS):
+        gathered = option(gathered)
+    return gathered  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class EmbeddingChoices:
+    """What the media and model options said."""
+
+    embeddings: Path | None
+    media_root: Path | None
+    ls_document_root: Path | None
+    ls_media_root: Path | None
+    allow_http: tuple[str, ...]
+    media_map: tuple[tuple[str, Path], ...]
+    cache_dir: Path | None
+    model: str | None
+    pretrained: str | None
+    architecture_file: Path | None
+    device: str
+    batch_size: int
+
+    def sources(self, export_dir: Path) -> MediaSources:
+        """Where media may be read from (plain paths relative to `export_dir` besides the roots given)."""
+        from taxospec.embeddings.media import MediaSources
+
+        return MediaSources(
+            export_dir=export_dir,
+            media_root=self.media_root,
+            ls_document_root=self.ls_document_root,
+            ls_media_root=self.ls_media_root,
+            allow_http=self.allow_http,
+            mapped=self.media_map,
+        )
+
+    def spec_with_model(self, spec: Spec) -> Spec:
+        """`spec` with the model the command line names instead of its `embedding` section's (see
+        `with_model`)."""
+        return with_model(spec, self.model, self.pretrained, self.architecture_file)
+
+
+_NAMES = [field.name for field in fields(EmbeddingChoices)]
+
+
+_OPTIONS = [
+    click.option(
+        "--embeddings",
+        "embeddings",
+        type=click.Path(path_type=Path),
+        help="Precomputed embeddings (.npz/.npy/.parquet keyed by task_id and region_id).",
+    ),
+    click.option("--media-root", type=FOLDER, help="Folder that plain media paths are under."),
+    click.option(
+        "--ls-document-root",
+        type=FOLDER,
+        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d= URIs.",
+    ),
+    click.option("--ls-media-root", type=FOLDER, help="Label Studio's media folder, for /data/upload/ URIs."),
+    click.option("--allow-http", multiple=True, metavar="HOST", help="Allow downloading media from HOST ('*': any)."),
+    click.option(
+        "--media-map",
+        multiple=True,
+        metavar="PREFIX=FOLDER",
+        callback=lambda ctx, param, values: tuple(_media_map(value) for value in values),
+        help="Read URIs starting with PREFIX from FOLDER (repeatable): cloud storage or a CDN mirrored on disk, "
+        "e.g. s3://bucket/=/mnt/bucket.",
+    ),
+    click.option(
+        "--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default ~/.cache/taxospec)."
+    ),
+    click.option("--model", help="open_clip model for the embedding checks, instead of the spec's embedding.model."),
+    click.option(
+        "--pretrained",
+        help="Its weights: an open_clip tag, a checkpoint file, or local-dir:FOLDER (instead of embedding.pretrained).",
+    ),
+    click.option(
+        "--architecture-file",
+        type=click.Path(path_type=Path),
+        help="An open_clip model config (JSON) for a model open_clip does not ship (instead of the spec's).",
+    ),
+    click.option(
+        "--device",
+        type=click.Choice(["auto", "cpu", "cuda"]),
+        default="auto",
+        show_default=True,
+        help="Where the model runs (auto: a CUDA GPU when torch sees one, in fp16).",
+    ),
+    click.option(
+        "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Pictures per encoder batch."
+    ),
+]
+
+
+def with_model(spec: Spec, model: str | None, pretrained: str | None, architecture: Path | None) -> Spec:
+    """`spec` with the model the command line names instead of its `embedding` section's. Paths given on
+    the command line are relative to the current folder (the spec's own are relative to the spec)."""
+    if model is None and pretrained is None and architecture is None:
+        return spec
+    from taxospec.embeddings.encoder import looks_like_path
+
+    update: dict[str, str] = {}
+    if model is not None:
+        update["model"] = model
+    if pretrained is not None:
+        if pretrained.startswith("local-dir:"):
+            pretrained = "local-dir:" + os.path.abspath(os.path.expanduser(pretrained[len("local-dir:") :]))
+        elif looks_like_path(pretrained):
+            pretrained = os.path.abspath(os.path.expanduser(pretrained))
+        update["pretrained"] = pretrained
+    if architecture is not None:
+        update["architecture_file"] = os.path.abspath(os.path.expanduser(architecture))
+    return spec.model_copy(update={"embedding": spec.embedding.model_copy(update=update)})
