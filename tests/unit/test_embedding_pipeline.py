@@ -1078,3 +1078,26 @@ def test_seeking_ahead_gives_the_frames_decoding_everything_gives(codec: str) ->
     for t, a, b in zip(times, everything, sought, strict=True):
         assert np.array_equal(np.asarray(a), np.asarray(b)), t
     assert not np.array_equal(np.asarray(everything[4]), np.asarray(everything[5]))
+
+
+def test_transparent_pictures_are_shown_on_white() -> None:
+    """Transparent parts (a product cut out of its background) are shown on white, as on a web page — not
+    in whatever colour the transparent pixels hold (Pillow's own conversion: mostly black)."""
+    import io
+
+    from PIL import Image
+
+    from taxospec.embeddings.pictures import decode_image
+
+    cutout = Image.new("RGBA", (64, 48), (0, 0, 0, 0))
+    cutout.paste((200, 30, 30, 255), (16, 12, 48, 36))
+    palette = cutout.convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+    for picture, fmt in ((cutout, "PNG"), (cutout.convert("LA"), "PNG"), (cutout, "WEBP")):
+        buffer = io.BytesIO()
+        picture.save(buffer, fmt, lossless=True)
+        shown = np.asarray(decode_image(buffer.getvalue(), f"cutout.{fmt}"))
+        assert tuple(shown[2, 2]) == (255, 255, 255), (picture.mode, fmt)
+        assert shown[24, 32].tolist() != [255, 255, 255]
+    buffer = io.BytesIO()
+    palette.save(buffer, "PNG", transparency=palette.getpixel((0, 0)))
+    assert tuple(np.asarray(decode_image(buffer.getvalue(), "p.png"))[2, 2]) == (255, 255, 255)

@@ -12,8 +12,8 @@ from taxospec.embeddings.media import MediaProblem
 
 DECODING = 2
 """How media becomes pixels, part of every cache identity: 2 shows pictures as a browser (and so Label
-Studio) does — turned upright (EXIF orientation; a video's display matrix), 16-bit ones by their high byte —
-where 1 took the stored pixels as they were and clipped 16-bit ones to white."""
+Studio) does — turned upright (EXIF orientation; a video's display matrix), transparent parts on white,
+16-bit ones by their high byte — where 1 took the stored pixels as they were."""
 
 
 def crop(image: Any, box: tuple[float, float, float, float], margin: float, rotation: float = 0.0) -> Any:

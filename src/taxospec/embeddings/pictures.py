@@ -54,11 +54,18 @@ def decode_image(data: bytes, name: str) -> Any:
 
 
 def as_rgb(image: Any) -> Any:
-    """An opened PIL image as 8-bit RGB, as a browser shows it: 16-bit pictures by their high byte (Pillow's
-    own conversion clips them at 255, nearly all white), 32-bit integer ones by their top 8 used bits, and
+    """An opened PIL image as 8-bit RGB, as a browser shows it: transparent parts on white (Pillow's own
+    conversion shows whatever colour they hold, mostly black), 16-bit pictures by their high byte (Pillow
+    clips them at 255, nearly all white), 32-bit integer ones by their top 8 used bits, and
     floating-point ones stretched over their range."""
     import numpy as np
     from PIL import Image
+
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
+        solid = image.convert("RGBA")
+        shown = Image.new("RGB", solid.size, (255, 255, 255))
+        shown.paste(solid, mask=solid.getchannel("A"))
+        return shown
 
     if image.mode.startswith("I;16") or image.mode == "I":
         values = np.asarray(image).astype(np.int64)
