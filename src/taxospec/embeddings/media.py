@@ -344,10 +344,9 @@ def _hint(uri: str) -> str:
     """How to read a URI no resolver reads: a Windows path, or cloud storage to map to a local mirror."""
     if re.match(r"[A-Za-z]:[\\/]", uri):
         return " (a Windows path: give paths relative to --media-root)"
-    scheme = uri.split("://", 1)[0] if "://" in uri else ""
-    if scheme:
-        bucket = uri.split("/", 3)[2] if uri.count("/") >= 3 else ""
-        return f" (read a local copy with --media-map {scheme}://{bucket}/=FOLDER)"
+    parts = urllib.parse.urlsplit(uri)  # it parses: `_resolver_for` said so
+    if parts.scheme and "://" in uri:
+        return f" (read a local copy with --media-map {parts.scheme}://{parts.netloc}/=FOLDER)"
     return ""
 
 
