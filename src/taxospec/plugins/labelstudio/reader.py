@@ -130,8 +130,8 @@ class _Reader:
         if not isinstance(task, dict):
             self.issues.append(ReadIssue("malformed-task", f"element {position} of the export is not a task object"))
             return
-        task_id = task.get("id")
-        if not isinstance(task_id, int) or isinstance(task_id, bool):
+        task_id = _id(task.get("id"))
+        if task_id is None:
             self.issues.append(ReadIssue("malformed-task", f"element {position} has no integer task id"))
             task_id = -(position + 1)
         data = task.get("data")
@@ -170,7 +170,7 @@ class _Reader:
             )
         item = self.items.add(
             task_id,
-            project if isinstance(project, int) and not isinstance(project, bool) else -1,
+            _id_or(project, -1),
             _text(data.get(self.mapping.data_key)),
             _text(data.get(self.mapping.split_field)) if self.mapping.split_field else None,
             _text(data.get(self.mapping.group_field)) if self.mapping.group_field else None,
@@ -499,6 +499,8 @@ class _Reader:
         w, h = _number(value.get("width")), _number(value.get("height"))
         if any(math.isnan(c) for c in (x, y, w, h)):
             self._malformed("a box lacks numeric x, y, width and height", item, annotation_id, region_id)
+        elif any(math.isinf(c) for c in (x, y, w, h)):
+            self._malformed("a box has an infinite x, y, width or height", item, annotation_id, region_id)
         geometry = (x, y, w, h, _number(value.get("rotation", 0)), w * h / 10000, image_w, image_h)
         return [(KIND_BOX, geometry, NO_TIMING)]
 
@@ -651,8 +653,21 @@ def _counted(submitted: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _annotation_id(annotation: dict[str, Any]) -> int:
-    value = annotation.get("id")
-    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+    return _id_or(annotation.get("id"), -1)
+
+
+def _id(value: Any) -> int | None:
+    """`value` as an id: an integer (not a bool) that fits in 64 bits, as Label Studio's ids do; else None
+    (a hand-edited export can hold 10**30, which no id column can)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63:
+        return value
+    return None
+
+
+def _id_or(value: Any, default: int) -> int:
+    """`_id(value)`, or `default`."""
+    found = _id(value)
+    return default if found is None else found
 
 
 def _annotator(annotation: dict[str, Any]) -> str:
@@ -714,7 +729,10 @@ def _ellipse_extent(rx: float, ry: float, rotation: float, image_w: float, image
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return _NAN
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond any float (10**400 in a hand-edited export)
+        return math.inf if value > 0 else -math.inf
 
 
 def _text(value: Any) -> str | None:
