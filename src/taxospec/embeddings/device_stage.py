@@ -145,7 +145,7 @@ def decode_on_device(raws: list[bytes], device: str) -> list[Any]:
 
 
 def upright_tensor(image: Any, orientation: int) -> Any:
-    """A decoded 3×H×W image turned as its EXIF `orientation` says (the tensor twin of `frames.upright`:
+    """A decoded 3×H×W image turned as its EXIF `orientation` says (the tensor twin of `pictures.upright`:
     nvJPEG applies no orientation, browsers and so Label Studio do)."""
     import torch
 
