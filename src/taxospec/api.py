@@ -82,8 +82,9 @@ def check(
         batch_size=batch_size,
         progress=progress,
     )
-    findings, stats = run_checks(dataset, ls_url=ls_url, select=select, embeddings=space)
-    return build_report(dataset, findings, stats, str(export))
+    context = CheckContext(dataset, space)
+    findings, stats = run_checks(dataset, ls_url=ls_url, select=select, embeddings=space, context=context)
+    return build_report(dataset, findings, stats, str(export), context=context)
 
 
 def build_embeddings(
@@ -207,9 +208,19 @@ def _with_gaps(listed: TodoList, dataset: Dataset, context: CheckContext, findin
     return with_scenario_gaps(listed, dataset.spec, gaps, counts)
 
 
-def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckStat], export_label: str) -> Report:
-    """Assemble the report document from a dataset, its findings and the check statistics."""
+def build_report(
+    dataset: Dataset,
+    findings: list[Finding],
+    stats: list[CheckStat],
+    export_label: str,
+    context: CheckContext | None = None,
+) -> Report:
+    """Assemble the report document from a dataset, its findings and the check statistics; with the
+    checks' `context` (of a run with embeddings), the example scores and tightness tables too."""
+    from taxospec.score_tables import score_tables
+
     spec = dataset.spec
+    tables = score_tables(context) if context is not None and context.embeddings is not None else None
     context = CheckContext(dataset)
     cols = context.columns
     classes = {}
@@ -278,6 +289,7 @@ def build_report(dataset: Dataset, findings: list[Finding], stats: list[CheckSta
         cells=cells,
         todo=todo_list.items,
         media=files,
+        scores=tables,
     )
     report.keep_inline_media(inline)
     return report

@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr
 
 from taxospec.errors import EXIT_FINDINGS, EXIT_OK
 from taxospec.findings import CheckStat, ClassCount, Finding, ReportModel, Severity, Summary
+from taxospec.score_tables import ScoreTables
 from taxospec.todo import CoverageSummary, TodoItem
 
 
@@ -69,6 +70,9 @@ class Report(ReportModel):
     media: dict[int, str] = Field(default_factory=dict)
     """The media URI of each task that has findings or is named by one (task id → the URI as the export
     gives it), to open or fix the file itself."""
+    scores: ScoreTables | None = None
+    """The example scores (one row per embedded example) and the per-class tightness table, when the run
+    had embeddings."""
     _inline_media: dict[int, str] = PrivateAttr(default_factory=dict)
 
     def keep_inline_media(self, inline: dict[int, str]) -> None:

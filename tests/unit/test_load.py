@@ -48,7 +48,7 @@ def test_defaults_are_filled_in() -> None:
     assert spec.min_examples_of("a") == spec.balance.min_examples == 50
     assert spec.coverage.per_value.min_share == 0.05
     assert spec.tightness.temporal.min_seconds == 0.2
-    assert spec.duplicates.max_similarity == 0.97
+    assert spec.duplicates.max_similarity is None and spec.duplicates.relative_distance == 0.25
     assert spec.splits is None
     assert spec.embedding.model == "ViT-B-32"
 

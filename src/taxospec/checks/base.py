@@ -25,6 +25,7 @@ from taxospec.findings import Severity
 from taxospec.spec.model import Spec
 
 P = TypeVar("P")
+T = TypeVar("T")
 
 Outcome = tuple[int, list[ReadIssue]]
 
@@ -79,6 +80,15 @@ class CheckContext:
         self.dataset = dataset
         self.spec: Spec = dataset.spec
         self.embeddings = embeddings
+        self.memo: dict[Any, Any] = {}
+        """Work several checks share (the embedding view, the example scores, duplicate groups), keyed by
+        what it is and the parameters it was computed with; filled on first use."""
+
+    def shared(self, key: Any, compute: Callable[[], T]) -> T:
+        """`memo[key]`, computed by `compute()` on first use."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]  # type: ignore[no-any-return]
 
     @cached_property
     def columns(self) -> SampleColumns:

@@ -89,10 +89,7 @@ class EmbeddingView:
 
 def view_of(ctx: CheckContext) -> EmbeddingView:
     """The run's one `EmbeddingView` (made on first use); a `SkipCheck` when the run has no embeddings."""
-    view = getattr(ctx, "_embedding_view", None)
-    if view is None:
-        view = EmbeddingView(ctx)
-        ctx._embedding_view = view  # type: ignore[attr-defined]
+    view = ctx.shared("embedding-view", lambda: EmbeddingView(ctx))
     view.space  # noqa: B018 - raises SkipCheck when there are no embeddings
     return view
 

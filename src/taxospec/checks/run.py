@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from taxospec.checks.base import Check, CheckContext, SkipCheck
+from taxospec.checks.params import params_of
 from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.findings import CheckStat, Finding, Severity
@@ -16,15 +17,18 @@ def run_checks(
     ls_url: str | None = None,
     select: set[str] | None = None,
     embeddings: EmbeddingSpace | None = None,
+    context: CheckContext | None = None,
 ) -> tuple[list[Finding], list[CheckStat]]:
     """Run the registered checks (only those in `select`, when given) and rank the findings.
 
-    The spec's `checks:` section turns checks off or changes their severity.
+    The spec's `checks:` section turns checks off, changes their severity or sets their parameters. Pass
+    `context` to keep what the checks computed (the example scores) for the report.
     """
     from taxospec.plugins.registry import checks
 
     spec = dataset.spec
-    context = CheckContext(dataset, embeddings)
+    if context is None:
+        context = CheckContext(dataset, embeddings)
     findings: list[Finding] = []
     stats: list[CheckStat] = []
     order: dict[str, int] = {}
@@ -39,7 +43,7 @@ def run_checks(
         issues: list[ReadIssue] = []
         if reason is None:
             try:
-                evaluated, issues = item.run(context, item.params(spec))
+                evaluated, issues = item.run(context, params_of(item, spec))
             except SkipCheck as skip:
                 reason = str(skip)
         if reason is not None:

@@ -115,8 +115,14 @@ def check_command(
     from taxospec.spec import lint_spec, load_spec
 
     if list_checks:
+        from taxospec.checks.params import describe_params
+
+        defaults = load_spec(spec_path) if spec_path is not None else None
         for item in checks():
             click.echo(f"{item.name:34} {item.family:11} {item.severity.value:8} {item.summary}")
+            shown = describe_params(item, defaults)
+            if shown:
+                click.echo(f"{'':34} params: {shown}")
         ctx.exit(EXIT_OK)
     live = url is not None or project is not None
     if live and (url is None or project is None or export is not None):

@@ -1,6 +1,8 @@
 """The FAISS index over an embedding space: k-NN graph and range search, computed once and shared.
 
-Exact inner-product search (`IndexFlatIP`, cosine on unit vectors) up to `APPROXIMATE_ABOVE` vectors;
+Exact inner-product search (`IndexFlatIP`, cosine on unit vectors; `IndexFlatL2` for the Euclidean
+metric, whose "similarity" is the negative squared distance, so that larger is nearer either way) up to
+`APPROXIMATE_ABOVE` vectors;
 above it an inverted-file index (IVF-Flat, √n lists, 8 probed), which
 benchmarks/index_crossover.py measured against the exact one. Where the search may use a GPU (`device`
 "cuda", or "auto" above `GPU_SEARCH_ABOVE` vectors): faiss's GPU index when faiss is built for GPUs, else
@@ -34,9 +36,14 @@ class NeighborIndex:
         *,
         approximate_above: int = APPROXIMATE_ABOVE,
         device: str = "auto",
+        metric: str = "ip",
     ) -> None:
         """Index `vectors`; `device` is "cpu", "cuda" (a GPU when faiss or torch can use one) or "auto"
-        (a GPU above `GPU_SEARCH_ABOVE` vectors); "torch:DEVICE" forces the torch search on DEVICE."""
+        (a GPU above `GPU_SEARCH_ABOVE` vectors); "torch:DEVICE" forces the torch search on DEVICE.
+        `metric` is "ip" (inner product: cosine on unit vectors) or "l2" (similarity = −squared distance)."""
+        if metric not in ("ip", "l2"):
+            raise ValueError(f"unknown metric {metric!r}")
+        self.metric = metric
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = self.vectors.shape
         self.torch_search: TorchSearch | None = None
@@ -45,7 +52,7 @@ class NeighborIndex:
         faiss_gpus = gpu_count() if wants_gpu else 0
         if device.startswith("torch:") or (wants_gpu and faiss_gpus == 0 and cuda_available()):
             target = device.removeprefix("torch:") if device.startswith("torch:") else "cuda"
-            self.torch_search = TorchSearch(self.vectors, target)
+            self.torch_search = TorchSearch(self.vectors, target, metric=metric)
             self.approximate, self.on_gpu = False, target.startswith("cuda")
             self.index: Any = None
             return
@@ -53,16 +60,18 @@ class NeighborIndex:
 
         on_faiss_gpu = faiss_gpus > 0  # exact on a GPU at any size, as the torch search is
         self.approximate = n > approximate_above and not on_faiss_gpu
+        flat = faiss.IndexFlatIP if metric == "ip" else faiss.IndexFlatL2
         if self.approximate:
             nlist = max(16, int(np.sqrt(n)))
-            quantizer = faiss.IndexFlatIP(dim)
-            index: Any = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            quantizer = flat(dim)
+            kind = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
+            index: Any = faiss.IndexIVFFlat(quantizer, dim, nlist, kind)
             sample = self.vectors[np.random.default_rng(0).permutation(n)[: min(n, nlist * 64)]]
             index.train(sample)
             index.nprobe = 8
             self._quantizer = quantizer  # the IVF index does not own it
         else:
-            index = faiss.IndexFlatIP(dim)
+            index = flat(dim)
         self.on_gpu = on_faiss_gpu
         if on_faiss_gpu:
             index = faiss.index_cpu_to_all_gpus(index)
@@ -86,6 +95,8 @@ class NeighborIndex:
             return self._knn[k]
         n = len(self.vectors)
         sims, ids = self.index.search(self.vectors, min(k + 1, n))
+        if self.metric == "l2":
+            sims = -sims  # faiss gives squared distances, smallest first
         keep = (ids != np.arange(n)[:, None]) & (ids >= 0)
         order = np.argsort(~keep, axis=1, kind="stable")  # kept neighbours first, in their order
         width = min(k, ids.shape[1])
@@ -96,6 +107,19 @@ class NeighborIndex:
         out_sims[:, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
         self._knn[k] = (out_sims, out_ids)
         return out_sims, out_ids
+
+    def search(self, queries: npt.NDArray[np.float32], k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """Similarities and ids of the `k` nearest indexed vectors to each of `queries` (other vectors than
+        the indexed ones: nothing is excluded), best first; padded with id -1 and similarity -inf."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = max(1, min(k, len(self.vectors)))
+        if self.torch_search is not None:
+            return self.torch_search.search(queries, k)
+        sims, ids = self.index.search(queries, k)
+        if self.metric == "l2":
+            sims = -sims
+        sims = np.where(ids >= 0, sims, -np.inf).astype(np.float32)
+        return sims, ids.astype(np.int64)
 
     def pairs_above(self, threshold: float, k: int = 32) -> list[tuple[int, int, float]]:
         """Every pair (i < j) with cosine similarity ≥ `threshold`.
@@ -109,7 +133,10 @@ class NeighborIndex:
             return self.torch_search.pairs_above(threshold)
         pairs: list[tuple[int, int, float]] = []
         if not self.approximate and not self.on_gpu and len(self.vectors) <= RANGE_SEARCH_UP_TO:
-            lims, sims, ids = self.index.range_search(self.vectors, float(threshold))
+            radius = float(threshold) if self.metric == "ip" else -float(threshold)
+            lims, sims, ids = self.index.range_search(self.vectors, radius)
+            if self.metric == "l2":
+                sims = -sims
             for i in range(len(self.vectors)):
                 for j, s in zip(ids[lims[i] : lims[i + 1]], sims[lims[i] : lims[i + 1]], strict=True):
                     if i < j:

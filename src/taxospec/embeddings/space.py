@@ -54,10 +54,20 @@ class EmbeddingSpace:
     search_device: str = "auto"
     """Where the neighbour search runs: "cpu", "cuda" or "auto" (see `NeighborIndex`); embeddings computed
     on a GPU are searched there."""
+    features: FloatMatrix | None = None
+    """The vectors as given, before they were scaled to unit length (precomputed embeddings or features:
+    their lengths carry meaning the example scores' geometry may use); None: the unit vectors are all."""
+    perceptual_hashes: dict[int, int] = field(default_factory=dict)
+    """Per sample (dataset row), the 64-bit perceptual hash of its whole picture (still images whose unit
+    is the image), for near-duplicates no model is needed to see."""
 
     def __post_init__(self) -> None:
         if len(self.samples) != len(self.vectors):
             raise EmbeddingError(f"{len(self.samples)} samples but {len(self.vectors)} vectors")
+        if self.features is not None and self.features.shape != np.shape(self.vectors):
+            raise EmbeddingError(
+                f"features of shape {self.features.shape} for vectors of shape {np.shape(self.vectors)}"
+            )
         self.vectors = normalize(self.vectors) if len(self.vectors) else np.zeros((0, 1), dtype=np.float32)
 
     @property
@@ -118,6 +128,8 @@ def load_precomputed(
         )
     if not np.isfinite(matrix).all():
         raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
+    overall = float(np.abs(matrix).max()) if matrix.size else 1.0
+    features = (matrix.astype(np.float64) / overall if overall > 0 else matrix.astype(np.float64)).astype(np.float32)
     peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
     # rows brought to a largest component of 1 (same directions): the lengths of rows of 1e30 or 1e-40
     # overflow or vanish in float32, which made every such row a zero vector, a duplicate of every other
@@ -152,7 +164,12 @@ def load_precomputed(
             "copies, the file is wrong (a repeated row, a wrong column?) and the neighbour-based findings "
             "(likely-mislabel, hard-negative-confusion, outlier, near-duplicate) say nothing about the data"
         )
-    return EmbeddingSpace(np.asarray(rows, dtype=np.int64), matrix[found], model_id=f"precomputed:{p.name}")
+    return EmbeddingSpace(
+        np.asarray(rows, dtype=np.int64),
+        matrix[found],
+        model_id=f"precomputed:{p.name}",
+        features=features[found],  # one scale for all rows: distances keep their proportions
+    )
 
 
 def distinct_directions(matrix: npt.NDArray[np.float32]) -> int:

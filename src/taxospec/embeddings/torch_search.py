@@ -17,14 +17,17 @@ BLOCK_BYTES = 1 << 30
 
 
 class TorchSearch:
-    """Exact inner-product search over unit vectors held on a torch device."""
+    """Exact search over vectors held on a torch device: inner product ("ip", cosine on unit vectors) or
+    negative squared Euclidean distance ("l2"), larger is nearer either way."""
 
-    def __init__(self, vectors: npt.NDArray[np.float32], device: str) -> None:
+    def __init__(self, vectors: npt.NDArray[np.float32], device: str, metric: str = "ip") -> None:
         import torch
 
         self.torch = torch
         self.device = device
+        self.metric = metric
         self.matrix = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)).to(device)
+        self.norms = (self.matrix**2).sum(dim=1) if metric == "l2" else None
         n = len(vectors)
         self.block = int(min(16384, max(128, BLOCK_BYTES // (4 * max(1, n)))))
 
@@ -35,6 +38,8 @@ class TorchSearch:
             stop = min(n, start + self.block)
             with torch.inference_mode():
                 sims = self.matrix[start:stop] @ self.matrix.T
+                if self.norms is not None:  # -|a - b|^2 = 2ab - |a|^2 - |b|^2
+                    sims = 2 * sims - self.norms[start:stop, None] - self.norms[None, :]
                 rows = torch.arange(stop - start, device=self.device)
                 sims[rows, rows + start] = -torch.inf  # a vector is not its own neighbour
                 yield start, sims
@@ -54,6 +59,17 @@ class TorchSearch:
             out_sims[start:stop, :width] = top.values.cpu().numpy()
             out_ids[start:stop, :width] = top.indices.cpu().numpy()
         return out_sims, out_ids
+
+    def search(self, queries: npt.NDArray[np.float32], k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """Similarities and ids of the `k` nearest held vectors to each query, best first."""
+        torch = self.torch
+        with torch.inference_mode():
+            q = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32)).to(self.device)
+            sims = q @ self.matrix.T
+            if self.norms is not None:
+                sims = 2 * sims - (q**2).sum(dim=1)[:, None] - self.norms[None, :]
+            top = torch.topk(sims, min(k, self.matrix.shape[0]), dim=1)
+            return top.values.cpu().numpy(), top.indices.cpu().numpy().astype(np.int64)
 
     def pairs_above(self, threshold: float) -> list[tuple[int, int, float]]:
         """Every pair (i < j) with similarity ≥ `threshold`, exactly."""

@@ -85,8 +85,11 @@ def _rules(spec: Spec) -> list[str]:
         lines.append(f"segments: {temporal.min_seconds:g} s to {upper}")
     if spec.unit in ("box", "track"):
         lines.append(f"boxes: {spatial.min_area:.2%} to {spatial.max_area:.0%} of the frame")
+    duplicates = spec.duplicates
+    absolute = f" or at cosine ≥ {duplicates.max_similarity:g}" if duplicates.max_similarity is not None else ""
     lines.append(
-        f"near-duplicates above cosine {spec.duplicates.max_similarity:g}"
+        f"near-duplicates closer than {duplicates.relative_distance:g}× the median nearest-neighbour distance"
+        + absolute
         + (f"; segments closer than {spec.duplicates.min_gap_seconds:g} s" if spec.media == "video" else "")
     )
     if spec.splits is not None:

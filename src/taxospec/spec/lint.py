@@ -498,6 +498,34 @@ def _unknown_check(spec: Spec) -> Iterator[Problem]:
             )
 
 
+@rule("bad-check-params", Severity.ERROR)
+def _bad_check_params(spec: Spec) -> Iterator[Problem]:
+    """`checks.<code>.params` that the check's own parameter model refuses."""
+    from taxospec.checks.params import ParamsError, params_of
+    from taxospec.plugins.registry import checks
+
+    known = checks()
+    for code, setting in spec.checks.items():
+        if code not in known or not setting.params:
+            continue
+        try:
+            params_of(known.get(code), spec)
+        except ParamsError as bad:
+            for path, message in bad.problems:
+                yield ("checks", code, "params", *path), message
+
+
+@rule("unused-key", Severity.WARNING)
+def _unused_key(spec: Spec) -> Iterator[Problem]:
+    """A key the spec still accepts but no check reads any more."""
+    if "mislabel_agreement" in spec.embedding.model_fields_set:
+        yield (
+            ("embedding", "mislabel_agreement"),
+            "has no effect: likely-mislabel now finds label issues by confident learning over out-of-fold "
+            "probabilities (see checks.likely-mislabel.params in the README)",
+        )
+
+
 @rule("label-collision", Severity.ERROR)
 def _label_collision(spec: Spec) -> Iterator[Problem]:
     """Two classes map to the same Label Studio label."""

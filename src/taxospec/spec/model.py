@@ -8,9 +8,9 @@ that is well-formed loads, and its meaning is linted separately with locations.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, PrivateAttr, StringConstraints
 
 from taxospec.spec.source import SpecSource
 
@@ -173,8 +173,17 @@ class TightnessSpec(SpecModel):
 class DuplicatesSpec(SpecModel):
     """What counts as a duplicate."""
 
-    max_similarity: Share = 0.97
-    """Cosine similarity of embeddings above which two examples are near-duplicates."""
+    relative_distance: Annotated[float, Field(gt=0.0, le=2.0)] = 0.25
+    """Two examples are near-duplicates when their distance is below this share of the dataset's median
+    distance from an example to its nearest neighbour (relative to the data, so the same number holds for
+    any model and any features; chosen on benchmarks/detection_quality.py)."""
+    max_similarity: Share | None = None
+    """Also: cosine similarity of embeddings at or above which two examples are near-duplicates, whatever
+    the data (model-specific: recalibrate it when you change the model). Default: none, the relative
+    threshold alone."""
+    hash_distance: Annotated[int, Field(ge=0, le=32)] = 6
+    """Whole pictures whose 64-bit perceptual hashes differ in at most this many bits are near-duplicates
+    with no model involved (a re-encoded, resized or re-lit copy); 0 turns the hash pass off."""
     min_gap_seconds: Seconds = 0.5
     """Segments of one class in one video closer than this are near-identical frames."""
     exact: bool = True
@@ -201,6 +210,13 @@ class SplitsSpec(SpecModel):
 class EmbeddingSpec(SpecModel):
     """The CLIP model used by the embedding checks."""
 
+    STAGE_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"enabled", "model", "pretrained", "architecture_file", "frames_per_segment", "box_margin", "geometry"}
+    )
+    """Fields the embedding stage itself reads: one value for every check, never overridden per check."""
+    UNUSED_FIELDS: ClassVar[frozenset[str]] = frozenset({"mislabel_agreement"})
+    """Fields kept so that older specs load, which no check reads any more."""
+
     enabled: bool = True
     """Run the embedding checks when media can be read (the CLI's `--no-embeddings` turns them off)."""
     model: Annotated[str, StringConstraints(min_length=1)] = "ViT-B-32"
@@ -216,12 +232,17 @@ class EmbeddingSpec(SpecModel):
     """Margin added around a box before cropping, as a share of the box size."""
     neighbors: Annotated[int, Field(ge=2, le=200)] = 10
     """k of the k-nearest-neighbour graph the checks share (Cleanlab and Encord use 10)."""
+    geometry: Literal[
+        "auto", "cosine", "centered-cosine", "standardized-cosine", "euclidean", "standardized-euclidean"
+    ] = "auto"
+    """How the example scores (likely-mislabel, outlier, duplicates, tightness) compare embeddings: `auto`
+    keeps the candidate whose neighbour vote fits the labels best (see README, "Example scores")."""
     outlier_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
-    """An example is an outlier of its class when its mean distance to its class neighbours is above the
-    class's Q3 + this × IQR (Tukey's "far out" fence at 3, computed per class)."""
+    """Default of the `outlier` check's `class_fence` and of `segment-ends-loose`'s fence: Tukey's "far out"
+    fence at 3 (Q3 + this × IQR, computed per class)."""
     mislabel_agreement: Share = 0.6
-    """An example is a likely mislabel when at least this share of its neighbours carry one other label
-    (Encord's certainty ratio)."""
+    """No longer used: `likely-mislabel` finds label issues by confident learning over out-of-fold
+    probabilities (see `checks.likely-mislabel.params`); kept so that older specs load."""
     confusion_share: Share = 0.5
     """A positive is confused with its hard negatives when more than this share of its neighbours are them."""
     min_prompt_overlap: Share = 0.3
@@ -251,12 +272,49 @@ class LabelStudioSpec(SpecModel):
 
 
 class CheckSetting(SpecModel):
-    """Turn one dataset check off, or change the severity of its findings."""
+    """Turn one dataset check off, change the severity of its findings, or set its parameters."""
 
     enabled: bool = True
     """Run the check."""
     severity: Literal["error", "warning", "info"] | None = None
     """Severity of its findings. Default: the check's own."""
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+    """The check's parameters, validated by the check's own model (`taxospec check --list-checks --params`
+    lists them; the spec's JSON Schema describes each). Default: the check's defaults, which for checks
+    that read a spec section (`tightness`, `duplicates`, `embedding`, ...) are that section's values."""
+
+
+class LabelIssueParams(SpecModel):
+    """Parameters of `likely-mislabel`: how the out-of-fold probabilities are made."""
+
+    probe: bool = True
+    """Train the linear probe (out of fold) and mix its probabilities with the neighbour vote; off: the
+    neighbour vote alone (faster on huge datasets, weaker where classes are separable but not clustered)."""
+    folds: Annotated[int, Field(ge=2, le=20)] = 5
+    """Cross-validation folds of the probe."""
+    rounds: Annotated[int, Field(ge=1, le=5)] = 3
+    """Rounds of confident learning; from the second on, the suspects of the previous round are set aside
+    while the probe is refitted and count for their suggested class in the neighbour vote."""
+    ranking: Literal["global", "per-pair"] = "global"
+    """How the estimated number of wrong labels is taken: `global`, the worst label qualities of the whole
+    dataset; `per-pair`, that number per (given, true) class pair, as cleanlab's "prune by noise rate"."""
+    predictions: bool = True
+    """Use the team's own model's predictions in the export (Label Studio `predictions` with a score) as a
+    further source of probabilities, where present."""
+
+
+class OutlierParams(SpecModel):
+    """Parameters of `outlier`."""
+
+    class_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
+    """Tukey fence (Q3 + this × IQR, per class) on the mean distance to the example's own-class neighbours."""
+    any_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
+    """Tukey fence (over the whole dataset) on the mean distance to the example's neighbours of any class:
+    beyond both fences an example is an outlier."""
+    explained_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 1.5
+    """Beyond its class fence but not the dataset's, an example is still an outlier when no class is
+    confident about it, or when the class the evidence suggests keeps it beyond that class's Tukey fence
+    with this factor (Q3 + this × IQR): a true mislabel sits among its class as its own examples do."""
 
 
 class Spec(SpecModel):

@@ -13,7 +13,7 @@ SCHEMA_ID = "https://taxospec.dev/schemas/taxospec-1.schema.json"
 
 def spec_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a taxospec v1 spec, with a description on every field."""
-    schema = Spec.model_json_schema(mode="validation")
+    schema = with_check_params(Spec.model_json_schema(mode="validation"))
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -52,3 +52,40 @@ SCHEMAS = {"spec": spec_json_schema, "report": report_json_schema, "todo": todo_
 def schema_text(schema: dict[str, Any]) -> str:
     """A schema as the stable JSON text committed in `schemas/` (two-space indent, trailing newline)."""
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def with_check_params(schema: dict[str, Any], spec_defaults: Any = None) -> dict[str, Any]:
+    """`schema` with a `checks.<code>` entry for every registered check whose parameters have a model:
+    its `params` described by that model (without the fields that cannot be set per check), so that an
+    editor completes and validates them."""
+    from taxospec.checks.params import fixed_fields, params_model
+    from taxospec.plugins.registry import checks
+
+    bare = spec_defaults or Spec.model_validate({"taxospec": 1, "name": "defaults", "classes": {"a": {}}})
+    defs = schema.setdefault("$defs", {})
+    properties: dict[str, Any] = {}
+    for item in checks():
+        model = params_model(item, bare)
+        if model is None:
+            continue
+        name = f"{model.__name__}Params" if not model.__name__.endswith("Params") else model.__name__
+        if name not in defs:
+            defs.update(_params_schema(model, name, fixed_fields(model)))
+        properties[item.name] = {
+            "allOf": [{"$ref": "#/$defs/CheckSetting"}],
+            "properties": {"params": {"$ref": f"#/$defs/{name}"}},
+            "description": item.summary,
+        }
+    checks_schema = schema["properties"]["checks"]
+    checks_schema["properties"] = dict(sorted(properties.items()))
+    return schema
+
+
+def _params_schema(model: Any, name: str, fixed: frozenset[str]) -> dict[str, Any]:
+    own = model.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
+    nested = own.pop("$defs", {})
+    own["properties"] = {key: value for key, value in own.get("properties", {}).items() if key not in fixed}
+    own.pop("required", None)
+    own["title"] = name
+    own["description"] = f"The parameters of the checks that read {model.__name__}; every one optional (its default)."
+    return {**nested, name: own}

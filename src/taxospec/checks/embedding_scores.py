@@ -1,0 +1,227 @@
+"""The example scores of a run: for every embedded example a label-issue, outlier, uniqueness and
+duplicate score, computed once from the run's `EmbeddingView` with the parameters of the checks that flag
+them (`likely-mislabel`, `outlier`, the duplicate checks), and shared by those checks and the report.
+
+The numerical work is in `taxospec.scores` (pure functions of features and labels); this module feeds it
+the run's vectors, labels, predictions and media hashes, and maps the results back to vector rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.checks.base import CheckContext, SkipCheck
+from taxospec.checks.embedding_view import EmbeddingView, view_of
+from taxospec.embeddings.index import NeighborIndex
+from taxospec.scores import geometry
+from taxospec.scores.confident import confident_joint
+from taxospec.scores.duplicates import DuplicateScores, find_duplicates
+from taxospec.scores.label_issues import LabelEvidence, label_evidence
+from taxospec.scores.outliers import OutlierScores, find_outliers
+from taxospec.spec.model import DuplicatesSpec, LabelIssueParams, OutlierParams
+
+MIN_LABELLED = 10
+"""Labelled examples (of at least two classes) below which no label-issue score is computed."""
+PAIR_NEIGHBOURS = 32
+"""Neighbours searched for near-duplicate pairs above the range-search size (groups up to this size)."""
+
+
+@dataclass(frozen=True)
+class ScoreSpace:
+    """The geometry the scores were computed in, and its two neighbour graphs over every vector."""
+
+    space: geometry.Space
+    losses: dict[str, float]
+    """Leave-one-out log-loss of each candidate geometry (empty when it was not chosen automatically)."""
+    distance_sims: npt.NDArray[np.float32]
+    """The Euclidean k-NN graph's similarities (−squared distance), best first."""
+    distance_ids: npt.NDArray[np.int64]
+    index: NeighborIndex
+    """The index over `space.distances`."""
+
+
+@dataclass(frozen=True)
+class LabelScores:
+    """Label evidence over the labelled vectors (`rows`), with what it concluded per vector row."""
+
+    rows: npt.NDArray[np.int64]
+    evidence: LabelEvidence
+    confidently_none: npt.NDArray[np.bool_]
+    """Per labelled row: no class reaches its confident-learning threshold."""
+    predicted: int
+    """Labelled examples that carried a prediction of the team's model."""
+
+
+def _features(view: EmbeddingView) -> npt.NDArray[np.float32]:
+    features = view.space.features
+    return np.asarray(features if features is not None else view.space.vectors, dtype=np.float32)
+
+
+def _default_geometry(view: EmbeddingView) -> geometry.GeometryName:
+    return "cosine" if view.space.features is None else "standardized-euclidean"
+
+
+def _labelled(view: EmbeddingView) -> npt.NDArray[np.int64]:
+    rows = np.flatnonzero(view.labels >= 0)
+    return rows if len(rows) >= MIN_LABELLED and len(np.unique(view.labels[rows])) >= 2 else rows[:0]
+
+
+def score_space(ctx: CheckContext) -> ScoreSpace:
+    """The run's score geometry (the spec's `embedding.geometry`, or the one `auto` chooses) and graphs."""
+
+    def compute() -> ScoreSpace:
+        view = view_of(ctx)
+        features = _features(view)
+        wanted = ctx.spec.embedding.geometry
+        losses: dict[str, float] = {}
+        labelled = _labelled(view)
+        if wanted != "auto":
+            chosen: geometry.GeometryName = wanted
+        elif len(labelled):
+            chosen, losses = geometry.choose(features[labelled], view.labels[labelled], len(ctx.class_names))
+        else:
+            chosen = _default_geometry(view)
+        space = geometry.prepare(features, chosen)
+        index = NeighborIndex(space.distances, device=view.space.search_device, metric="l2")
+        k = min(max(ctx.spec.embedding.neighbors, PAIR_NEIGHBOURS), max(1, len(features) - 1))
+        sims, ids = index.knn(k)
+        return ScoreSpace(space, losses, sims, ids, index)
+
+    return ctx.shared("score-space", compute)
+
+
+def label_scores(ctx: CheckContext, params: LabelIssueParams) -> LabelScores:
+    """Label evidence for the labelled vectors with `params` (a `SkipCheck` when too few are labelled)."""
+
+    def compute() -> LabelScores:
+        view = view_of(ctx)
+        rows = _labelled(view)
+        if not len(rows):
+            raise SkipCheck(f"fewer than {MIN_LABELLED} embedded examples with a class, or a single class")
+        scored = score_space(ctx)
+        space = scored.space
+        labels = view.labels[rows]
+        classes = len(ctx.class_names)
+        k = min(ctx.spec.embedding.neighbors, len(rows) - 1)
+        _, ids = NeighborIndex(space.neighbours[rows], device=view.space.search_device, metric=space.metric).knn(k)
+        predictions = _predictions(ctx, view, rows, classes) if params.predictions else None
+        evidence = label_evidence(
+            _features(view)[rows].astype(np.float64),
+            labels,
+            classes,
+            ids,
+            probe=params.probe,
+            folds=params.folds,
+            rounds=params.rounds,
+            per_pair=params.ranking == "per-pair",
+            predictions=predictions,
+        )
+        _, confident = confident_joint(evidence.probabilities, labels, evidence.issues.thresholds)
+        predicted = int(np.isfinite(predictions).all(axis=1).sum()) if predictions is not None else 0
+        return LabelScores(rows, evidence, confident < 0, predicted)
+
+    return ctx.shared(("label-scores", params), compute)
+
+
+def _predictions(
+    ctx: CheckContext, view: EmbeddingView, rows: npt.NDArray[np.int64], classes: int
+) -> npt.NDArray[np.float64] | None:
+    """The team's model's class probabilities per labelled vector (NaN rows without a prediction): the
+    predicted class gets its score, the rest of the mass is shared by the other classes."""
+    table = getattr(ctx.dataset, "predictions", None)
+    if table is None or not len(table):
+        return None
+    out = np.full((len(rows), classes), np.nan)
+    for position, sample in enumerate(view.rows[rows].tolist()):
+        found = table.get(int(sample))
+        if found is None:
+            continue
+        predicted, score = found
+        out[position] = (1.0 - score) / max(1, classes - 1)
+        out[position, predicted] = score
+    return out if np.isfinite(out).any() else None
+
+
+def outlier_scores(ctx: CheckContext, params: OutlierParams, label_params: LabelIssueParams) -> OutlierScores:
+    """Outlier scores of every vector (the label evidence's "confidently none" where there is one)."""
+
+    def compute() -> OutlierScores:
+        view = view_of(ctx)
+        scored = score_space(ctx)
+        unexplained = suggested = None
+        try:
+            labels = label_scores(ctx, label_params)
+        except SkipCheck:
+            labels = None
+        if labels is not None:
+            unexplained = np.zeros(len(view.rows), dtype=bool)
+            unexplained[labels.rows] = labels.confidently_none
+            suggested = np.full(len(view.rows), -1, dtype=np.int64)
+            suggested[labels.rows] = labels.evidence.issues.suggested
+        return find_outliers(
+            scored.space.distances,
+            view.labels,
+            scored.distance_sims,
+            unexplained,
+            k=ctx.spec.embedding.neighbors,
+            class_fence=params.class_fence,
+            any_fence=params.any_fence,
+            suggested=suggested,
+            explained_fence=params.explained_fence,
+            device=view.space.search_device,
+        )
+
+    return ctx.shared(("outlier-scores", params, label_params), compute)
+
+
+def duplicate_scores(ctx: CheckContext, params: DuplicatesSpec) -> DuplicateScores:
+    """Near-duplicate groups of the vectors: relative distance, identical bytes, perceptual hashes, and
+    the absolute cosine when the spec sets one."""
+
+    def compute() -> DuplicateScores:
+        view = view_of(ctx)
+        scored = score_space(ctx)
+        nearest = np.sqrt(np.maximum(-scored.distance_sims[:, 0].astype(np.float64), 0.0))
+        nearest = np.where(scored.distance_ids[:, 0] >= 0, nearest, np.inf)
+        from taxospec.scores.duplicates import relative_threshold
+
+        threshold, _ = relative_threshold(nearest, params.relative_distance)
+        pairs = [
+            (i, j, float(np.sqrt(max(0.0, -s))))
+            for i, j, s in scored.index.pairs_above(-(threshold**2) - 1e-12, k=PAIR_NEIGHBOURS)
+        ]
+        extra = list(_same_bytes(view)) + list(_same_picture(view, params.hash_distance))
+        if params.max_similarity is not None:
+            view.knn(PAIR_NEIGHBOURS)
+            extra += [(i, j) for i, j, _ in view.index.pairs_above(params.max_similarity, k=PAIR_NEIGHBOURS)]
+        return find_duplicates(nearest, pairs, params.relative_distance, extra)
+
+    return ctx.shared(("duplicate-scores", params), compute)
+
+
+def _same_bytes(view: EmbeddingView) -> Any:
+    by_hash: dict[str, list[int]] = defaultdict(list)
+    for v, row in enumerate(view.rows.tolist()):
+        digest = view.space.content_hashes.get(row)
+        if digest:
+            by_hash[digest].append(v)
+    for members in by_hash.values():
+        for other in members[1:]:
+            yield members[0], other
+
+
+def _same_picture(view: EmbeddingView, bits: int) -> Any:
+    hashes = view.space.perceptual_hashes
+    if bits <= 0 or not hashes:
+        return
+    from taxospec.scores.perceptual import close_pairs
+
+    vectors = [v for v, row in enumerate(view.rows.tolist()) if row in hashes]
+    values = np.asarray([hashes[int(view.rows[v])] for v in vectors], dtype=np.uint64)
+    for a, b in close_pairs(values, bits):
+        yield vectors[a], vectors[b]

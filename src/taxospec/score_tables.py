@@ -1,0 +1,322 @@
+"""The report's score tables: a row of scores for every embedded example, and a tightness row for every
+class, each number beside the expectation it is judged against.
+
+Built from the run's example scores (`checks.embedding_scores`), with the parameters the checks used, so
+the flags in the table are the findings' flags; present whenever the run had embeddings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from taxospec.checks.base import CheckContext, SkipCheck
+from taxospec.checks.embedding_labels import hard_negative_pairs, label_params_of, outlier_params_of
+from taxospec.checks.embedding_scores import LabelScores, duplicate_scores, label_scores, outlier_scores, score_space
+from taxospec.checks.embedding_view import view_of
+from taxospec.checks.params import params_of
+from taxospec.findings import ReportModel
+
+HISTOGRAM_BINS = 20
+"""Bins of the label-quality histograms (0 to 1)."""
+LOOSE_SPREAD = 1.5
+"""A class whose spread exceeds this many times the median class's is loose."""
+MIXED_AGREEMENT = 0.5
+"""A class whose examples' neighbours share its label less often than this is mixed."""
+CLOSE_SHARE = 0.1
+"""Share of a class's examples closer to a hard negative's centre than to their own above which the pair is
+too close (as `hard-negative-margin`)."""
+
+
+class ExampleScore(ReportModel):
+    """The scores of one embedded example, each kept apart from its flag."""
+
+    task_id: int
+    annotation_id: int | None = None
+    region_id: str | None = None
+    class_name: str | None = Field(default=None, alias="class")
+    """The given class (null: the example has none)."""
+    split: str | None = None
+    label_quality: float | None = None
+    """0..1, low is bad: the normalized margin of the given class in the out-of-fold probabilities."""
+    suggested: str | None = None
+    """The class the out-of-fold probabilities favour."""
+    mislabel: bool = False
+    """Flagged by `likely-mislabel`."""
+    outlier_score: float = 0.0
+    """Mean distance to its same-class neighbours over its class's fence (above 1: beyond it)."""
+    outlier: bool = False
+    """Flagged by `outlier`."""
+    uniqueness: float = 0.0
+    """0..1: the share of examples whose neighbours are nearer (1: the most isolated, 0: the densest)."""
+    duplicate_score: float = 0.0
+    """Distance to its nearest neighbour over the dataset's median nearest distance (0: an exact copy;
+    below `duplicates.relative_distance`: a near-duplicate)."""
+    duplicate_group: int | None = None
+    """The near-duplicate group it belongs to (an index shared by the group's examples)."""
+
+
+class HardNegativeMargin(ReportModel):
+    """How well a class is separated from one of its named hard negatives."""
+
+    negative: str
+    margin: float
+    """Median over the class's examples of (distance to the negative's centre − distance to their own),
+    in units of the class's spread: above 0, the class is on its own side."""
+    closer_share: float
+    """Share of the class's examples closer to the negative's centre than to their own (expected: at most
+    0.1)."""
+    confusion: float | None = None
+    """Mean out-of-fold probability of the negative among the class's examples."""
+    status: str
+    """`separated`, or `too close` (closer share above 0.1)."""
+
+
+class ClassTightness(ReportModel):
+    """How tight one class is in the score geometry, each measure beside its expectation."""
+
+    class_name: str = Field(alias="class")
+    role: str
+    examples: int
+    agreement: float
+    """Share of its examples' nearest neighbours that carry its label."""
+    agreement_by_chance: float
+    """What `agreement` would be if the embedding knew nothing: the class's share of the examples."""
+    spread: float
+    """Median distance of its examples to its centre."""
+    typical_spread: float
+    """The median class's spread (a class above 1.5 times it is `loose`)."""
+    label_noise: float | None = None
+    """Confident learning's estimate of the share of its labels that are wrong."""
+    flagged: int = 0
+    """Its examples flagged by `likely-mislabel`."""
+    status: str
+    """`tight`, `loose` (spread above 1.5 × the typical), or `mixed` (agreement below 0.5)."""
+    hard_negatives: list[HardNegativeMargin] = Field(default_factory=list)
+    label_quality_histogram: list[int] = Field(default_factory=list)
+    """Its examples' label qualities in 20 bins from 0 to 1 (the HTML report draws it)."""
+    label_quality_cut: float | None = None
+    """The highest label quality `likely-mislabel` flagged in this class (the threshold as it fell)."""
+
+
+class ScoreSummary(ReportModel):
+    """How the example scores were computed on this dataset."""
+
+    geometry: str
+    """The geometry the scores were computed in."""
+    geometry_log_loss: dict[str, float] = Field(default_factory=dict)
+    """Leave-one-out log-loss of each candidate geometry's neighbour vote (how `auto` chose)."""
+    vote_weight: float | None = None
+    """Weight of the neighbour vote in the mixture with the linear probe."""
+    probe_penalty: float | None = None
+    """The linear probe's L2 penalty, chosen by out-of-fold log-loss."""
+    rounds: int | None = None
+    estimated_label_noise: float | None = None
+    """Confident learning's estimate of the share of wrong labels over the whole dataset."""
+    predictions_used: int = 0
+    """Examples that carried a prediction of the team's own model in the mixture."""
+    median_nearest_distance: float | None = None
+    duplicate_distance: float | None = None
+    """The distance below which two examples are near-duplicates on this dataset."""
+
+
+class ScoreTables(ReportModel):
+    """The score tables of a report."""
+
+    summary: ScoreSummary
+    examples: list[ExampleScore]
+    tightness: list[ClassTightness]
+
+
+def score_tables(ctx: CheckContext) -> ScoreTables | None:
+    """The score tables of a run with embeddings (None without, or with too few examples to score)."""
+    try:
+        view = view_of(ctx)
+        scored = score_space(ctx)
+    except SkipCheck:
+        return None
+    label_params = label_params_of(ctx.spec)
+    try:
+        labels: LabelScores | None = label_scores(ctx, label_params)
+    except SkipCheck:
+        labels = None
+    outliers = outlier_scores(ctx, outlier_params_of(ctx.spec), label_params)
+    from taxospec.checks.embedding_duplicates import near_duplicate
+
+    duplicates = duplicate_scores(ctx, params_of(near_duplicate, ctx.spec))
+    n = len(view.rows)
+    quality = np.full(n, np.nan)
+    suggested = np.full(n, -1)
+    mislabel = np.zeros(n, dtype=bool)
+    if labels is not None:
+        issues = labels.evidence.issues
+        quality[labels.rows] = issues.quality
+        suggested[labels.rows] = issues.suggested
+        mislabel[labels.rows] = issues.flagged
+    mislabel &= ~outliers.flagged
+    group_of = np.full(n, -1)
+    for g, group in enumerate(duplicates.groups):
+        group_of[group] = g
+    anywhere = np.nan_to_num(outliers.any_distance, nan=0.0)
+    uniqueness = (np.argsort(np.argsort(anywhere, kind="stable"), kind="stable") / max(1, n - 1)).astype(float)
+    examples = _examples(
+        ctx,
+        quality,
+        suggested,
+        mislabel,
+        outliers.score,
+        outliers.flagged,
+        uniqueness,
+        duplicates.nearest_ratio,
+        group_of,
+    )
+    summary = ScoreSummary(
+        geometry=scored.space.name,
+        geometry_log_loss={k: round(v, 4) for k, v in scored.losses.items()},
+        vote_weight=labels.evidence.vote_weight if labels is not None else None,
+        probe_penalty=labels.evidence.penalty if labels is not None else None,
+        rounds=labels.evidence.rounds if labels is not None else None,
+        estimated_label_noise=_overall_noise(labels, view.labels) if labels is not None else None,
+        predictions_used=labels.predicted if labels is not None else 0,
+        median_nearest_distance=round(duplicates.median_nearest, 6),
+        duplicate_distance=round(duplicates.threshold, 6),
+    )
+    return ScoreTables(summary=summary, examples=examples, tightness=tightness_rows(ctx, labels, quality, mislabel))
+
+
+def _overall_noise(labels: LabelScores, given: npt.NDArray[np.int64]) -> float:
+    counts = np.bincount(given[labels.rows], minlength=len(labels.evidence.issues.noise))
+    return round(float((labels.evidence.issues.noise * counts).sum() / max(1, counts.sum())), 4)
+
+
+def _examples(
+    ctx: CheckContext,
+    quality: npt.NDArray[np.float64],
+    suggested: npt.NDArray[np.int64],
+    mislabel: npt.NDArray[np.bool_],
+    outlier_score: npt.NDArray[np.float64],
+    outlier: npt.NDArray[np.bool_],
+    uniqueness: npt.NDArray[np.float64],
+    duplicate: npt.NDArray[np.float64],
+    group_of: npt.NDArray[np.int64],
+) -> list[ExampleScore]:
+    view = view_of(ctx)
+    samples = ctx.dataset.samples
+    items = ctx.dataset.items
+    names = ctx.class_names
+    rows = []
+    for v, sample in enumerate(view.rows.tolist()):
+        task = int(samples.task[sample])
+        label = int(view.labels[v])
+        annotation = int(samples.annotation_id[sample])
+        rows.append(
+            ExampleScore(
+                task_id=int(items.task_id[task]),
+                annotation_id=annotation if annotation >= 0 else None,
+                region_id=samples.region_id[sample],
+                class_name=names[label] if label >= 0 else None,
+                split=items.split[task],
+                label_quality=round(float(quality[v]), 4) if np.isfinite(quality[v]) else None,
+                suggested=names[int(suggested[v])] if suggested[v] >= 0 else None,
+                mislabel=bool(mislabel[v]),
+                outlier_score=round(float(outlier_score[v]), 4),
+                outlier=bool(outlier[v]),
+                uniqueness=round(float(uniqueness[v]), 4),
+                duplicate_score=round(float(duplicate[v]), 4) if np.isfinite(duplicate[v]) else 0.0,
+                duplicate_group=int(group_of[v]) if group_of[v] >= 0 else None,
+            )
+        )
+    return rows
+
+
+def tightness_rows(
+    ctx: CheckContext,
+    labels: LabelScores | None,
+    quality: npt.NDArray[np.float64],
+    mislabel: npt.NDArray[np.bool_],
+) -> list[ClassTightness]:
+    """One tightness row per class with at least two embedded examples."""
+    view = view_of(ctx)
+    scored = score_space(ctx)
+    distances = scored.space.distances.astype(np.float64)
+    given = view.labels
+    names = ctx.class_names
+    present = [c for c in range(len(names)) if (given == c).sum() >= 2]
+    if not present:
+        return []
+    centres = {c: distances[given == c].mean(axis=0) for c in present}
+    own = {c: np.linalg.norm(distances[given == c] - centres[c], axis=1) for c in present}
+    spreads = {c: float(np.median(own[c])) for c in present}
+    typical = float(np.median(list(spreads.values())))
+    ids = scored.distance_ids[:, : ctx.spec.embedding.neighbors]
+    labelled = given >= 0
+    pairs = hard_negative_pairs(ctx)
+    rows = []
+    for c in present:
+        members = given == c
+        neighbour_labels = np.where(ids[members] >= 0, given[np.maximum(ids[members], 0)], -2)
+        agreement = float((neighbour_labels == c).sum() / max(1, (neighbour_labels != -2).sum()))
+        chance = float(members.sum() / max(1, labelled.sum()))
+        noise = None
+        if labels is not None:
+            noise = round(float(labels.evidence.issues.noise[c]), 4)
+        status = "mixed" if agreement < MIXED_AGREEMENT else "loose" if spreads[c] > LOOSE_SPREAD * typical else "tight"
+        negatives = [
+            _margin(ctx, c, n, distances, own[c], centres, spreads[c], labels)
+            for n in sorted({n for p, n in pairs if p == c and n in centres})
+            if names[n] in ctx.spec.classes[names[c]].hard_negatives
+        ]
+        class_quality = quality[members]
+        class_quality = class_quality[np.isfinite(class_quality)]
+        histogram = (
+            np.histogram(class_quality, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0].tolist() if len(class_quality) else []
+        )
+        flagged_quality = quality[members & mislabel]
+        rows.append(
+            ClassTightness(
+                class_name=names[c],
+                role=ctx.spec.classes[names[c]].role,
+                examples=int(members.sum()),
+                agreement=round(agreement, 4),
+                agreement_by_chance=round(chance, 4),
+                spread=round(spreads[c], 6),
+                typical_spread=round(typical, 6),
+                label_noise=noise,
+                flagged=int((members & mislabel).sum()),
+                status=status,
+                hard_negatives=negatives,
+                label_quality_histogram=[int(h) for h in histogram],
+                label_quality_cut=round(float(flagged_quality.max()), 4) if len(flagged_quality) else None,
+            )
+        )
+    return rows
+
+
+def _margin(
+    ctx: CheckContext,
+    c: int,
+    n: int,
+    distances: npt.NDArray[np.float64],
+    own: npt.NDArray[np.float64],
+    centres: dict[int, npt.NDArray[np.float64]],
+    spread: float,
+    labels: LabelScores | None,
+) -> HardNegativeMargin:
+    view = view_of(ctx)
+    members = view.labels == c
+    other = np.linalg.norm(distances[members] - centres[n], axis=1)
+    closer = float((other < own).mean())
+    margin = float(np.median(other - own)) / spread if spread > 0 else 0.0
+    confusion = None
+    if labels is not None:
+        in_class = view.labels[labels.rows] == c
+        if in_class.any():
+            confusion = round(float(labels.evidence.probabilities[in_class, n].mean()), 4)
+    return HardNegativeMargin(
+        negative=ctx.class_names[n],
+        margin=round(margin, 4),
+        closer_share=round(closer, 4),
+        confusion=confusion,
+        status="too close" if closer > CLOSE_SHARE else "separated",
+    )

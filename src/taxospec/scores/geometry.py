@@ -1,0 +1,105 @@
+"""The geometry the example scores are computed in: how the features are prepared (as given, centered,
+standardized) and compared (cosine or Euclidean), chosen on the data itself.
+
+Cosine on raw features fails on low-dimensional data (it throws away each example's distance from the
+origin), Euclidean on raw features fails where features have different units (wine's proline is in the
+thousands, its hue below one), and CLIP's image embeddings all share one large common direction that
+centering removes. No single choice wins on every dataset, so `auto` tries each and keeps the one whose
+10-nearest-neighbour vote predicts the given labels best (the lowest leave-one-out log-loss on a sample
+of at most `CHOICE_SAMPLE` examples): the labels are noisy, but equally so for every candidate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.embeddings.index import NeighborIndex
+
+GeometryName = Literal["cosine", "centered-cosine", "standardized-cosine", "euclidean", "standardized-euclidean"]
+GEOMETRIES: tuple[GeometryName, ...] = (
+    "cosine",
+    "centered-cosine",
+    "standardized-cosine",
+    "euclidean",
+    "standardized-euclidean",
+)
+CHOICE_SAMPLE = 20_000
+"""Examples the automatic choice is measured on (a seeded sample beyond this)."""
+CHOICE_NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class Space:
+    """Features prepared for one geometry: `neighbours` is searched with `metric` ("ip" on unit rows,
+    "l2" otherwise); `distances` is the Euclidean form of the same preparation (raw or standardized, the
+    centering makes no difference there) that outliers and duplicates measure in."""
+
+    name: GeometryName
+    neighbours: npt.NDArray[np.float32]
+    metric: str
+    distances: npt.NDArray[np.float32]
+
+
+def _standardized(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    scale = features.std(axis=0)
+    return np.asarray((features - features.mean(axis=0)) / np.where(scale > 1e-12, scale, 1.0))
+
+
+def _unit(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.asarray(np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0))
+
+
+def prepare(features: npt.ArrayLike, name: GeometryName) -> Space:
+    """`features` (rows: examples) prepared for the geometry `name`."""
+    x = np.asarray(features, dtype=np.float64)
+    standardized = name.startswith("standardized")
+    base = _standardized(x) if standardized else x
+    if name == "centered-cosine":
+        neighbours, metric = _unit(x - x.mean(axis=0)), "ip"
+    elif name.endswith("cosine"):
+        neighbours, metric = _unit(base), "ip"
+    else:
+        neighbours, metric = base, "l2"
+    return Space(name, neighbours.astype(np.float32), metric, base.astype(np.float32))
+
+
+def knn_log_loss(space: Space, labels: npt.NDArray[np.int64], classes: int, k: int = CHOICE_NEIGHBOURS) -> float:
+    """Leave-one-out log-loss of the given labels under the `k`-nearest-neighbour vote in `space`."""
+    _, ids = NeighborIndex(space.neighbours, device="cpu", metric=space.metric).knn(k)
+    probabilities = vote_probabilities(ids, labels, classes)
+    given = probabilities[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(given, 1e-12, 1.0)).mean())
+
+
+def vote_probabilities(
+    ids: npt.NDArray[np.int64], labels: npt.NDArray[np.int64], classes: int, smoothing: float = 1.0
+) -> npt.NDArray[np.float64]:
+    """Class probabilities from each example's neighbours' labels (`ids` rows, -1 padding ignored),
+    smoothed towards the class shares by `smoothing` pseudo-votes."""
+    valid = ids >= 0
+    neighbour_labels = np.where(valid, labels[np.maximum(ids, 0)], -1)
+    counts = np.zeros((len(ids), classes), dtype=np.float64)
+    for c in range(classes):
+        counts[:, c] = (neighbour_labels == c).sum(axis=1)
+    prior = np.bincount(labels, minlength=classes) / max(1, len(labels))
+    return np.asarray((counts + smoothing * prior) / (valid.sum(axis=1, keepdims=True) + smoothing))
+
+
+def choose(
+    features: npt.ArrayLike, labels: npt.NDArray[np.int64], classes: int, seed: int = 0
+) -> tuple[GeometryName, dict[str, float]]:
+    """The geometry whose neighbour vote fits the labels best, and the log-loss of each candidate."""
+    x = np.asarray(features, dtype=np.float64)
+    rows: npt.NDArray[np.int64] = np.arange(len(x))
+    if len(x) > CHOICE_SAMPLE:
+        rows = np.sort(np.random.default_rng(seed).choice(len(x), CHOICE_SAMPLE, replace=False))
+    losses: dict[str, float] = {
+        name: knn_log_loss(prepare(x[rows], name), labels[rows], classes) for name in GEOMETRIES
+    }
+    best = min(GEOMETRIES, key=lambda name: (losses[name], GEOMETRIES.index(name)))
+    return best, losses

@@ -1,0 +1,142 @@
+"""Outliers: examples no class explains, kept apart from mislabels (which another class explains).
+
+Two distances per example, both Euclidean in the prepared features (`geometry.Space.distances`):
+- *class distance*: the mean distance to its `k` nearest examples of its own label;
+- *any distance*: the mean distance to its `k` nearest examples of any label.
+
+An example is an outlier when its class distance is beyond its class's Tukey fence (Q3 + `class_fence` ×
+IQR, per class: a diverse class is not punished for its spread) and no other class explains it either:
+- it is far from everything (any distance beyond the dataset's fence, `any_fence`), or
+- no class is confident about it (confident learning's "confidently none": no class reaches its own
+  threshold), which catches a cluster of things the taxonomy does not have: its members are near each
+  other, so their any distance is small, but the labels they were given at random agree with nothing; or
+- the class the evidence suggests does not take it in either: its mean distance to its `k` nearest
+  examples of that class is beyond that class's inner fence (Q3 + `explained_fence` × IQR, 1.5 by
+  default): a mislabel sits among its true class as its own examples do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.embeddings.index import NeighborIndex
+
+MIN_CLASS = 5
+"""Examples a class needs for its own fence (smaller classes take the fence of all classes together)."""
+
+
+@dataclass(frozen=True)
+class OutlierScores:
+    """Per example: its two distances and the fences it was measured against."""
+
+    class_distance: npt.NDArray[np.float64]
+    any_distance: npt.NDArray[np.float64]
+    class_fence: npt.NDArray[np.float64]
+    """The fence of each example's class, at its row."""
+    any_fence: float
+    flagged: npt.NDArray[np.bool_]
+
+    @property
+    def score(self) -> npt.NDArray[np.float64]:
+        """Class distance over its class's fence: above 1 is beyond it (0 where undefined)."""
+        ratio = np.divide(
+            self.class_distance,
+            self.class_fence,
+            out=np.zeros_like(self.class_distance),
+            where=self.class_fence > 0,
+        )
+        return np.asarray(np.nan_to_num(ratio), dtype=np.float64)
+
+
+def tukey_fence(values: npt.NDArray[np.float64], factor: float) -> float:
+    """Q3 + `factor` × IQR of the finite `values` (inf when there are none)."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return float("inf")
+    q1, q3 = np.percentile(finite, [25, 75])
+    return float(q3 + factor * (q3 - q1))
+
+
+def mean_distance(similarities: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Mean Euclidean distance from the "l2" index's similarities (−squared distance), padding ignored."""
+    squared = np.where(np.isfinite(similarities), -similarities.astype(np.float64), np.nan)
+    with np.errstate(invalid="ignore"):
+        distance = np.sqrt(np.maximum(squared, 0.0))
+        counts = np.isfinite(distance).sum(axis=1)
+        total = np.nansum(distance, axis=1)
+    return np.asarray(np.where(counts > 0, total / np.maximum(counts, 1), np.nan))
+
+
+def class_distances(
+    distances: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], k: int, device: str = "cpu"
+) -> npt.NDArray[np.float64]:
+    """Each example's mean distance to its `k` nearest examples of the same label (NaN: alone)."""
+    out = np.full(len(labels), np.nan)
+    for c in np.unique(labels[labels >= 0]).tolist():
+        members = np.flatnonzero(labels == c)
+        if len(members) < 2:
+            continue
+        sims, _ = NeighborIndex(distances[members], device=device, metric="l2").knn(min(k, len(members) - 1))
+        out[members] = mean_distance(sims)
+    return out
+
+
+def find_outliers(
+    distances: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int64],
+    any_similarities: npt.NDArray[np.float32],
+    confidently_none: npt.NDArray[np.bool_] | None,
+    *,
+    k: int,
+    class_fence: float,
+    any_fence: float,
+    suggested: npt.NDArray[np.int64] | None = None,
+    explained_fence: float = 1.5,
+    device: str = "cpu",
+) -> OutlierScores:
+    """Outliers among the rows of `distances` (examples without a label, -1, are measured by their any
+    distance alone). `any_similarities` is the shared "l2" k-NN graph's similarities over the same rows;
+    `suggested` the class the label evidence favours per row (-1: none)."""
+    own = class_distances(distances, labels, k, device)
+    anywhere = mean_distance(any_similarities[:, :k])
+    overall = tukey_fence(own, class_fence)
+    fences = np.full(len(labels), overall)
+    inner: dict[int, float] = {}
+    for c in np.unique(labels[labels >= 0]).tolist():
+        members = labels == c
+        if members.sum() >= MIN_CLASS:
+            fences[members] = tukey_fence(own[members], class_fence)
+            inner[int(c)] = tukey_fence(own[members], explained_fence)
+    far_everywhere = anywhere > tukey_fence(anywhere, any_fence) + 1e-12
+    unexplained = confidently_none.copy() if confidently_none is not None else np.zeros(len(labels), dtype=bool)
+    beyond_class = np.where(labels >= 0, np.nan_to_num(own, nan=-np.inf) > fences + 1e-12, far_everywhere)
+    if suggested is not None:
+        unexplained |= _not_taken_in(distances, labels, suggested, beyond_class, inner, k, device)
+    flagged = beyond_class & (far_everywhere | unexplained)
+    return OutlierScores(own, anywhere, fences, tukey_fence(anywhere, any_fence), np.asarray(flagged, dtype=bool))
+
+
+def _not_taken_in(
+    distances: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.int64],
+    suggested: npt.NDArray[np.int64],
+    candidates: npt.NDArray[np.bool_],
+    class_fences: dict[int, float],
+    k: int,
+    device: str,
+) -> npt.NDArray[np.bool_]:
+    """Per row: a candidate whose suggested (other) class keeps it beyond that class's (inner) fence."""
+    out = np.zeros(len(labels), dtype=bool)
+    asked = candidates & (suggested >= 0) & (suggested != labels)
+    for c in np.unique(suggested[asked]).tolist():
+        members = np.flatnonzero(labels == c)
+        if int(c) not in class_fences or len(members) < 2:
+            continue
+        rows = np.flatnonzero(asked & (suggested == c))
+        index = NeighborIndex(distances[members], device=device, metric="l2")
+        sims, _ = index.search(distances[rows], min(k, len(members)))
+        out[rows] = mean_distance(sims) > class_fences[int(c)] + 1e-12
+    return out
