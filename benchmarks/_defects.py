@@ -219,7 +219,10 @@ def ood_outliers(data: Data, seed: int) -> Planted:
     n = len(base_y)
     labels = np.concatenate([base_y, rng.integers(0, classes, size=len(extra))]).astype(np.int64)
     return Planted(
-        np.vstack([base_x, extra]), labels, _splits(n + len(extra), rng), {"outlier": set(range(n, n + len(extra)))},
+        np.vstack([base_x, extra]),
+        labels,
+        _splits(n + len(extra), rng),
+        {"outlier": set(range(n, n + len(extra)))},
         lookalike,
     )
 

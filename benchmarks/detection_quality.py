@@ -35,7 +35,12 @@ import numpy as np
 from _common import image_task
 from _defects import CONDITIONS, Planted, datasets
 
-KINDS = {"label": "likely-mislabel", "outlier": "outlier", "duplicate": "near-duplicate", "split": "duplicate-across-splits"}
+KINDS = {
+    "label": "likely-mislabel",
+    "outlier": "outlier",
+    "duplicate": "near-duplicate",
+    "split": "duplicate-across-splits",
+}
 DATALAB = {"label": "label", "outlier": "outlier", "duplicate": "near_duplicate", "split": "near_duplicate"}
 
 
@@ -154,7 +159,9 @@ def verdicts(cell: dict[str, Any]) -> list[str]:
     if cell["condition"] == "clean":
         for kind in ours:
             if ours[kind]["flags"] > theirs[kind]["flags"]:
-                missed.append(f"{kind}: {ours[kind]['flags']:.1f} flags on clean data, Datalab {theirs[kind]['flags']:.1f}")
+                missed.append(
+                    f"{kind}: {ours[kind]['flags']:.1f} flags on clean data, Datalab {theirs[kind]['flags']:.1f}"
+                )
         return missed
     for kind in ours:
         f1, their_f1 = ours[kind]["f1"]["mean"], theirs[kind]["f1"]["mean"]

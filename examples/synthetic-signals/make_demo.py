@@ -1,13 +1,22 @@
 """Build the synthetic-signals demo: render the images (media/) and write a Label Studio export
-(export.json) with defects planted at known tasks (planted.json), for the embedding checks to find.
+(export.json) with defects planted at known tasks (planted.json), for the embedding checks to find; also
+the box version (export-boxes.json) and the video version (clips/, export-clips.json).
 
-    .venv/bin/python examples/synthetic-signals/make_demo.py
+    .venv/bin/python examples/synthetic-signals/make_demo.py                   # the committed demo (seed 5)
+    .venv/bin/python examples/synthetic-signals/make_demo.py --seed 11 --out /tmp/demo-11
+
+Another seed renders other scenes and plants the defects at other tasks, with the same plan: the
+integration test measures the planted defects on several seeds, not on the one the demo was made with.
+A folder other than this one gets the specs and the model too (by path), so that `taxospec check
+OUT/spec.yaml OUT/export.json --ls-document-root OUT` runs there.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -22,13 +31,14 @@ PLAN = {"timeout": 120, "waving": 90, "clapping": 90}
 SEED = 5
 
 
-def main() -> None:
-    rng = random.Random(SEED)
-    media = HERE / "media"
-    media.mkdir(exist_ok=True)
-    for old in media.glob("*.png"):
+def images(seed: int = SEED, out: Path = HERE) -> None:
+    """The image version: media/img_*.png, export.json and planted.json in `out`."""
+    rng = random.Random(seed)
+    media = out / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    for old in media.glob("img_*.png"):
         old.unlink()
-    writer = ExportWriter(project=12, seed=SEED)
+    writer = ExportWriter(project=12, seed=seed)
     planted: dict[str, list[int]] = {
         "likely-mislabel": [],
         "near-duplicate": [],
@@ -95,10 +105,8 @@ def main() -> None:
             planted["duplicate-across-splits"].append(task)
             add(scene, label, split="val" if split == "train" else "train")
     for _ in range(2):  # planted: pictures that are not what the project is about
-        from PIL import Image
-
         count += 1
-        noise = Image.effect_noise((64, 64), 90).convert("RGB")
+        noise = _noise(rng)
         name = f"img_{count:04d}.png"
         noise.save(media / name)
         result = [
@@ -112,27 +120,36 @@ def main() -> None:
             [writer.annotation(0, result)],
         )
         planted["outlier"].append(int(task["id"]))
-    writer.write(HERE / "export.json")
-    (HERE / "planted.json").write_text(json.dumps(planted, indent=2) + "\n")
+    writer.write(out / "export.json")
+    (out / "planted.json").write_text(json.dumps(planted, indent=2) + "\n")
     print(
         f"wrote {count} images, export.json and planted.json: " + ", ".join(f"{k} {len(v)}" for k, v in planted.items())
     )
 
 
-def boxes() -> None:
+def _noise(rng: random.Random) -> object:
+    """A noise picture from `rng` (grey, each pixel Gaussian around mid-grey): seeded as the rest is."""
+    from PIL import Image
+
+    pixels = bytes(min(255, max(0, int(rng.gauss(128, 90)))) for _ in range(64 * 64))
+    return Image.frombytes("L", (64, 64), pixels).convert("RGB")
+
+
+def boxes(seed: int = SEED, out: Path = HERE) -> None:
     """A box version of the demo: one box around the figure of each of the first 150 pictures, and boxes
     planted on bare sky (background only) for `box-background-action`."""
     from scenes import render_with_box
 
-    rng = random.Random(SEED + 1)
-    writer = ExportWriter(project=13, seed=SEED + 1)
+    rng = random.Random(seed + 1)
+    (out / "media").mkdir(parents=True, exist_ok=True)
+    writer = ExportWriter(project=13, seed=seed + 1)
     planted: list[int] = []
     for i in range(150):
         gesture = ("timeout", "waving", "clapping")[i % 3]
         scene = random_scene(rng, gesture=gesture, distance=("close", "medium")[i % 2], bystanders="none")
         image, (x0, y0, x1, y1) = render_with_box(scene)
         name = f"box_{i:04d}.png"
-        image.save(HERE / "media" / name)
+        image.save(out / "media" / name)
         background = i % 30 == 7  # planted: a box on bare sky, the figure left out
         if background:
             x0, y0, x1, y1 = (1.0, 1.0, 15.0, 15.0) if x0 > 20 else (48.0, 1.0, 62.0, 15.0)
@@ -157,12 +174,12 @@ def boxes() -> None:
         task = writer.task({"image": f"/data/local-files/?d=media/{name}"}, [writer.annotation(0, [box])])
         if background:
             planted.append(int(task["id"]))
-    writer.write(HERE / "export-boxes.json")
-    (HERE / "planted-boxes.json").write_text(json.dumps({"box-background-action": planted}, indent=2) + "\n")
+    writer.write(out / "export-boxes.json")
+    (out / "planted-boxes.json").write_text(json.dumps({"box-background-action": planted}, indent=2) + "\n")
     print(f"wrote export-boxes.json: {len(planted)} background-only boxes planted")
 
 
-def clips() -> None:
+def clips(seed: int = SEED, out: Path = HERE) -> None:
     """A video version: 2-second clips (10 fps) where the signal is held from frame 7 to 16 and the arms hang
     down before and after; a tight segment spans the signal, planted loose ones span the whole clip."""
     import dataclasses
@@ -171,12 +188,12 @@ def clips() -> None:
     import numpy as np
     from lsexport import timeline
 
-    rng = random.Random(SEED + 2)
-    folder = HERE / "clips"
-    folder.mkdir(exist_ok=True)
+    rng = random.Random(seed + 2)
+    folder = out / "clips"
+    folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.mp4"):
         old.unlink()
-    writer = ExportWriter(project=14, seed=SEED + 2)
+    writer = ExportWriter(project=14, seed=seed + 2)
     planted: list[int] = []
     for i in range(60):
         gesture = ("timeout", "waving", "clapping")[i % 3]
@@ -199,12 +216,35 @@ def clips() -> None:
         task = writer.task({"video": f"/data/local-files/?d=clips/{name}"}, [writer.annotation(0, result)])
         if loose:
             planted.append(int(task["id"]))
-    writer.write(HERE / "export-clips.json")
-    (HERE / "planted-clips.json").write_text(json.dumps({"segment-ends-loose": planted}, indent=2) + "\n")
+    writer.write(out / "export-clips.json")
+    (out / "planted-clips.json").write_text(json.dumps({"segment-ends-loose": planted}, indent=2) + "\n")
     print(f"wrote export-clips.json: {len(planted)} loose segments planted")
+
+
+def specs(out: Path) -> None:
+    """The three specs in `out`, their model paths pointing at this folder's model."""
+    for name in ("spec.yaml", "spec-boxes.yaml", "spec-clips.yaml"):
+        text = (HERE / name).read_text(encoding="utf-8").replace("model/", f"{(HERE / 'model').as_posix()}/")
+        (out / name).write_text(text, encoding="utf-8")
+
+
+VERSIONS = {"images": images, "boxes": boxes, "clips": clips}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=SEED, help=f"the random seed (the committed demo: {SEED})")
+    parser.add_argument("--out", type=Path, default=HERE, help="the folder to write (default: this one)")
+    parser.add_argument("--only", default=",".join(VERSIONS), help="which versions: images, boxes, clips")
+    options = parser.parse_args()
+    out = options.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for version in options.only.split(","):
+        VERSIONS[version](options.seed, out)
+    if out != HERE:
+        specs(out)
+        shutil.copy(HERE / "scenes.py", out / "scenes.py")  # what the pictures were rendered with
 
 
 if __name__ == "__main__":
     main()
-    boxes()
-    clips()

@@ -42,7 +42,10 @@ class ScoreSpace:
     """The Euclidean k-NN graph's similarities (−squared distance), best first."""
     distance_ids: npt.NDArray[np.int64]
     index: NeighborIndex
-    """The index over `space.distances`."""
+    """The index over `space.distances` ("l2"), or over the unit vectors ("ip") where they are the same."""
+    neighbour_ids: npt.NDArray[np.int64]
+    """The k-NN graph in the geometry itself (the same graph where the geometry is Euclidean, or cosine on
+    unit vectors), for the neighbour vote."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,21 @@ def score_space(ctx: CheckContext) -> ScoreSpace:
         else:
             chosen = _default_geometry(view)
         space = geometry.prepare(features, chosen)
-        index = NeighborIndex(space.distances, device=view.space.search_device, metric="l2")
+        device = view.space.search_device
         k = min(max(ctx.spec.embedding.neighbors, PAIR_NEIGHBOURS), max(1, len(features) - 1))
-        sims, ids = index.knn(k)
-        return ScoreSpace(space, losses, sims, ids, index)
+        unit = bool(np.allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-3))
+        if unit and not chosen.startswith("standardized"):
+            # the distances are Euclidean on the unit vectors: the view's cosine graph (|a - b|^2 = 2 - 2 cos)
+            cosines, ids = view.knn(k)
+            sims, index = (2.0 * cosines - 2.0).astype(np.float32), view.index
+        else:
+            index = NeighborIndex(space.distances, device=device, metric="l2")
+            sims, ids = index.knn(k)
+        if (chosen == "cosine" and unit) or space.metric == "l2":
+            return ScoreSpace(space, losses, sims, ids, index, ids)
+        # a cosine geometry on other rows than the distances': the vote has a graph of its own
+        neighbours = NeighborIndex(space.neighbours, device=device, metric=space.metric).knn(k)[1]
+        return ScoreSpace(space, losses, sims, ids, index, neighbours)
 
     return ctx.shared("score-space", compute)
 
@@ -108,7 +122,11 @@ def label_scores(ctx: CheckContext, params: LabelIssueParams) -> LabelScores:
         labels = view.labels[rows]
         classes = len(ctx.class_names)
         k = min(ctx.spec.embedding.neighbors, len(rows) - 1)
-        _, ids = NeighborIndex(space.neighbours[rows], device=view.space.search_device, metric=space.metric).knn(k)
+        if len(rows) == len(view.rows):  # every example labelled: the shared graph
+            ids = scored.neighbour_ids[:, :k]
+        else:
+            index = NeighborIndex(space.neighbours[rows], device=view.space.search_device, metric=space.metric)
+            ids = index.knn(k)[1]
         predictions = _predictions(ctx, view, rows, classes) if params.predictions else None
         evidence = label_evidence(
             _features(view)[rows].astype(np.float64),
@@ -116,7 +134,6 @@ def label_scores(ctx: CheckContext, params: LabelIssueParams) -> LabelScores:
             classes,
             ids,
             probe=params.probe,
-            folds=params.folds,
             rounds=params.rounds,
             per_pair=params.ranking == "per-pair",
             predictions=predictions,
@@ -191,10 +208,7 @@ def duplicate_scores(ctx: CheckContext, params: DuplicatesSpec) -> DuplicateScor
         from taxospec.scores.duplicates import relative_threshold
 
         threshold, _ = relative_threshold(nearest, params.relative_distance)
-        pairs = [
-            (i, j, float(np.sqrt(max(0.0, -s))))
-            for i, j, s in scored.index.pairs_above(-(threshold**2) - 1e-12, k=PAIR_NEIGHBOURS)
-        ]
+        pairs = within(scored.index, threshold)
         extra = list(_same_bytes(view)) + list(_same_picture(view, params.hash_distance))
         if params.max_similarity is not None:
             view.knn(PAIR_NEIGHBOURS)
@@ -202,6 +216,16 @@ def duplicate_scores(ctx: CheckContext, params: DuplicatesSpec) -> DuplicateScor
         return find_duplicates(nearest, pairs, params.relative_distance, extra)
 
     return ctx.shared(("duplicate-scores", params), compute)
+
+
+def within(index: NeighborIndex, distance: float) -> list[tuple[int, int, float]]:
+    """Pairs (i < j, Euclidean distance) of `index`'s vectors at most `distance` apart, whatever its metric
+    (an "ip" index holds unit vectors: |a - b|^2 = 2 - 2 cos)."""
+    if index.metric == "l2":
+        found = index.pairs_above(-(distance**2) - 1e-12, k=PAIR_NEIGHBOURS)
+        return [(i, j, float(np.sqrt(max(0.0, -s)))) for i, j, s in found]
+    found = index.pairs_above(1.0 - distance**2 / 2.0 - 1e-7, k=PAIR_NEIGHBOURS)
+    return [(i, j, float(np.sqrt(max(0.0, 2.0 - 2.0 * s)))) for i, j, s in found]
 
 
 def _same_bytes(view: EmbeddingView) -> Any:

@@ -27,7 +27,7 @@ GEOMETRIES: tuple[GeometryName, ...] = (
     "euclidean",
     "standardized-euclidean",
 )
-CHOICE_SAMPLE = 20_000
+CHOICE_SAMPLE = 5_000
 """Examples the automatic choice is measured on (a seeded sample beyond this)."""
 CHOICE_NEIGHBOURS = 10
 

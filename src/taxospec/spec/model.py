@@ -288,10 +288,8 @@ class LabelIssueParams(SpecModel):
     """Parameters of `likely-mislabel`: how the out-of-fold probabilities are made."""
 
     probe: bool = True
-    """Train the linear probe (out of fold) and mix its probabilities with the neighbour vote; off: the
-    neighbour vote alone (faster on huge datasets, weaker where classes are separable but not clustered)."""
-    folds: Annotated[int, Field(ge=2, le=20)] = 5
-    """Cross-validation folds of the probe."""
+    """Fit the linear probe (its leave-one-out probabilities) and mix them with the neighbour vote; off:
+    the neighbour vote alone (weaker where classes are separable but not clustered)."""
     rounds: Annotated[int, Field(ge=1, le=5)] = 3
     """Rounds of confident learning; from the second on, the suspects of the previous round are set aside
     while the probe is refitted and count for their suggested class in the neighbour vote."""
@@ -308,7 +306,7 @@ class OutlierParams(SpecModel):
 
     class_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
     """Tukey fence (Q3 + this × IQR, per class) on the mean distance to the example's own-class neighbours."""
-    any_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
+    any_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 1.5
     """Tukey fence (over the whole dataset) on the mean distance to the example's neighbours of any class:
     beyond both fences an example is an outlier."""
     explained_fence: Annotated[float, Field(gt=0.0, le=10.0)] = 1.5
