@@ -114,6 +114,7 @@ def build_embeddings(
         media = MediaSources()
     if media is None or not (media.any or inline):
         return None
+    from taxospec.embeddings import picture_hashes
     from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
     from taxospec.embeddings.lazy import ModelChanged, lazy_embedder, loaded_embedder
     from taxospec.embeddings.pipeline import embed_dataset
@@ -145,11 +146,15 @@ def build_embeddings(
         cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
         issues_before = len(dataset.issues)
         try:
-            return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
+            space = embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
         except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
             del dataset.issues[issues_before:]  # the media problems found meanwhile are found again
             recipe = factory.recipe(**load_args) if hasattr(factory, "recipe") else None
             embedder = loaded_embedder(changed.loaded, root, folder, recipe)
+            continue
+        if picture_hashes.wanted(dataset):
+            space.perceptual_hashes = picture_hashes.picture_hashes(dataset, media, space.content_hashes, root)
+        return space
     raise AssertionError("unreachable: a loaded embedder does not change")
 
 

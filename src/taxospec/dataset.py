@@ -187,6 +187,9 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     mapping_mismatches: list[str] = field(default_factory=list)
     """Where the Label Studio config and the spec disagree (from the control mapping)."""
+    predictions: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """Per sample (row of `samples`), the team's own model's prediction in the export: (class index, score
+    0..1), where it carries one with a score (Label Studio `predictions`)."""
     video_facts: dict[int, tuple[float, int]] = field(default_factory=dict)
     """Per task (row of `items`), what its video file says of itself (`VideoFacts`: frame rate and frame
     count), where taxospec read it (the embedding pipeline does): for the checks of real timing."""

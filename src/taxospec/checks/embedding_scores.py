@@ -150,8 +150,8 @@ def _predictions(
 ) -> npt.NDArray[np.float64] | None:
     """The team's model's class probabilities per labelled vector (NaN rows without a prediction): the
     predicted class gets its score, the rest of the mass is shared by the other classes."""
-    table = getattr(ctx.dataset, "predictions", None)
-    if table is None or not len(table):
+    table = ctx.dataset.predictions
+    if not table:
         return None
     out = np.full((len(rows), classes), np.nan)
     for position, sample in enumerate(view.rows[rows].tolist()):
@@ -246,6 +246,5 @@ def _same_picture(view: EmbeddingView, bits: int) -> Any:
     from taxospec.scores.perceptual import close_pairs
 
     vectors = [v for v, row in enumerate(view.rows.tolist()) if row in hashes]
-    values = np.asarray([hashes[int(view.rows[v])] for v in vectors], dtype=np.uint64)
-    for a, b in close_pairs(values, bits):
+    for a, b in close_pairs([hashes[int(view.rows[v])] for v in vectors], bits):
         yield vectors[a], vectors[b]

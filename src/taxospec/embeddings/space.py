@@ -58,7 +58,7 @@ class EmbeddingSpace:
     """The vectors as given, before they were scaled to unit length (precomputed embeddings or features:
     their lengths carry meaning the example scores' geometry may use); None: the unit vectors are all."""
     perceptual_hashes: dict[int, int] = field(default_factory=dict)
-    """Per sample (dataset row), the 64-bit perceptual hash of its whole picture (still images whose unit
+    """Per sample (dataset row), the 256-bit perceptual hash of its whole picture (still images whose unit
     is the image), for near-duplicates no model is needed to see."""
 
     def __post_init__(self) -> None:

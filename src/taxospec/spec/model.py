@@ -181,9 +181,10 @@ class DuplicatesSpec(SpecModel):
     """Also: cosine similarity of embeddings at or above which two examples are near-duplicates, whatever
     the data (model-specific: recalibrate it when you change the model). Default: none, the relative
     threshold alone."""
-    hash_distance: Annotated[int, Field(ge=0, le=32)] = 6
-    """Whole pictures whose 64-bit perceptual hashes differ in at most this many bits are near-duplicates
-    with no model involved (a re-encoded, resized or re-lit copy); 0 turns the hash pass off."""
+    hash_distance: Annotated[int, Field(ge=0, le=64)] = 16
+    """Whole pictures whose 256-bit perceptual hashes differ in at most this many bits are near-duplicates
+    with no model involved (a re-encoded, resized or re-lit copy differs in a few; different pictures in
+    about half); 0 turns the hash pass off."""
     min_gap_seconds: Seconds = 0.5
     """Segments of one class in one video closer than this are near-identical frames."""
     exact: bool = True

@@ -30,6 +30,7 @@ from taxospec.dataset import (
     ReadIssue,
     SampleTable,
 )
+from taxospec.plugins.labelstudio import predictions
 from taxospec.plugins.labelstudio.config import LabelConfig
 from taxospec.plugins.labelstudio.formats import LS_JSON_MIN, sniff_export
 from taxospec.plugins.labelstudio.jsonmin import group_json_min
@@ -201,9 +202,31 @@ class _Reader:
                 )
             )
         else:
+            first = len(self.samples)
             self._add_samples(item, _annotation_id(counted), item_choices, regions, fps)
+            if task.get("predictions") and self.unit in ("image", "box"):
+                self._predictions(task["predictions"], range(first, len(self.samples)))
         if len(submitted) > 1:
             self._compare(item, counted, submitted)
+
+    def _predictions(self, given: Any, rows: range) -> None:
+        """The team's model's predictions of this task's samples (`rows`), into `dataset.predictions`."""
+        controls, types = self.mapping.class_controls, self.mapping.class_types
+
+        def is_class_control(from_name: str | None, kind: str | None) -> bool:
+            return kind in types and (controls is None or from_name in controls)
+
+        def class_of(label: Any) -> int | None:
+            return self.class_index.get(label) if isinstance(label, str) else None
+
+        found = predictions.predicted(given, is_class_control, class_of)
+        if not found:
+            return
+        s = self.samples
+        samples = [
+            (row, None if s.kind[row] == KIND_ITEM else (s.x[row], s.y[row], s.w[row], s.h[row])) for row in rows
+        ]
+        self.dataset.predictions.update(predictions.assign(found, samples))
 
     # --- one annotation ---------------------------------------------------------------------------------
 
