@@ -12,8 +12,17 @@ import numpy.typing as npt
 from pydantic import Field
 
 from taxospec.checks.base import CheckContext, SkipCheck
-from taxospec.checks.embedding_labels import hard_negative_pairs, label_params_of, outlier_params_of
-from taxospec.checks.embedding_scores import LabelScores, duplicate_scores, label_scores, outlier_scores, score_space
+from taxospec.checks.embedding_labels import label_params_of, outlier_params_of
+from taxospec.checks.embedding_scores import (
+    CLOSE_SHARE,
+    LabelScores,
+    class_shape,
+    duplicate_scores,
+    label_scores,
+    outlier_scores,
+    pair_margin,
+    score_space,
+)
 from taxospec.checks.embedding_view import view_of
 from taxospec.checks.params import params_of
 from taxospec.findings import ReportModel
@@ -24,9 +33,6 @@ LOOSE_SPREAD = 1.5
 """A class whose spread exceeds this many times the median class's is loose."""
 MIXED_AGREEMENT = 0.5
 """A class whose examples' neighbours share its label less often than this is mixed."""
-CLOSE_SHARE = 0.1
-"""Share of a class's examples closer to a hard negative's centre than to their own above which the pair is
-too close (as `hard-negative-margin`)."""
 
 
 class ExampleScore(ReportModel):
@@ -238,40 +244,26 @@ def tightness_rows(
 ) -> list[ClassTightness]:
     """One tightness row per class with at least two embedded examples."""
     view = view_of(ctx)
-    scored = score_space(ctx)
-    distances = scored.space.distances.astype(np.float64)
+    shape = class_shape(ctx)
+    if not shape.centres:
+        return []
     given = view.labels
     names = ctx.class_names
-    present = [c for c in range(len(names)) if (given == c).sum() >= 2]
-    if not present:
-        return []
-    centres = {c: distances[given == c].mean(axis=0) for c in present}
-    own = {c: np.linalg.norm(distances[given == c] - centres[c], axis=1) for c in present}
-    spreads = {c: float(np.median(own[c])) for c in present}
-    typical = float(np.median(list(spreads.values())))
-    ids = scored.distance_ids[:, : ctx.spec.embedding.neighbors]
+    typical = float(np.median(list(shape.spreads.values())))
+    ids = score_space(ctx).distance_ids[:, : ctx.spec.embedding.neighbors]
     labelled = given >= 0
-    pairs = hard_negative_pairs(ctx)
     rows = []
-    for c in present:
+    for c in sorted(shape.centres):
         members = given == c
         neighbour_labels = np.where(ids[members] >= 0, given[np.maximum(ids[members], 0)], -2)
         agreement = float((neighbour_labels == c).sum() / max(1, (neighbour_labels != -2).sum()))
-        chance = float(members.sum() / max(1, labelled.sum()))
-        noise = None
-        if labels is not None:
-            noise = round(float(labels.evidence.issues.noise[c]), 4)
-        status = "mixed" if agreement < MIXED_AGREEMENT else "loose" if spreads[c] > LOOSE_SPREAD * typical else "tight"
-        negatives = [
-            _margin(ctx, c, n, distances, own[c], centres, spreads[c], labels)
-            for n in sorted({n for p, n in pairs if p == c and n in centres})
-            if names[n] in ctx.spec.classes[names[c]].hard_negatives
-        ]
+        spread = shape.spreads[c]
+        status = "mixed" if agreement < MIXED_AGREEMENT else "loose" if spread > LOOSE_SPREAD * typical else "tight"
         class_quality = quality[members]
         class_quality = class_quality[np.isfinite(class_quality)]
-        histogram = (
-            np.histogram(class_quality, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0].tolist() if len(class_quality) else []
-        )
+        histogram: list[int] = []
+        if len(class_quality):
+            histogram = np.histogram(class_quality, bins=HISTOGRAM_BINS, range=(0.0, 1.0))[0].tolist()
         flagged_quality = quality[members & mislabel]
         rows.append(
             ClassTightness(
@@ -279,44 +271,94 @@ def tightness_rows(
                 role=ctx.spec.classes[names[c]].role,
                 examples=int(members.sum()),
                 agreement=round(agreement, 4),
-                agreement_by_chance=round(chance, 4),
-                spread=round(spreads[c], 6),
+                agreement_by_chance=round(float(members.sum() / max(1, labelled.sum())), 4),
+                spread=round(spread, 6),
                 typical_spread=round(typical, 6),
-                label_noise=noise,
+                label_noise=round(float(labels.evidence.issues.noise[c]), 4) if labels is not None else None,
                 flagged=int((members & mislabel).sum()),
                 status=status,
-                hard_negatives=negatives,
-                label_quality_histogram=[int(h) for h in histogram],
+                hard_negatives=_margins(ctx, c, labels),
+                label_quality_histogram=histogram,
                 label_quality_cut=round(float(flagged_quality.max()), 4) if len(flagged_quality) else None,
             )
         )
     return rows
 
 
-def _margin(
-    ctx: CheckContext,
-    c: int,
-    n: int,
-    distances: npt.NDArray[np.float64],
-    own: npt.NDArray[np.float64],
-    centres: dict[int, npt.NDArray[np.float64]],
-    spread: float,
-    labels: LabelScores | None,
-) -> HardNegativeMargin:
+def _margins(ctx: CheckContext, c: int, labels: LabelScores | None) -> list[HardNegativeMargin]:
+    names = ctx.class_names
     view = view_of(ctx)
-    members = view.labels == c
-    other = np.linalg.norm(distances[members] - centres[n], axis=1)
-    closer = float((other < own).mean())
-    margin = float(np.median(other - own)) / spread if spread > 0 else 0.0
-    confusion = None
-    if labels is not None:
-        in_class = view.labels[labels.rows] == c
-        if in_class.any():
-            confusion = round(float(labels.evidence.probabilities[in_class, n].mean()), 4)
-    return HardNegativeMargin(
-        negative=ctx.class_names[n],
-        margin=round(margin, 4),
-        closer_share=round(closer, 4),
-        confusion=confusion,
-        status="too close" if closer > CLOSE_SHARE else "separated",
-    )
+    out = []
+    for negative in ctx.spec.classes[names[c]].hard_negatives:
+        n = names.index(negative) if negative in names else -1
+        found = pair_margin(ctx, c, n) if n >= 0 else None
+        if found is None:
+            continue
+        confusion = None
+        if labels is not None:
+            in_class = view.labels[labels.rows] == c
+            if in_class.any():
+                confusion = round(float(labels.evidence.probabilities[in_class, n].mean()), 4)
+        out.append(
+            HardNegativeMargin(
+                negative=negative,
+                margin=round(found.margin, 4),
+                closer_share=round(found.closer_share, 4),
+                confusion=confusion,
+                status="too close" if found.closer_share > CLOSE_SHARE else "separated",
+            )
+        )
+    return out
+
+
+TIGHTNESS_COLUMNS = ("class", "examples", "agreement", "by chance", "spread × typical", "label noise", "status")
+"""The columns of the plain-text tightness table (Markdown, terminal)."""
+
+
+def tightness_cells(row: ClassTightness) -> list[str]:
+    """One class's tightness as text cells, in `TIGHTNESS_COLUMNS` order, then its hard negatives."""
+    ratio = row.spread / row.typical_spread if row.typical_spread else 0.0
+    noise = f"{row.label_noise:.1%}" if row.label_noise is not None else "—"
+    negatives = "; ".join(f"{m.negative}: {m.status} ({m.closer_share:.0%} closer)" for m in row.hard_negatives)
+    return [
+        row.class_name,
+        str(row.examples),
+        f"{row.agreement:.0%}",
+        f"{row.agreement_by_chance:.0%}",
+        f"{ratio:.2f}",
+        noise,
+        row.status,
+        negatives or "—",
+    ]
+
+
+EXAMPLE_COLUMNS = (
+    "task_id",
+    "annotation_id",
+    "region_id",
+    "class",
+    "split",
+    "label_quality",
+    "suggested",
+    "mislabel",
+    "outlier_score",
+    "outlier",
+    "uniqueness",
+    "duplicate_score",
+    "duplicate_group",
+)
+"""The columns of the per-example table `taxospec check --scores FILE.csv` writes."""
+
+
+def examples_csv(tables: ScoreTables) -> str:
+    """The per-example scores as CSV (one row per embedded example, `EXAMPLE_COLUMNS`)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXAMPLE_COLUMNS)
+    for example in tables.examples:
+        values = example.model_dump(by_alias=True)
+        writer.writerow(["" if values[c] is None else values[c] for c in EXAMPLE_COLUMNS])
+    return out.getvalue()

@@ -18,14 +18,12 @@ from taxospec.checks.base import Check, CheckContext, Outcome, check
 from taxospec.checks.embedding_duplicates import duplicate_across_splits, near_duplicate, near_identical_frames
 from taxospec.checks.embedding_frames import box_background_action, segment_ends_loose
 from taxospec.checks.embedding_labels import likely_mislabel, outlier
+from taxospec.checks.embedding_scores import CLOSE_SHARE, pair_margin
 from taxospec.checks.embedding_text import axis_value_disputed, positive_unreached, prompt_incoherent, scenario_gap
 from taxospec.checks.embedding_view import embedding_params, embeddings_off, scored, view_of
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.spec.model import EmbeddingSpec
-
-MAX_CENTROID_CONFUSION = 0.1
-"""Share of a positive's examples closer to a hard negative's centroid above which the pair is too close."""
 
 
 @check("class-not-cohesive", "embeddings", Severity.WARNING, skip=embeddings_off)
@@ -108,37 +106,31 @@ def hard_negative_confusion(ctx: CheckContext, params: EmbeddingSpec) -> Outcome
 @check("hard-negative-margin", "embeddings", Severity.WARNING, skip=embeddings_off)
 def hard_negative_margin(ctx: CheckContext, params: None) -> Outcome:
     """A positive class and one of its hard negatives too close: more than 10 % of the positive's examples
-    are closer to the negative's centroid than to their own.
+    are closer to the negative's centre than to their own (in the example scores' geometry, as the report's
+    tightness table shows it).
 
     The pair is not separable in this embedding space; the fine-tune must learn the difference from few,
     clear examples, so collect more of them."""
-    view = view_of(ctx)
-    centroids = view.centroids
     issues = []
     evaluated = 0
     for p, negatives in _hard_negatives(ctx).items():
-        if p not in centroids:
-            continue
-        members = view.space.vectors[view.labels == p]
-        own = members @ centroids[p]
         for n in sorted(negatives):
-            if n not in centroids:
+            found = pair_margin(ctx, p, n)
+            if found is None:
                 continue
             evaluated += 1
-            other = members @ centroids[n]
-            share = float((other > own).mean())
-            margin = float(np.median(own - other))
-            if share > MAX_CENTROID_CONFUSION:
+            if found.closer_share > CLOSE_SHARE:
                 issues.append(
                     scored(
                         ctx.issue(
                             "hard-negative-margin",
-                            f"{ctx.class_names[p]!r} vs {ctx.class_names[n]!r}: {share:.0%} of {ctx.class_names[p]!r} "
-                            f"examples are closer to {ctx.class_names[n]!r} (median margin {margin:.3f})",
+                            f"{ctx.class_names[p]!r} vs {ctx.class_names[n]!r}: {found.closer_share:.0%} of "
+                            f"{ctx.class_names[p]!r} examples are closer to {ctx.class_names[n]!r} (median margin "
+                            f"{found.margin:+.2f} of the class's spread)",
                             class_name=ctx.class_names[p],
                             value=ctx.class_names[n],
                         ),
-                        1.0 - share,
+                        1.0 - found.closer_share,
                     )
                 )
     return evaluated, issues

@@ -248,3 +248,62 @@ def _same_picture(view: EmbeddingView, bits: int) -> Any:
     vectors = [v for v, row in enumerate(view.rows.tolist()) if row in hashes]
     for a, b in close_pairs([hashes[int(view.rows[v])] for v in vectors], bits):
         yield vectors[a], vectors[b]
+
+
+CLOSE_SHARE = 0.1
+"""Share of a class's examples closer to a hard negative's centre than to their own above which the pair is
+too close (`hard-negative-margin`, and the tightness table)."""
+
+
+@dataclass(frozen=True)
+class ClassShape:
+    """Each class's centre and its examples' distances to it, in the score geometry's distances."""
+
+    centres: dict[int, npt.NDArray[np.float64]]
+    own: dict[int, npt.NDArray[np.float64]]
+    """Per class, its examples' distances to its centre (in vector-row order of the class's members)."""
+    spreads: dict[int, float]
+    """Per class, the median of `own`."""
+
+
+@dataclass(frozen=True)
+class PairMargin:
+    """How a class stands against one of its hard negatives."""
+
+    closer_share: float
+    """Share of the class's examples closer to the negative's centre than to their own."""
+    margin: float
+    """Median (distance to the negative's centre − to their own) over the class's spread."""
+
+
+def class_shape(ctx: CheckContext) -> ClassShape:
+    """The classes' centres and spreads (classes with at least two embedded examples)."""
+
+    def compute() -> ClassShape:
+        view = view_of(ctx)
+        distances = score_space(ctx).space.distances.astype(np.float64)
+        centres, own, spreads = {}, {}, {}
+        for c in np.unique(view.labels[view.labels >= 0]).tolist():
+            members = view.labels == c
+            if members.sum() < 2:
+                continue
+            centres[int(c)] = distances[members].mean(axis=0)
+            own[int(c)] = np.linalg.norm(distances[members] - centres[int(c)], axis=1)
+            spreads[int(c)] = float(np.median(own[int(c)]))
+        return ClassShape(centres, own, spreads)
+
+    return ctx.shared("class-shape", compute)
+
+
+def pair_margin(ctx: CheckContext, positive: int, negative: int) -> PairMargin | None:
+    """How `positive` stands against `negative` (None: one of them has fewer than two examples)."""
+    shape = class_shape(ctx)
+    if positive not in shape.centres or negative not in shape.centres:
+        return None
+    view = view_of(ctx)
+    distances = score_space(ctx).space.distances.astype(np.float64)
+    own = shape.own[positive]
+    other = np.linalg.norm(distances[view.labels == positive] - shape.centres[negative], axis=1)
+    spread = shape.spreads[positive]
+    margin = float(np.median(other - own)) / spread if spread > 0 else 0.0
+    return PairMargin(float((other < own).mean()), margin)

@@ -51,6 +51,12 @@ class SpecNotUsable(TaxospecError):
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: terminal, or from -o).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to this file.")
 @click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(path_type=Path),
+    help="Also write the per-example scores (label quality, outlier, uniqueness, duplicate) to this CSV file.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice([s.value for s in Severity]),
     default="error",
@@ -85,6 +91,7 @@ def check_command(
     write_back_to: str,
     fmt: str | None,
     output: Path | None,
+    scores_path: Path | None,
     fail_on: str,
     per_code: int,
     select: tuple[str, ...],
@@ -129,6 +136,8 @@ def check_command(
         raise click.UsageError("a live check takes SPEC, --url and --project, and no EXPORT")
     if write_back and not live:
         raise click.UsageError("--write-back needs a live project (--url and --project)")
+    if scores_path is not None and no_embeddings:
+        raise click.UsageError("--scores needs the embedding checks (it cannot go with --no-embeddings)")
     if spec_path is None or (export is None and not live):
         raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
     for code in select:
@@ -172,6 +181,8 @@ def check_command(
         where = destination(TARGETS[write_back_to], project_labels)
         done = put_findings(client, project, report.findings, where)
         click.echo(f"wrote findings to {done.written} task(s), cleared {done.cleared} in project {project}", err=True)
+    if scores_path is not None:
+        _write_scores(report, scores_path)
     threshold = Severity(fail_on)
     if fmt == "terminal":
         if output is not None:
@@ -195,6 +206,17 @@ def check_command(
             write_text_atomic(output, text)
             click.echo(f"wrote {output}", err=True)
     ctx.exit(report.exit_code(threshold))
+
+
+def _write_scores(report: Any, path: Path) -> None:
+    """The per-example table, or a line saying why there is none (no embeddings: nothing is written)."""
+    from taxospec.score_tables import examples_csv
+
+    if report.scores is None:
+        click.echo(f"no example scores, so {path} was not written: the run had no embeddings", err=True)
+        return
+    write_text_atomic(path, examples_csv(report.scores))
+    click.echo(f"wrote {path} ({len(report.scores.examples)} examples)", err=True)
 
 
 def _pull_live(url: str, project: int, api_key: str | None, folder: Path) -> tuple[Any, Path, str]:

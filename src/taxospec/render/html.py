@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from html import escape
 
 from taxospec.findings import Finding, Severity
+from taxospec.render.html_scores import tightness_section
 from taxospec.report import CellModel, Report
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
@@ -116,10 +117,12 @@ def render_html(
         "</header><main>",
         _tiles(report),
         '<nav><a href="#classes">Classes</a><a href="#coverage">Coverage</a><a href="#todo">To collect</a>'
-        '<a href="#findings">Findings</a><a href="#checks">Checks</a></nav>',
+        + ('<a href="#tightness">Tightness</a>' if report.scores and report.scores.tightness else "")
+        + '<a href="#findings">Findings</a><a href="#checks">Checks</a></nav>',
         _classes(report),
         _coverage(report),
         _todo(report),
+        tightness_section(report),
         _findings(report, per_code, thumbnails or {}),
         _checks(report),
     ]

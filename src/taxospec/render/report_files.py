@@ -7,6 +7,7 @@ from xml.etree import ElementTree as ET
 
 from taxospec.findings import Finding, Severity
 from taxospec.report import Report
+from taxospec.score_tables import TIGHTNESS_COLUMNS, tightness_cells
 
 
 def render_json(report: Report) -> str:
@@ -29,6 +30,11 @@ def render_markdown(report: Report, *, per_code: int = 20) -> str:
         "|---|---|---:|---:|",
     ]
     lines += [f"| {name} | {c.role} | {c.total} | {c.minimum} |" for name, c in report.classes.items()]
+    if report.scores is not None and report.scores.tightness:
+        lines += ["", "## Class tightness", "", f"In the {report.scores.summary.geometry} geometry.", ""]
+        lines += ["| " + " | ".join((*TIGHTNESS_COLUMNS, "hard negatives")) + " |"]
+        lines += ["|---|" + "---:|" * 5 + "---|---|"]
+        lines += ["| " + " | ".join(tightness_cells(row)) + " |" for row in report.scores.tightness]
     failed = [c for c in report.checks if c.failed]
     if failed:
         lines += ["", "## Checks with findings", "", "| check | severity | failed | evaluated |", "|---|---|---:|---:|"]

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from taxospec.findings import Finding, Severity
 from taxospec.report import Report
+from taxospec.score_tables import TIGHTNESS_COLUMNS, tightness_cells
 
 STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -21,6 +22,13 @@ def render_terminal(report: Report, console: Console, *, per_code: int = 5) -> N
         f"{s.tasks} tasks, {s.annotations} annotations, {s.samples} examples ({report.export_format})", highlight=False
     )
     console.print(_class_table(report))
+    if report.scores is not None and report.scores.tightness:
+        tightness = Table(title=f"Class tightness ({report.scores.summary.geometry})", title_justify="left")
+        for column in (*TIGHTNESS_COLUMNS, "hard negatives"):
+            tightness.add_column(column, justify="right" if column in TIGHTNESS_COLUMNS[1:6] else "left")
+        for row in report.scores.tightness:
+            tightness.add_row(*tightness_cells(row))
+        console.print(tightness)
     failed = [c for c in report.checks if c.failed]
     if failed:
         table = Table(title="Checks with findings", title_justify="left")
