@@ -49,7 +49,7 @@ def params_of(check: Check[Any], spec: Spec) -> Any:
     if not overrides:
         return base
     if not isinstance(base, BaseModel):
-        raise ParamsError(check.name, [((), "this check takes no parameters")])
+        raise ParamsError(check.name, [((), f"{check.name} takes no parameters")])
     shared = fixed_fields(type(base))
     refused: list[tuple[tuple[str | int, ...], str]] = [
         ((key,), "cannot be set per check: it is shared by every embedding check (or read by none)")

@@ -512,7 +512,8 @@ def _bad_check_params(spec: Spec) -> Iterator[Problem]:
             params_of(known.get(code), spec)
         except ParamsError as bad:
             for path, message in bad.problems:
-                yield ("checks", code, "params", *path), message
+                key = ".".join(map(str, path))
+                yield ("checks", code, "params", *path), f"{code} parameter {key}: {message}" if key else message
 
 
 @rule("unused-key", Severity.WARNING)

@@ -73,7 +73,7 @@ def with_check_params(schema: dict[str, Any], spec_defaults: Any = None) -> dict
             defs.update(_params_schema(model, name, fixed_fields(model)))
         properties[item.name] = {
             "allOf": [{"$ref": "#/$defs/CheckSetting"}],
-            "properties": {"params": {"$ref": f"#/$defs/{name}"}},
+            "properties": {"params": {"$ref": f"#/$defs/{name}", "description": f"The parameters of `{item.name}`."}},
             "description": item.summary,
         }
     checks_schema = schema["properties"]["checks"]
