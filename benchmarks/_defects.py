@@ -41,6 +41,8 @@ class Planted:
     splits: npt.NDArray[np.int64]
     truth: dict[str, set[int]] = field(default_factory=dict)
     lookalike: dict[int, int] = field(default_factory=dict)
+    true_labels: Labels | None = None
+    """The labels before flipping (None: the given labels are the true ones)."""
 
 
 def _nearest_class(features: Matrix, labels: Labels) -> dict[int, int]:
@@ -147,7 +149,8 @@ def lookalike_flips(rate: float) -> Callable[[Data, int], Planted]:
         labels = data.labels.copy()
         rows = rng.choice(n, size=max(1, round(rate * n)), replace=False)
         labels[rows] = [data.lookalike[int(c)] for c in labels[rows]]
-        return Planted(data.features.copy(), labels, _splits(n, rng), {"label": set(rows.tolist())}, data.lookalike)
+        truth = {"label": set(rows.tolist())}
+        return Planted(data.features.copy(), labels, _splits(n, rng), truth, data.lookalike, data.labels.copy())
 
     return plant
 
@@ -161,7 +164,8 @@ def uniform_flips(rate: float) -> Callable[[Data, int], Planted]:
         labels = data.labels.copy()
         rows = rng.choice(n, size=max(1, round(rate * n)), replace=False)
         labels[rows] = (labels[rows] + rng.integers(1, k, size=len(rows))) % k
-        return Planted(data.features.copy(), labels, _splits(n, rng), {"label": set(rows.tolist())}, data.lookalike)
+        truth = {"label": set(rows.tolist())}
+        return Planted(data.features.copy(), labels, _splits(n, rng), truth, data.lookalike, data.labels.copy())
 
     return plant
 

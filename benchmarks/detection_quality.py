@@ -55,8 +55,23 @@ def spec_text(classes: int, lookalike: dict[int, int], extra: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def taxospec_flags(planted: Planted, extra: str = "") -> tuple[dict[str, set[int]], float]:
-    """Rows each taxospec check flags (duplicates: every member of a group) and the seconds the checks took."""
+def team_predictions(planted: Planted, accuracy: float, seed: int) -> list[tuple[int, float]]:
+    """A simulated team model's prediction per row: the true class `accuracy` of the time (score 0.9),
+    else another class (score 0.6)."""
+    rng = np.random.default_rng(seed + 7)
+    truth = planted.true_labels if planted.true_labels is not None else planted.labels
+    truth = np.concatenate([truth, planted.labels[len(truth) :]])
+    classes = int(planted.labels.max()) + 1
+    right = rng.random(len(truth)) < accuracy
+    other = (truth + rng.integers(1, classes, size=len(truth))) % classes
+    return [(int(t), 0.9) if r else (int(o), 0.6) for t, o, r in zip(truth, other, right, strict=True)]
+
+
+def taxospec_flags(
+    planted: Planted, extra: str = "", predictions: list[tuple[int, float]] | None = None
+) -> tuple[dict[str, set[int]], float]:
+    """Rows each taxospec check flags (duplicates: every member of a group) and the seconds the checks took;
+    `predictions` (class, score per row) go into the export as a team model's predictions."""
     from taxospec import load_spec_text, read_export
     from taxospec.checks.run import run_checks
     from taxospec.embeddings.space import EmbeddingSpace
@@ -68,6 +83,9 @@ def taxospec_flags(planted: Planted, extra: str = "") -> tuple[dict[str, set[int
         image_task(i + 1, f"{i}.png", f"c{int(y)}", split=names[int(s)])
         for i, (y, s) in enumerate(zip(planted.labels, planted.splits, strict=True))
     ]
+    for task, said in zip(tasks, predictions or [], strict=False):
+        result = [{"from_name": "label", "to_name": "image", "type": "choices", "value": {"choices": [f"c{said[0]}"]}}]
+        task["predictions"] = [{"model_version": "team", "score": said[1], "result": result}]
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "export.json"
         export.write_text(json.dumps(tasks))
@@ -87,17 +105,29 @@ def taxospec_flags(planted: Planted, extra: str = "") -> tuple[dict[str, set[int
     return flagged, seconds
 
 
-def datalab_flags(planted: Planted) -> tuple[dict[str, set[int]], float]:
-    """Rows Datalab flags per issue type, and the seconds `find_issues` took."""
+def datalab_flags(
+    planted: Planted, predictions: list[tuple[int, float]] | None = None
+) -> tuple[dict[str, set[int]], float]:
+    """Rows Datalab flags per issue type, and the seconds `find_issues` took; with the team model's
+    `predictions`, Datalab gets them as `pred_probs` (the predicted class its score, the rest shared)."""
     from cleanlab import Datalab
 
     lab = Datalab(data={"label": planted.labels.tolist()}, label_name="label", verbosity=0)
+    extra: dict[str, Any] = {}
+    if predictions is not None:
+        classes = int(planted.labels.max()) + 1
+        probs = np.empty((len(predictions), classes))
+        for row, (predicted, score) in enumerate(predictions):
+            probs[row] = (1 - score) / (classes - 1)
+            probs[row, predicted] = score
+        extra["pred_probs"] = probs
     began = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lab.find_issues(
             features=planted.features.astype(np.float32),
             issue_types={"label": {}, "outlier": {}, "near_duplicate": {}},
+            **extra,
         )
     seconds = time.perf_counter() - began
     flagged = {}
@@ -115,7 +145,7 @@ def prf(found: set[int], truth: set[int]) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def run_cell(dataset: str, condition: str, seeds: int, extra: str) -> dict[str, Any]:
+def run_cell(dataset: str, condition: str, seeds: int, extra: str, team: float | None = None) -> dict[str, Any]:
     """Every seed of one (dataset, condition): per tool and defect kind, P/R/F1 per seed and flag counts."""
     data = datasets()[dataset]()
     out: dict[str, Any] = {"dataset": dataset, "condition": condition, "seeds": seeds, "tools": {}}
@@ -124,8 +154,9 @@ def run_cell(dataset: str, condition: str, seeds: int, extra: str) -> dict[str, 
     flags: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for seed in range(seeds):
         planted = CONDITIONS[condition](data, seed)
-        for tool, run in (("taxospec", lambda p: taxospec_flags(p, extra)), ("datalab", datalab_flags)):
-            found, took = run(planted)
+        said = team_predictions(planted, team, seed) if team is not None else None
+        for tool in ("taxospec", "datalab"):
+            found, took = taxospec_flags(planted, extra, said) if tool == "taxospec" else datalab_flags(planted, said)
             seconds[tool].append(took)
             kinds = planted.truth or {"label": set(), "outlier": set(), "duplicate": set()}
             for kind in kinds:
@@ -209,11 +240,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--variant", default="", help="YAML lines added to the spec (e.g. check parameters)")
     parser.add_argument("--json", type=Path, help="write every number here too")
+    parser.add_argument(
+        "--team-model", type=float, metavar="ACCURACY", help="add a simulated team model's predictions to the export"
+    )
     options = parser.parse_args()
     cells = []
     for dataset in options.datasets.split(","):
         for condition in options.conditions.split(","):
-            cell = run_cell(dataset, condition, options.seeds, options.variant)
+            cell = run_cell(dataset, condition, options.seeds, options.variant, options.team_model)
             cells.append(cell)
             missed = verdicts(cell)
             print(f"{dataset:15} {condition:22} {'; '.join(missed) or 'targets met'}", file=sys.stderr, flush=True)

@@ -61,3 +61,12 @@ def test_every_check_is_documented() -> None:
 
     missing = [item.name for item in checks() if f"| `{item.name}` |" not in README]
     assert missing == []
+
+
+def test_every_check_parameter_is_documented() -> None:
+    from taxospec.spec.model import LabelIssueParams, OutlierParams
+
+    missing = [
+        key for model in (LabelIssueParams, OutlierParams) for key in model.model_fields if f"`{key}`" not in README
+    ]
+    assert missing == []
