@@ -129,6 +129,14 @@ def test_flagged_tasks_are_pictured_in_the_page(run_cli: Any, tmp_path: Path) ->
         assert tab.wait_for("document.body.dataset.ready === 'yes'", seconds=30)
         decoded = tab.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
         assert decoded == len(pictures)
+        rows = tab.evaluate("document.querySelectorAll('#tightness tbody tr').length")
+        charts = tab.evaluate("document.querySelectorAll('#tightness figure svg').length")
+        cuts = tab.evaluate("document.querySelectorAll('#tightness figure line').length")
+        classes = len(report["scores"]["tightness"])
+        flagged_classes = sum(1 for row in report["scores"]["tightness"] if row["label_quality_cut"] is not None)
+        assert rows == charts == classes == 3 and cuts == flagged_classes >= 1
+        drawn = tab.evaluate("document.querySelector('#tightness figure svg').getBoundingClientRect().width")
+        assert drawn > 100, "the histograms are laid out, not collapsed"
         tab.evaluate("document.querySelectorAll('#findings details').forEach(d => { d.open = true; })")
         tab.evaluate("document.querySelector('#findings details[data-code=likely-mislabel]').scrollIntoView()")
         tab.screenshot(ARTIFACTS / "report-thumbnails.png")
