@@ -29,6 +29,10 @@ GEOMETRIES: tuple[GeometryName, ...] = (
 )
 CHOICE_SAMPLE = 5_000
 """Examples the automatic choice is measured on (a seeded sample beyond this)."""
+ONE_GRAPH_ABOVE = 50_000
+"""Examples above which `auto` considers only the geometries whose neighbour vote uses the same graph as
+the distances (`cosine` on unit vectors, `euclidean`, `standardized-euclidean`): where the index is
+approximate (`embeddings.index.APPROXIMATE_ABOVE`) each further k-NN search costs many seconds."""
 CHOICE_NEIGHBOURS = 10
 
 
@@ -90,6 +94,14 @@ def vote_probabilities(
     return np.asarray((counts + smoothing * prior) / (valid.sum(axis=1, keepdims=True) + smoothing))
 
 
+def candidates(features: npt.NDArray[np.float64], total: int | None = None) -> tuple[GeometryName, ...]:
+    """The geometries `auto` chooses from for `features` (of `total` examples in all: default its rows)."""
+    if (total if total is not None else len(features)) <= ONE_GRAPH_ABOVE:
+        return GEOMETRIES
+    unit = bool(np.allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-3))
+    return ("cosine", "euclidean", "standardized-euclidean") if unit else ("euclidean", "standardized-euclidean")
+
+
 def choose(
     features: npt.ArrayLike, labels: npt.NDArray[np.int64], classes: int, seed: int = 0
 ) -> tuple[GeometryName, dict[str, float]]:
@@ -98,8 +110,7 @@ def choose(
     rows: npt.NDArray[np.int64] = np.arange(len(x))
     if len(x) > CHOICE_SAMPLE:
         rows = np.sort(np.random.default_rng(seed).choice(len(x), CHOICE_SAMPLE, replace=False))
-    losses: dict[str, float] = {
-        name: knn_log_loss(prepare(x[rows], name), labels[rows], classes) for name in GEOMETRIES
-    }
-    best = min(GEOMETRIES, key=lambda name: (losses[name], GEOMETRIES.index(name)))
+    names = candidates(x[rows], total=len(x))
+    losses: dict[str, float] = {name: knn_log_loss(prepare(x[rows], name), labels[rows], classes) for name in names}
+    best = min(names, key=lambda name: (losses[name], GEOMETRIES.index(name)))
     return best, losses
