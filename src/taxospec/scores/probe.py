@@ -59,7 +59,7 @@ def ridge_probe(
         return out, float("nan")
     mean = x[fit_rows].mean(axis=0)
     scale = x[fit_rows].std(axis=0)
-    # the n × d products in float32 (half the time at 100,000 rows), the d × d algebra in float64
+    # the n-by-d products in float32 (half the time at 100,000 rows), the d-by-d algebra in float64
     z = np.hstack([(x - mean) / np.where(scale > 1e-12, scale, 1.0), np.ones((n, 1))]).astype(np.float32)
     onehot = np.zeros((n, classes), dtype=np.float32)
     onehot[np.arange(n), labels] = 1.0
