@@ -12,7 +12,8 @@ import numpy.typing as npt
 from pydantic import Field
 
 from taxospec.checks.base import CheckContext, SkipCheck
-from taxospec.checks.embedding_labels import label_params_of, outlier_params_of
+from taxospec.checks.embedding_duplicates import near_duplicate
+from taxospec.checks.embedding_labels import label_params_of, outlier_params_of, outliers_reported
 from taxospec.checks.embedding_scores import (
     CLOSE_SHARE,
     LabelScores,
@@ -148,8 +149,6 @@ def score_tables(ctx: CheckContext) -> ScoreTables | None:
     except SkipCheck:
         labels = None
     outliers = outlier_scores(ctx, outlier_params_of(ctx.spec), label_params)
-    from taxospec.checks.embedding_duplicates import near_duplicate
-
     duplicates = duplicate_scores(ctx, params_of(near_duplicate, ctx.spec))
     n = len(view.rows)
     quality = np.full(n, np.nan)
@@ -160,7 +159,8 @@ def score_tables(ctx: CheckContext) -> ScoreTables | None:
         quality[labels.rows] = issues.quality
         suggested[labels.rows] = issues.suggested
         mislabel[labels.rows] = issues.flagged
-    mislabel &= ~outliers.flagged
+    if outliers_reported(ctx.spec):
+        mislabel &= ~outliers.flagged
     group_of = np.full(n, -1)
     for g, group in enumerate(duplicates.groups):
         group_of[group] = g

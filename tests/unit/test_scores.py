@@ -313,3 +313,16 @@ def test_perceptual_hashes_see_copies_and_not_other_pictures() -> None:
     pairs = close_pairs(hashes, 16)
     assert {(0, 1), (0, 2), (0, 3)} <= set(pairs)
     assert not [p for p in pairs if p[1] >= 4 and p[0] != p[1] and not ({p[0], p[1]} <= {0, 1, 2, 3})]
+
+
+def test_with_outlier_off_the_examples_it_would_take_stay_mislabels(tmp_path: Path) -> None:
+    features, given, splits, _ = _world(0)
+    _, with_outliers = _check(tmp_path, features, given, splits)
+    spec = SPEC + "checks: {outlier: {enabled: false}}\n"
+    report, findings = _check(tmp_path, features, given, splits, spec)
+    taken = {f.task_id for f in with_outliers if f.code == "outlier"}
+    mislabels = {f.task_id for f in findings if f.code == "likely-mislabel"}
+    before = {f.task_id for f in with_outliers if f.code == "likely-mislabel"}
+    assert not [f for f in findings if f.code == "outlier"] and before <= mislabels <= before | taken
+    assert mislabels & taken, "some examples the outlier check took are mislabels for the evidence"
+    assert {e.task_id for e in report.scores.examples if e.mislabel} == mislabels

@@ -37,8 +37,17 @@ def hard_negative_pairs(ctx: CheckContext) -> set[tuple[int, int]]:
     return pairs
 
 
+def outliers_reported(spec: Spec) -> bool:
+    """Whether the `outlier` check runs (when it is off in the spec, mislabels keep the examples it would
+    have taken: they are reported somewhere)."""
+    setting = spec.checks.get("outlier")
+    return setting is None or setting.enabled
+
+
 def outlier_rows(ctx: CheckContext) -> set[int]:
     """Vector rows the `outlier` check flags (a mislabel is never also reported as an outlier)."""
+    if not outliers_reported(ctx.spec):
+        return set()
     try:
         found = outlier_scores(ctx, outlier_params_of(ctx.spec), label_params_of(ctx.spec))
     except SkipCheck:

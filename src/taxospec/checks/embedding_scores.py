@@ -20,9 +20,10 @@ from taxospec.checks.embedding_view import EmbeddingView, view_of
 from taxospec.embeddings.index import NeighborIndex
 from taxospec.scores import geometry
 from taxospec.scores.confident import confident_joint
-from taxospec.scores.duplicates import DuplicateScores, find_duplicates
+from taxospec.scores.duplicates import DuplicateScores, find_duplicates, relative_threshold
 from taxospec.scores.label_issues import LabelEvidence, label_evidence
 from taxospec.scores.outliers import OutlierScores, find_outliers
+from taxospec.scores.perceptual import close_pairs
 from taxospec.spec.model import DuplicatesSpec, LabelIssueParams, OutlierParams
 
 MIN_LABELLED = 10
@@ -205,8 +206,6 @@ def duplicate_scores(ctx: CheckContext, params: DuplicatesSpec) -> DuplicateScor
         scored = score_space(ctx)
         nearest = np.sqrt(np.maximum(-scored.distance_sims[:, 0].astype(np.float64), 0.0))
         nearest = np.where(scored.distance_ids[:, 0] >= 0, nearest, np.inf)
-        from taxospec.scores.duplicates import relative_threshold
-
         threshold, _ = relative_threshold(nearest, params.relative_distance)
         pairs = within(scored.index, threshold)
         extra = list(_same_bytes(view)) + list(_same_picture(view, params.hash_distance))
@@ -243,8 +242,6 @@ def _same_picture(view: EmbeddingView, bits: int) -> Any:
     hashes = view.space.perceptual_hashes
     if bits <= 0 or not hashes:
         return
-    from taxospec.scores.perceptual import close_pairs
-
     vectors = [v for v, row in enumerate(view.rows.tolist()) if row in hashes]
     for a, b in close_pairs([hashes[int(view.rows[v])] for v in vectors], bits):
         yield vectors[a], vectors[b]

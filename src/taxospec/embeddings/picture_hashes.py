@@ -13,8 +13,9 @@ from pathlib import Path
 
 from taxospec.dataset import Dataset
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, shown
+from taxospec.embeddings.pictures import as_rgb, open_image, orientation_of, upright
 from taxospec.output import write_atomic
-from taxospec.scores.perceptual import BITS
+from taxospec.scores.perceptual import BITS, hash_picture
 
 STORE = "perceptual-256-1.json"
 """The file of known hashes (content hash → hash) in the cache folder."""
@@ -53,9 +54,6 @@ def picture_hashes(
 
 
 def _hash_of(uri: str | None, sources: MediaSources) -> int | None:
-    from taxospec.embeddings.pictures import as_rgb, open_image, orientation_of, upright
-    from taxospec.scores.perceptual import hash_picture
-
     try:
         data = read_media(uri, sources)
         with open_image(data, shown(uri or "")) as image:
