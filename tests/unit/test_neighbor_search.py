@@ -56,3 +56,21 @@ def test_auto_stays_on_the_cpu_without_a_gpu() -> None:
     index = NeighborIndex(_clustered(50), device="auto")
     assert index.torch_search is None and not index.on_gpu
     assert NeighborIndex(_clustered(50), device="torch:cpu").torch_search is not None
+
+
+def test_euclidean_search_agrees_between_faiss_torch_and_numpy() -> None:
+    rng = np.random.default_rng(9)
+    points = (rng.normal(size=(300, 6)) * rng.uniform(0.1, 5, size=(300, 1))).astype(np.float32)  # not unit
+    exact = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(exact, np.inf)
+    expected = np.argsort(exact, axis=1)[:, :5]
+    for device in ("cpu", "torch:cpu"):
+        sims, ids = NeighborIndex(points, device=device, metric="l2").knn(5)
+        assert (ids == expected).mean() > 0.99, device
+        np.testing.assert_allclose(-sims, np.take_along_axis(exact, ids, axis=1), rtol=1e-3, atol=1e-3)
+        queries = points[:7] + 0.01
+        near_sims, near_ids = NeighborIndex(points, device=device, metric="l2").search(queries, 3)
+        assert (near_ids[:, 0] == np.arange(7)).all() and (near_sims <= 0).all()
+    pairs = NeighborIndex(points, device="cpu", metric="l2").pairs_above(-0.05)
+    close = {(i, j) for i, j in zip(*np.nonzero(np.triu(exact <= 0.05, 1)), strict=True)}
+    assert {(i, j) for i, j, _ in pairs} == close
