@@ -16,7 +16,7 @@ import itertools
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +44,7 @@ from taxospec.embeddings.pictures import decode_image, refuse_huge
 from taxospec.embeddings.plan import PlanEntry, parse_box_id, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
 from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace
+from taxospec.gc_pause import gc_paused
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -74,26 +75,7 @@ class _TaskResult:
     """What the video file says of itself (frame rate, frame count)."""
 
 
-def _gc_paused(func: Callable[P, R]) -> Callable[P, R]:
-    """Run `func` with the cyclic garbage collector paused: embedding allocates tens of thousands of small
-    objects that are never cyclic, and the collections they set off cost a re-run more than its own work."""
-    import functools
-    import gc
-
-    @functools.wraps(func)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        was_on = gc.isenabled()
-        gc.disable()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            if was_on:
-                gc.enable()
-
-    return run
-
-
-@_gc_paused
+@gc_paused
 def embed_dataset(
     dataset: Dataset,
     embedder: Any,

@@ -1,7 +1,10 @@
 """Stream the elements of a (possibly gzip-compressed) top-level JSON array without loading the file.
 
 Each element is decoded with the C JSON scanner (`JSONDecoder.raw_decode`) from a sliding text buffer, so
-memory holds one buffer and one element at a time, and speed is that of `json.loads`.
+memory holds one buffer and one element at a time, and speed is that of `json.loads`. An element larger
+than the buffer is read in chunks that double in size, so that decoding it again from its start after
+each refill costs at most twice its length in all (linear, not quadratic, in a task of a million
+regions); an element beyond `MAX_ELEMENT_CHARS` is refused (one task of that size is no labeling task).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import codecs
 import gzip
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +22,9 @@ from taxospec.errors import TaxospecError
 from taxospec.inputs import open_input
 
 CHUNK_CHARS = 1 << 22
+MAX_ELEMENT_CHARS = 1 << 26
+"""Characters one element of the export (one task) may span: 64 Mi, some 280,000 boxes (the largest real
+tasks seen hold tens of thousands of regions, a few megabytes)."""
 GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = " \t\n\r"
 _DECODER = json.JSONDecoder()
@@ -43,7 +50,7 @@ def read_head(path: str | Path, size: int = 1 << 16) -> bytes:
     with open_binary(path) as handle:
         try:
             return handle.read(size)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ExportError(f"{path}: the compressed file is damaged or truncated: {exc}") from None
 
 
@@ -59,16 +66,16 @@ class _TextBuffer:
         self.eof = False
         self.consumed_chars = 0
 
-    def fill(self) -> bool:
-        """Append the next chunk; False at the end of the stream."""
+    def fill(self, size: int | None = None) -> bool:
+        """Append the next `size` bytes (default `CHUNK_CHARS`); False at the end of the stream."""
         if self.eof:
             return False
         try:
-            raw = self.handle.read(CHUNK_CHARS)
+            raw = self.handle.read(size or CHUNK_CHARS)
             chunk = self.decoder.decode(raw, final=not raw)
         except UnicodeDecodeError:
             raise ExportError(f"{self.path}: is not UTF-8 text (a binary file?)") from None
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a damaged deflate stream
             raise ExportError(f"{self.path}: the compressed file is damaged or truncated: {exc}") from None
         if not raw:
             self.eof = True
@@ -94,12 +101,14 @@ class _TextBuffer:
 
     def decode_value(self) -> Any:
         """Decode one JSON value at the cursor, reading more text until it is complete."""
+        more = CHUNK_CHARS
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
                 if not self.eof and self._may_be_incomplete(exc):
-                    self.fill()
+                    self._grow(more)
+                    more *= 2
                     continue
                 raise self._error(exc) from None
             except RecursionError:
@@ -116,6 +125,17 @@ class _TextBuffer:
                 return without_lone_surrogates(value)
             except RecursionError:
                 raise ExportError(f"{self.path}: JSON nested too deeply") from None
+
+    def _grow(self, size: int) -> None:
+        """Read `size` more bytes for the value at the cursor, refusing a value beyond MAX_ELEMENT_CHARS."""
+        if len(self.text) - self.pos > MAX_ELEMENT_CHARS:
+            start = self.consumed_chars + self.pos
+            raise ExportError(
+                f"{self.path}: the element starting at character {start} is longer than "
+                f"{MAX_ELEMENT_CHARS // (1 << 20)} Mi characters: no task of an export is that large (a damaged or "
+                "hostile file?)"
+            )
+        self.fill(size)
 
     def _may_be_incomplete(self, exc: json.JSONDecodeError) -> bool:
         return exc.pos >= len(self.text) - 1 or "Unterminated string" in exc.msg or exc.pos >= len(self.text) - 64

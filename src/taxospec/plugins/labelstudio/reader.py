@@ -30,6 +30,7 @@ from taxospec.dataset import (
     ReadIssue,
     SampleTable,
 )
+from taxospec.gc_pause import gc_paused
 from taxospec.plugins.labelstudio import predictions
 from taxospec.plugins.labelstudio.config import LabelConfig
 from taxospec.plugins.labelstudio.formats import LS_JSON_MIN, sniff_export
@@ -67,6 +68,7 @@ _Piece = tuple[int, tuple[float, ...], tuple[float, ...]]
 """One sample's kind, geometry and timing, as `SampleTable.add` takes them."""
 
 
+@gc_paused
 def read_label_studio_export(path: str | Path, spec: Spec, config: LabelConfig | None = None) -> Dataset:
     """Read the export at `path` (JSON or JSON_MIN, optionally gzip-compressed) against `spec`.
 
