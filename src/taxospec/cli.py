@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 import traceback
 from typing import Any, NoReturn
 
@@ -17,6 +16,7 @@ import click
 
 from taxospec.__about__ import __version__
 from taxospec.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, TaxospecError
+from taxospec.terminal import prepare_streams, silence_stdout
 
 EPILOG = "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 bad input or usage, 3 internal error."
 
@@ -45,6 +45,7 @@ class TaxospecGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; the error boundary of the whole CLI."""
+        prepare_streams()
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -55,8 +56,9 @@ class TaxospecGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("taxospec: interrupted", err=True)
             ctx.exit(130)
-        except BrokenPipeError:
-            sys.stderr.close()
+        except BrokenPipeError:  # `taxospec describe SPEC | head`: the reader went away
+            silence_stdout()
+            click.echo("taxospec: error: the output was cut off: the reading end of the pipe closed", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except OSError as exc:
             if exc.errno not in _NO_ROOM:

@@ -12,11 +12,12 @@ import click
 
 from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options
 from taxospec.commands.labelstudio import write_targets_option
-from taxospec.errors import EXIT_OK, TaxospecError
+from taxospec.errors import EXIT_OK
 from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.labelstudio.config import LabelConfig, parse_label_config
+from taxospec.terminal import stdout_console
 
 if TYPE_CHECKING:
     pass
@@ -30,10 +31,6 @@ _BY_SUFFIX = {
     ".html": "html",
     ".htm": "html",
 }
-
-
-class SpecNotUsable(TaxospecError):
-    """A spec that loads but has lint errors, so checking data against it would mislead."""
 
 
 @click.command(name="check")
@@ -112,14 +109,12 @@ def check_command(
     --ls-document-root, --ls-media-root, --allow-http, --media-map) or embeddings are given (--embeddings).
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
     """
-    from rich.console import Console
-
     from taxospec.api import check as run_check
     from taxospec.plugins.registry import checks
     from taxospec.render.html import HTML_PER_CODE, render_html
     from taxospec.render.report_files import render_json, render_junit, render_markdown
     from taxospec.render.report_terminal import render_terminal
-    from taxospec.spec import lint_spec, load_spec
+    from taxospec.spec import load_spec, refuse_lint_errors
 
     if list_checks:
         from taxospec.checks.params import describe_params
@@ -142,10 +137,7 @@ def check_command(
         raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
     for code in select:
         checks().get(code)
-    spec = embedding.spec_with_model(load_spec(spec_path))
-    errors = [f for f in lint_spec(spec) if f.severity == Severity.ERROR]
-    if errors:
-        raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
+    spec = refuse_lint_errors(embedding.spec_with_model(load_spec(spec_path)))
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "terminal")
     client: Any = None
     labels: LabelConfig | Path | None = config
@@ -187,7 +179,7 @@ def check_command(
     if fmt == "terminal":
         if output is not None:
             raise click.UsageError("the terminal format prints to the screen; use --format json|markdown|junit with -o")
-        console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 120)
+        console = stdout_console(width=None if sys.stdout.isatty() else 120)
         render_terminal(report, console, per_code=per_code)
     else:
         renderers = {"json": render_json, "markdown": render_markdown}

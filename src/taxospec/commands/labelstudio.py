@@ -37,9 +37,9 @@ def config_command(
     """
     from taxospec.plugins.labelstudio.generate import instructions as make_instructions
     from taxospec.plugins.labelstudio.generate import label_config, validate_config
-    from taxospec.spec import load_spec
+    from taxospec.spec import load_spec, refuse_lint_errors
 
-    spec = load_spec(spec_path)
+    spec = refuse_lint_errors(load_spec(spec_path))
     xml = label_config(spec)
     if not no_validate:
         validate_config(xml)
@@ -93,9 +93,9 @@ def push_command(
     token, has no such project, or the change is refused.
     """
     from taxospec.plugins.labelstudio.client import connect, push
-    from taxospec.spec import load_spec
+    from taxospec.spec import load_spec, refuse_lint_errors
 
-    spec = load_spec(spec_path)
+    spec = refuse_lint_errors(load_spec(spec_path))
     result = push(connect(url, api_key), spec, project=project, title=title, force=force)
     verb = "created" if result.created else "updated"
     click.echo(f"{verb} project {result.project}: {url.rstrip('/')}/projects/{result.project}/data")

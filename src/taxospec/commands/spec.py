@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -12,6 +11,7 @@ from taxospec.errors import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, SpecError
 from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
+from taxospec.terminal import stdout_console
 
 SEVERITY_CHOICE = click.Choice([s.value for s in Severity])
 
@@ -160,7 +160,7 @@ def describe(spec_path: Path) -> None:
     from taxospec.spec import lint_spec, load_spec
 
     spec = load_spec(spec_path)
-    console = Console(file=sys.stdout, width=max(100, Console().width))
+    console = stdout_console(width=max(100, Console().width))
     render_spec_summary(spec, lint_spec(spec), console)
 
 

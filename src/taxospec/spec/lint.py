@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from taxospec.errors import TaxospecError
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.spec.model import Spec
@@ -527,6 +530,43 @@ def _unused_key(spec: Spec) -> Iterator[Problem]:
         )
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""A character XML 1.0 cannot carry (NUL and other control characters, lone surrogates, U+FFFE/U+FFFF)."""
+
+
+def _texts(node: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
+    """Every string of a dumped spec (keys and values) with its path."""
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str):
+                yield (*path, key), key
+            yield from _texts(value, (*path, key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _texts(value, (*path, i))
+
+
+@rule("text-not-writable", Severity.ERROR)
+def _text_not_writable(spec: Spec) -> Iterator[Problem]:
+    """Text with a character no Label Studio config (XML) or report can carry: NUL and other control
+    characters, lone surrogates."""
+    seen = set()
+    for path, text in _texts(spec.model_dump(mode="python", exclude_defaults=True)):
+        bad = _NOT_XML.search(text)
+        if bad is None or path in seen:
+            continue
+        seen.add(path)
+        yield (
+            path,
+            (
+                f"holds U+{ord(bad.group()):04X} at position {bad.start() + 1}, a character no labeling config "
+                "(XML) can carry; remove it"
+            ),
+        )
+
+
 @rule("label-collision", Severity.ERROR)
 def _label_collision(spec: Spec) -> Iterator[Problem]:
     """Two classes map to the same Label Studio label."""
@@ -538,3 +578,15 @@ def _label_collision(spec: Spec) -> Iterator[Problem]:
                 ("labelstudio", "labels", name),
                 f"class {name!r} maps to label {label!r}, which another class also uses",
             )
+
+
+class SpecNotUsable(TaxospecError):
+    """A spec that loads but has lint errors, so using it (checking data, generating a config) would mislead."""
+
+
+def refuse_lint_errors(spec: Spec) -> Spec:
+    """`spec` itself, or `SpecNotUsable` listing its lint errors with their locations."""
+    errors = [f for f in lint_spec(spec) if f.severity == Severity.ERROR]
+    if errors:
+        raise SpecNotUsable("the spec has lint errors; fix them first:\n" + "\n".join(str(f) for f in errors))
+    return spec
