@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
+from taxospec.embeddings.http_fetch import FetchFailed, FetchRefused, fetch
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import MediaResolver
 
@@ -234,18 +235,14 @@ class HttpResolver:
         return urllib.parse.urlsplit(uri).scheme in ("http", "https")
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
-        """Download, refusing hosts not on `allow_http` and bodies above `http_max_bytes`."""
-        host = urllib.parse.urlsplit(uri).hostname or ""
-        if host not in sources.allow_http and "*" not in sources.allow_http:
-            raise MediaProblem(
-                "media-refused",
-                f"{shown(uri)}: host {host!r} is not allowed (--allow-http HOST, or --media-map for a local copy)",
-            )
+        """Download, refusing hosts (and redirects to hosts) not on `allow_http` and bodies above
+        `http_max_bytes` (see `http_fetch`)."""
         try:
-            with urllib.request.urlopen(uri, timeout=sources.http_timeout) as response:
-                body: bytes = response.read(sources.http_max_bytes + 1)
-        except OSError as exc:
-            raise MediaProblem("media-missing", f"{uri}: {exc}") from None
+            body = fetch(uri, sources.allow_http, sources.http_timeout, sources.http_max_bytes)
+        except FetchRefused as refused:
+            raise MediaProblem("media-refused", f"{shown(uri)}: {refused}") from None
+        except FetchFailed as failed:
+            raise MediaProblem("media-missing", f"{shown(uri)}: {failed}") from None
         if len(body) > sources.http_max_bytes:
             raise MediaProblem("media-refused", f"{uri}: larger than {sources.http_max_bytes} bytes")
         return body
