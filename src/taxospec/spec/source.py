@@ -185,12 +185,47 @@ class _Builder:
         return text
 
 
+def _flow_too_deep(text: str) -> tuple[int, int] | None:
+    """The (line, column) of the first flow bracket (`[` or `{`) nested deeper than `_MAX_DEPTH`, outside
+    quotes and comments; None when there is none. A linear scan: deep flow nesting is the cheap way to
+    make a YAML composer recurse until it fails."""
+    depth = 0
+    line, column = 1, 0
+    quote = ""
+    comment = False
+    previous = "\n"
+    for char in text:
+        column += 1
+        if char == "\n":  # quoted scalars may span lines: a quote stays open
+            line, column, comment = line + 1, 0, False
+        elif comment:
+            pass
+        elif quote:
+            if char == quote and previous != "\\":
+                quote = ""
+        elif char in "'\"" and (depth or previous in " \t:,[{\n"):
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > _MAX_DEPTH:
+                return line, column
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+    return None
+
+
 def parse_yaml(text: str, path: str) -> tuple[Any, SpecSource]:
     """Parse one YAML document into plain data and its `SpecSource`; raise `SpecError` on any problem.
 
     Mappings become dicts, sequences tuples, scalars str/int/float/bool/None (YAML 1.2 core schema).
     Foreign tags, merge keys, duplicate keys and non-scalar keys are all reported together.
     """
+    too_deep = _flow_too_deep(text)
+    if too_deep is not None:  # before the (recursive) composer, which would take seconds to give up
+        raise SpecError.single(path, f"nesting deeper than {_MAX_DEPTH} levels", *too_deep)
     yaml = YAML(typ="rt", pure=True)
     try:
         nodes = list(yaml.compose_all(io.StringIO(text)))
