@@ -237,10 +237,12 @@ def test_escapes_through_linked_folders_and_planted_pipes_are_refused(tmp_path: 
     with pytest.raises(MediaProblem, match="escapes its root"):
         read_media("/data/local-files/?d=real/x.png", sources)
     os.mkfifo(root / "gone" / "pipe.jpg")
-    with pytest.raises(MediaProblem, match="is not a file"):
+    with pytest.raises(MediaProblem, match="is a named pipe, not a file: refused") as pipe:
         read_media("/data/local-files/?d=gone/pipe.jpg", sources)
-    with pytest.raises(MediaProblem, match="is not a file"):
+    assert pipe.value.code == "media-refused"  # planted, as the README says: refused, not missing
+    with pytest.raises(MediaProblem, match="is a folder, not a file") as folder:
         read_media("/data/local-files/?d=gone", sources)
+    assert folder.value.code == "media-missing"
 
 
 def test_uris_no_file_can_have_are_refused_plainly(tmp_path: Path) -> None:

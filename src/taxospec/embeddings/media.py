@@ -145,8 +145,12 @@ def read_local(path: str | Path, limit: int, read: Callable[[BinaryIO], T]) -> t
         # O_NONBLOCK: a named pipe planted among the media must not hang the run (no effect on files)
         with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
             info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise MediaProblem("media-missing", f"{shown(os.fspath(path))} is not a file")
+            if stat.S_ISDIR(info.st_mode):
+                raise MediaProblem("media-missing", f"{shown(os.fspath(path))} is a folder, not a file")
+            if not stat.S_ISREG(info.st_mode):  # planted among the media: never read
+                raise MediaProblem(
+                    "media-refused", f"{shown(os.fspath(path))} is {_special_kind(info.st_mode)}, not a file: refused"
+                )
             if info.st_size > limit:
                 raise MediaProblem(
                     "media-refused", f"{shown(os.fspath(path))} is {info.st_size} bytes, above the limit of {limit}"
@@ -155,13 +159,24 @@ def read_local(path: str | Path, limit: int, read: Callable[[BinaryIO], T]) -> t
     except ValueError:  # a NUL character, or a name the file system cannot encode
         raise MediaProblem("media-refused", f"{shown(repr(os.fspath(path)))}: not a possible file name") from None
     except IsADirectoryError:
-        raise MediaProblem("media-missing", f"{shown(os.fspath(path))} is not a file") from None
+        raise MediaProblem("media-missing", f"{shown(os.fspath(path))} is a folder, not a file") from None
     except FileNotFoundError:
         raise MediaProblem("media-missing", f"{shown(os.fspath(path))} does not exist") from None
     except PermissionError:
         raise MediaProblem("media-missing", f"{shown(os.fspath(path))}: permission denied") from None
     except OSError as exc:
         raise MediaProblem("media-missing", f"{shown(os.fspath(path))}: {exc.strerror or exc}") from None
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
 
 
 _LOCAL_FILES = "/data/local-files/?d="
