@@ -630,6 +630,20 @@ def test_undecodable_videos_are_named_plainly(tmp_path: Path) -> None:
     assert len(video_frames(whole, [0.5], "clip.mp4")) == 1
 
 
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_a_picture_given_as_a_video_is_a_finding(kind: str) -> None:
+    """FFmpeg opens a PNG or a JPEG as a video of one frame; as a task's video it is unreadable."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(buffer, kind)
+    with pytest.raises(MediaProblem, match=f"x.mp4: is a {kind} picture, not a video") as raised:
+        video_frames(buffer.getvalue(), [0.0], "x.mp4")
+    assert raised.value.code == "media-unreadable"
+
+
 @pytest.mark.parametrize("how", ["threads", "processes", "device"])
 def test_a_box_with_no_area_costs_only_its_own_vector(
     tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder, how: str

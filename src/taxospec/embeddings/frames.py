@@ -90,6 +90,9 @@ def video_frames(data: Video, times: list[float], name: str, *, seek_ahead: floa
     try:
         if not container.streams.video:
             raise MediaProblem("media-unreadable", f"{name}: has no video stream")
+        picture = still_picture_format(container.format.name)
+        if picture is not None:
+            raise MediaProblem("media-unreadable", f"{name}: is a {picture} picture, not a video")
         try:
             found = _frames_at(container, container.streams.video[0], sorted(set(times)), seek_ahead)
         except (av.error.FFmpegError, ValueError) as exc:
@@ -101,6 +104,15 @@ def video_frames(data: Video, times: list[float], name: str, *, seek_ahead: floa
         return [_upright_frame(found[t]) for t in times]
     finally:
         container.close()
+
+
+def still_picture_format(container_format: str) -> str | None:
+    """The picture format FFmpeg read a "video" as (`png_pipe` → "PNG"), or None for a real video
+    container. FFmpeg opens a PNG or JPEG as a one-frame video: a task whose video is a photograph would
+    otherwise pass as a clip with one frame."""
+    if container_format.endswith("_pipe"):
+        return container_format.removesuffix("_pipe").upper()
+    return "still" if container_format in ("image2", "png", "bmp", "tiff") else None
 
 
 def _frames_at(container: Any, stream: Any, wanted: list[float], seek_ahead: float) -> dict[float, Any]:
