@@ -115,6 +115,26 @@ def test_planted_noise_pictures_are_outliers_over_the_seeds(reports: dict[int, A
     assert hits / planted >= OUTLIER_RECALL and hits / max(1, found) >= 0.5, (hits, found, planted)
 
 
+def test_a_cached_rerun_reports_exactly_what_the_fresh_run_did(demos: dict[int, Path], tmp_path: Path) -> None:
+    """The cache keeps float16 vectors; a fresh run uses the same precision, so no score moves (an
+    `axis-value-disputed` score differed in the fourth decimal)."""
+
+    def run() -> Any:
+        return check(
+            demos[11] / "spec.yaml",
+            demos[11] / "export.json",
+            media=MediaSources(ls_document_root=demos[11]),
+            cache_dir=tmp_path / "cache",
+            device="cpu",
+        )
+
+    fresh, cached = run(), run()
+    assert [(f.code, f.task_id, f.score, f.message) for f in fresh.findings] == [
+        (f.code, f.task_id, f.score, f.message) for f in cached.findings
+    ]
+    assert fresh.scores == cached.scores
+
+
 def test_scores_and_tightness_are_in_the_report(report: Any) -> None:
     tables = report.scores
     assert tables is not None and len(tables.examples) == report.summary.samples

@@ -193,6 +193,7 @@ def embed_dataset(
             encoded = embedder.encode_uint8(np.stack([job.pixels for job in pending if job.pixels is not None]))
         else:
             encoded = encode_padded(embedder, torch.stack([job.tensor for job in pending]), batch_size if on_gpu else 0)
+        encoded = as_stored(encoded)
         if cache is not None:
             cache.put([job.key for job in pending], encoded)
         for job, vector in zip(pending, encoded, strict=True):
@@ -209,6 +210,7 @@ def embed_dataset(
             return
         with stages[0].encoding() if stages else contextlib.nullcontext():
             encoded = encode_padded(embedder, decoded.ready(), batch_size if on_gpu else 0)
+        encoded = as_stored(encoded)
         if cache is not None:
             cache.put([job.key for job in decoded.jobs], encoded)
         for job, vector in zip(decoded.jobs, encoded, strict=True):
@@ -354,6 +356,12 @@ def _in_processes(
                             job.pixels = pixels.get(what)  # none for a box with no area in the image
                         result.jobs.append(job)
                 yield result
+
+
+def as_stored(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`vectors` at the precision the cache keeps them (float16), so that a fresh run and a re-run from
+    the cache compute every score from the very same numbers (they differed in the fourth decimal)."""
+    return np.asarray(vectors, dtype=np.float32).astype(np.float16).astype(np.float32)
 
 
 def content_hash(data: bytes) -> str:
