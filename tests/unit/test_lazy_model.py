@@ -3,11 +3,13 @@ never loads it (nor imports torch); a record that no longer matches the model is
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +235,49 @@ def test_the_command_line_names_another_model(
     assert recorded["model_id"].startswith("open_clip:TaxospecTiny-8:file:")
     other = run_cli(*base, "--model", "NoSuchModel", "--pretrained", "tiny.pt", "--format", "json")
     assert other.exit_code == 2 and "open_clip has no model 'NoSuchModel'" in other.stderr
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """`folder` on a read-only file system: a read-only bind mount as root (permission bits do not stop
+    root), the write bits taken away otherwise."""
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+        for path in modes:
+            path.chmod(modes[path] & ~0o222)
+        try:
+            yield
+        finally:
+            for path, mode in modes.items():
+                path.chmod(mode)
+        return
+    done = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"no read-only mount here: {done.stderr.strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder), str(folder)], check=True, capture_output=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=False, capture_output=True)
+
+
+def test_a_full_cache_on_a_read_only_file_system_is_used(tmp_path: Path, tiny_weights: Path, run_cli: Any) -> None:
+    """Nothing new to encode, nothing to write: a cache on a read-only mount serves the re-run."""
+    root, export = boxes_export(tmp_path, 3)
+    spec = pipeline_spec(tmp_path, tiny_weights)
+    cache = tmp_path / "cache"
+    args = ["check", spec, export, "--ls-document-root", root, "--cache-dir", cache, "--device", "cpu"]
+    first = run_cli(*args, "--format", "json")
+    assert first.exit_code in (0, 1), first.stderr
+    with _read_only(cache):
+        with pytest.raises(OSError):
+            (cache / "probe").write_text("x")
+        again = run_cli(*args, "--format", "json")
+        assert again.exit_code == first.exit_code, again.stderr
+        assert json.loads(again.stdout)["findings"] == json.loads(first.stdout)["findings"]
+        png(root / "img" / "new.png", (12, 200, 99))
+        tasks = json.loads(export.read_text())
+        tasks.append(box_task(99, "/data/local-files/?d=img/new.png", "a"))
+        export.write_text(json.dumps(tasks))
+        new = run_cli(*args)  # something new to keep: a clear error, not a traceback
+        assert new.exit_code == 2 and "cannot be written" in new.stderr

@@ -10,6 +10,7 @@ next run loads one or two files.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import os
 import time
@@ -54,9 +55,11 @@ class EmbeddingCache:
     def __init__(self, root: Path, model_id: str, preprocess_id: str) -> None:
         self.root = root
         self.folder = self.folder_for(root, model_id, preprocess_id)
+        label = f"{model_id}\n{preprocess_id}\n"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / "model.txt").write_text(f"{model_id}\n{preprocess_id}\n", encoding="utf-8")
+            if _text_of(self.folder / "model.txt") != label:  # a cache there already needs no write (read-only)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / "model.txt").write_text(label, encoding="utf-8")
         except OSError as exc:
             raise EmbeddingError(f"the embedding cache {self.folder} cannot be written: {exc}") from None
         self._rows: dict[str, int] = {}
@@ -75,9 +78,11 @@ class EmbeddingCache:
                 self._add(keys, vectors.astype(np.float16, copy=False))
                 self._block_files.append(path)
             except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-                path.unlink(missing_ok=True)  # a damaged batch is dropped and re-encoded
+                with contextlib.suppress(OSError):  # (not on a read-only cache)
+                    path.unlink(missing_ok=True)  # a damaged batch is dropped and re-encoded
         for stale in self.folder.glob(".batch-*.tmp*"):
-            stale.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                stale.unlink(missing_ok=True)
         self.memo = ContentMemo(root)
 
     @staticmethod
@@ -138,9 +143,12 @@ class EmbeddingCache:
         keys = list(self._rows)
         rows = np.fromiter(self._rows.values(), dtype=np.intp, count=len(keys))
         chosen = merging[np.searchsorted(np.asarray(self._starts), rows, side="right") - 1]
-        merged = self._write(
-            [k for k, take in zip(keys, chosen.tolist(), strict=True) if take], self.gather(rows[chosen])
-        )
+        try:
+            merged = self._write(
+                [k for k, take in zip(keys, chosen.tolist(), strict=True) if take], self.gather(rows[chosen])
+            )
+        except EmbeddingError:  # a cache that cannot be written (read-only) keeps its batch files
+            return
         for path in files:
             if path not in kept:
                 path.unlink(missing_ok=True)
@@ -331,6 +339,14 @@ class ContentMemo:
         except OSError as exc:
             raise EmbeddingError(f"the embedding cache {self.path.parent} cannot be written: {exc}") from None
         self._changed = False
+
+
+def _text_of(path: Path) -> str | None:
+    """The text of a small file, or None when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _within(indexes: list[int], size: int) -> bool:
