@@ -630,6 +630,22 @@ def test_undecodable_videos_are_named_plainly(tmp_path: Path) -> None:
     assert len(video_frames(whole, [0.5], "clip.mp4")) == 1
 
 
+def test_refused_local_reads_close_their_descriptors(tmp_path: Path) -> None:
+    """A folder given as media opened a descriptor that was never closed: over many such URIs a run ran
+    out of descriptors (found by fuzzing the media resolver)."""
+    import os
+
+    from taxospec.embeddings.media import read_file
+
+    os.mkfifo(tmp_path / "pipe")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(300):
+        for target in (tmp_path, tmp_path / "pipe", tmp_path / "missing"):
+            with pytest.raises(MediaProblem):
+                read_file(target, 1000)
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
+
+
 @pytest.mark.parametrize("kind", ["PNG", "JPEG"])
 def test_a_picture_given_as_a_video_is_a_finding(kind: str) -> None:
     """FFmpeg opens a PNG or a JPEG as a video of one frame; as a task's video it is unreadable."""

@@ -143,7 +143,7 @@ def read_local(path: str | Path, limit: int, read: Callable[[BinaryIO], T]) -> t
     MediaProblem for a missing, unreadable, special (a named pipe, a folder) or oversized file."""
     try:
         # O_NONBLOCK: a named pipe planted among the media must not hang the run (no effect on files)
-        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        with _opened(path) as handle:
             info = os.fstat(handle.fileno())
             if stat.S_ISDIR(info.st_mode):
                 raise MediaProblem("media-missing", f"{shown(os.fspath(path))} is a folder, not a file")
@@ -166,6 +166,17 @@ def read_local(path: str | Path, limit: int, read: Callable[[BinaryIO], T]) -> t
         raise MediaProblem("media-missing", f"{shown(os.fspath(path))}: permission denied") from None
     except OSError as exc:
         raise MediaProblem("media-missing", f"{shown(os.fspath(path))}: {exc.strerror or exc}") from None
+
+
+def _opened(path: str | Path) -> BinaryIO:
+    """`path` opened for reading without blocking on a pipe; the descriptor is closed again when it cannot
+    become a file object (a folder), or it would leak: a run over many such URIs ran out of descriptors."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def _special_kind(mode: int) -> str:
@@ -343,6 +354,7 @@ def read_media(uri: str | None, sources: MediaSources) -> bytes:
     """The bytes of `uri` from the first resolver that claims it."""
     if not uri:
         raise MediaProblem("media-missing", "the task names no media")
+    _refuse_unencodable(uri)
     local = mapped_path(uri, sources)
     if local is not None:
         return read_file(local, sources.max_bytes)
@@ -350,6 +362,17 @@ def read_media(uri: str | None, sources: MediaSources) -> bytes:
     if resolver is None:
         raise MediaProblem("media-refused", f"{shown(uri)}: no resolver reads this kind of URI{_hint(uri)}")
     return resolver.read(uri, sources)
+
+
+def _refuse_unencodable(uri: str) -> None:
+    """MediaProblem `media-refused` for a URI no file system or server can be asked for: one holding a
+    lone surrogate (no UTF-8 text can; the export reader mends them, a plugin or a caller may not)."""
+    try:
+        uri.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MediaProblem(
+            "media-refused", f"{shown(ascii(uri))}: not a possible file name or URL (a lone surrogate)"
+        ) from None
 
 
 def _hint(uri: str) -> str:
@@ -366,6 +389,7 @@ def locate_media(uri: str | None, sources: MediaSources) -> str | None:
     """The local file behind `uri`, when its resolver reads local files (None for http and the like)."""
     if not uri:
         return None
+    _refuse_unencodable(uri)
     local = mapped_path(uri, sources)
     if local is not None:
         return local
