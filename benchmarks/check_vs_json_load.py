@@ -194,8 +194,11 @@ def main() -> None:
                 f"{name:34} {result['seconds']:9.1f} {result['seconds'] / base['seconds']:12.2f} "
                 f"{result['peak_rss'] / 1e6:8.0f} MB {result['peak_rss'] / size:12.2f}"
             )
-        findings = json.loads(report.read_text())["summary"]
-        print(f"\ntaxospec read {findings['samples']:,} examples; findings {findings['findings']}")
+        if not report.exists():
+            print("\ntaxospec wrote no report: it refused the export (one task above its bound?)")
+        else:
+            findings = json.loads(report.read_text())["summary"]
+            print(f"\ntaxospec read {findings['samples']:,} examples; findings {findings['findings']}")
         if options.keep:
             kept = Path.cwd() / "benchmark-export.json"
             os.replace(export, kept)

@@ -115,6 +115,57 @@ def test_fuzz_webhook_payloads() -> None:
     assert harness.run("webhook", make, attempt) >= 1
 
 
+REDIRECTS = [
+    "http://localhost:{port}/ok.png",
+    "http://127.0.0.1:{port}/ok.png",
+    "http://127.0.0.1:{port}/r/{n}",
+    "/r/{n}",
+    "r/{n}",
+    "file:///etc/passwd",
+    "javascript:alert(1)",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]:{port}/ok.png",
+    "http://[::1",
+    "https://127.0.0.1:{port}/ok.png",
+    "http://127.0.0.1:{port}/" + "x" * 5000,
+    "",
+    "http://user:pass@127.0.0.1:{port}/ok.png",
+    "http://127.0.0.1:99999/ok.png",
+    "gopher://127.0.0.1:{port}/",
+]
+
+
+def _redirecting_server() -> Any:
+    """A server on 127.0.0.1 that answers /r/N with a redirect chosen by N (hosts, schemes, loops, chains)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            port = self.server.server_address[1]
+            if self.path.startswith("/r/"):
+                n = sum(map(ord, self.path))
+                target = REDIRECTS[n % len(REDIRECTS)].format(port=port, n=n % 97)
+                self.send_response(301 + n % 8 if n % 8 in (0, 1, 2, 6, 7) else 302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = b"\x89PNG\r\n\x1a\n" if self.path == "/ok.png" else b"?"
+            self.send_response(200 if self.path == "/ok.png" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    import threading
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def test_fuzz_media_uris() -> None:
     from taxospec.embeddings.media import MediaProblem, MediaSources, locate_media, read_media
 
@@ -124,8 +175,15 @@ def test_fuzz_media_uris() -> None:
         (root / "img" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
         os.mkfifo(root / "img" / "pipe.png")
         (root / "away").symlink_to("/etc", target_is_directory=True)
-        sources = MediaSources(ls_document_root=root, ls_media_root=root, media_root=root, http_timeout=2.0)
+        server = _redirecting_server()
+        port = server.server_address[1]
+        sources = MediaSources(
+            ls_document_root=root, ls_media_root=root, media_root=root, http_timeout=2.0, allow_http=("127.0.0.1",)
+        )
         bases = [
+            f"http://127.0.0.1:{port}/r/1",
+            f"http://127.0.0.1:{port}/r/2",
+            f"http://127.0.0.1:{port}/ok.png",
             "/data/local-files/?d=img/a.png",
             "/data/upload/1/a.png",
             "img/a.png",
@@ -148,7 +206,11 @@ def test_fuzz_media_uris() -> None:
                     assert problem.code in ("media-missing", "media-refused", "media-unreadable"), problem
 
         descriptors = len(os.listdir("/proc/self/fd"))
-        assert harness.run("media", make, attempt) >= 1
+        try:
+            assert harness.run("media", make, attempt) >= 1
+        finally:
+            server.shutdown()
+            server.server_close()
         assert len(os.listdir("/proc/self/fd")) <= descriptors + 5, "descriptors leak"
 
 

@@ -92,3 +92,11 @@ def test_the_wildcard_does_not_cover_private_or_loopback_addresses(servers: tupl
     assert host_refusal("http://10.0.0.7/x.png", ("*",)) is not None
     assert host_refusal("http://10.0.0.7/x.png", ("*", "10.0.0.7")) is None  # named: allowed
     assert host_refusal("http://8.8.8.8/x.png", ("*",)) is None
+
+
+def test_urls_http_client_refuses_are_findings() -> None:
+    """`http://127.0.0.1:htt` made http.client raise InvalidURL, which is no OSError nor ValueError: an
+    internal error until fuzzing found it."""
+    with pytest.raises(MediaProblem) as raised:
+        read_media("http://127.0.0.1:htt/x.png", MediaSources(allow_http=("127.0.0.1",)))
+    assert raised.value.code == "media-missing" and "nonnumeric port" in str(raised.value)

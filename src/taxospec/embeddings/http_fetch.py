@@ -9,6 +9,7 @@ allowed host answering 302 to another host is not a way around the list.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
 import urllib.parse
@@ -92,6 +93,6 @@ def fetch(url: str, allowed: tuple[str, ...], timeout: float, max_bytes: int) ->
             body: bytes = response.read(max_bytes + 1)
     except FetchRefused:
         raise
-    except (OSError, ValueError) as exc:  # URLError, HTTPError, timeouts, a malformed Location
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, InvalidURL, IncompleteRead
         raise FetchFailed(str(exc)) from None
     return body
