@@ -119,3 +119,60 @@ def test_importing_taxospec_does_no_heavy_work(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "0", "no heavy import and no plugin loading at import time"
+
+
+@pytest.fixture
+def installed_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Two plugins installed the way pip installs them (a dist-info with entry points on sys.path): the
+    first fails to import, the second adds a check."""
+    from taxospec.plugins.registry import checks
+
+    (tmp_path / "acme_broken.py").write_text("raise ImportError('the acme SDK is not installed')\n")
+    (tmp_path / "acme_good.py").write_text(
+        "from taxospec.checks.base import check\n"
+        "from taxospec.findings import Severity\n"
+        "from taxospec.plugins import hookimpl\n\n"
+        "@check('acme-always-passes', 'acme', Severity.INFO)\n"
+        "def always(ctx, params):\n"
+        "    '''A third-party check that finds nothing.'''\n"
+        "    return 0, []\n\n"
+        "@hookimpl\n"
+        "def taxospec_checks():\n"
+        "    return [always]\n"
+    )
+    info = tmp_path / "acme_plugins-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-plugins\nVersion: 1.2\n")
+    (info / "entry_points.txt").write_text("[taxospec]\na-broken = acme_broken\nb-good = acme_good\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    get_plugin_manager.cache_clear()
+    checks.cache_clear()
+    yield tmp_path
+    get_plugin_manager.cache_clear()
+    checks.cache_clear()
+    sys.modules.pop("acme_good", None)
+
+
+def test_a_broken_plugin_is_skipped_with_a_warning_and_the_others_load(installed_plugins: Path) -> None:
+    from taxospec.plugins.manager import PluginWarning, plugin_statuses
+    from taxospec.plugins.registry import checks
+
+    with pytest.warns(PluginWarning, match=r"'a-broken' \(acme-plugins 1.2\) failed to load.*acme SDK"):
+        get_plugin_manager()
+    assert "acme-always-passes" in checks()  # the plugin after the broken one loaded
+    statuses = {s.name: s for s in plugin_statuses()}
+    assert not statuses["a-broken"].loaded and statuses["b-good"].loaded
+    assert statuses["b-good"].source == "acme-plugins 1.2"
+
+
+def test_the_plugins_command_lists_what_loaded_and_what_did_not(
+    installed_plugins: Path, run_cli: Callable[..., Result]
+) -> None:
+    with pytest.warns(UserWarning):
+        get_plugin_manager()
+    result = run_cli("plugins")
+    assert result.exit_code == 1
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "failed: ImportError: the acme SDK is not installed" in lines["a-broken"]
+    assert lines["b-good"].endswith("checks") and "acme-plugins 1.2" in lines["b-good"]
+    assert lines["taxospec.checks.embedding"].endswith("checks")
