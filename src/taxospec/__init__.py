@@ -8,16 +8,30 @@ The public API, for notebooks and scripts:
 """
 
 from taxospec.__about__ import __version__
-from taxospec.api import check, read_export
-from taxospec.errors import SourceProblem, SpecError, TaxospecError
+from taxospec.api import check, read_export, todo
+from taxospec.errors import (
+    ConfigError,
+    EmbeddingError,
+    ExportError,
+    LabelStudioError,
+    OptionError,
+    SourceProblem,
+    SpecError,
+    TaxospecError,
+)
 from taxospec.findings import Finding, Severity
 from taxospec.report import Report
 from taxospec.spec import LintFinding, Spec, lint_spec, load_spec, load_spec_text
 from taxospec.spec.schema import spec_json_schema
 
 __all__ = [
+    "ConfigError",
+    "EmbeddingError",
+    "ExportError",
     "Finding",
+    "LabelStudioError",
     "LintFinding",
+    "OptionError",
     "Report",
     "Severity",
     "SourceProblem",
@@ -31,4 +45,5 @@ __all__ = [
     "load_spec_text",
     "read_export",
     "spec_json_schema",
+    "todo",
 ]

@@ -12,20 +12,17 @@ from taxospec.checks.run import run_checks
 from taxospec.coverage import compute_coverage
 from taxospec.dataset import Dataset
 from taxospec.embeddings.media import MediaSources, is_inline
-from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace, load_precomputed
-from taxospec.errors import TaxospecError
+from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
+from taxospec.errors import EmbeddingError, ExportError, OptionError
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
 from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
-from taxospec.plugins.labelstudio.jsonstream import ExportError
 from taxospec.report import CellModel, Report
 from taxospec.spec.load import load_spec
 from taxospec.spec.model import Spec
 from taxospec.todo import TodoList, build_todo, with_scenario_gaps
 
-
-class UsageError(TaxospecError):
-    """An option that does not fit the spec (e.g. a split it does not define)."""
-
+UsageError = OptionError
+"""The former name of `OptionError` (it shadowed click's `UsageError`); kept for callers."""
 
 MISSING = "(missing)"
 NO_SPLIT = "(none)"
@@ -181,7 +178,7 @@ def todo(
         spec = load_spec(spec)
     if split is not None and (spec.splits is None or split not in spec.splits.values):
         known = ", ".join(spec.splits.values) if spec.splits else "none: the spec has no splits section"
-        raise UsageError(f"unknown split {split!r} (the spec's splits: {known})")
+        raise OptionError(f"unknown split {split!r} (the spec's splits: {known})")
     dataset = read_export(spec, export, config)
     context = CheckContext(dataset)
     listed = build_todo(compute_coverage(dataset, context), str(export), split=split, budget=budget)

@@ -55,3 +55,56 @@ class SpecError(TaxospecError):
     def render(self) -> str:
         """Every problem on its own line, as `path:line:col: message`."""
         return "\n".join(str(p) for p in self.problems)
+
+
+class SpecNotUsable(TaxospecError):
+    """A spec that loads but has lint errors, so using it (checking data, generating a config) would mislead."""
+
+
+class ParamsError(TaxospecError):
+    """`checks.<code>.params` that the check's model refuses; `problems` are (key path, message) pairs."""
+
+    def __init__(self, code: str, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.code = code
+        self.problems = problems
+        super().__init__("; ".join(f"checks.{code}.params{_dotted(path)}: {message}" for path, message in problems))
+
+
+class OptionError(TaxospecError):
+    """An option that does not fit the spec (e.g. a split it does not define)."""
+
+
+class UnknownNameError(TaxospecError):
+    """A name that no plugin registered."""
+
+
+class ExportError(TaxospecError):
+    """An export file that cannot be read as what it claims to be."""
+
+
+class ConfigError(TaxospecError):
+    """A labeling config that cannot be read."""
+
+
+class ConfigInvalid(TaxospecError):
+    """A generated config that Label Studio's own validator refuses (a bug, or a spec name it cannot take)."""
+
+
+class LabelStudioError(TaxospecError):
+    """Label Studio could not be reached, refused the request, or the request would lose data."""
+
+
+class EmbeddingError(TaxospecError):
+    """Embeddings that cannot be loaded or computed."""
+
+
+class OutputError(TaxospecError):
+    """An output file that cannot be written where the user asked."""
+
+
+class OutputClosed(TaxospecError):
+    """Standard output is closed (`>&-`), and the command has something to write there."""
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return "".join(f".{part}" for part in path)

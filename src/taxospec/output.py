@@ -9,11 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from taxospec.errors import TaxospecError
-
-
-class OutputError(TaxospecError):
-    """An output file that cannot be written where the user asked."""
+from taxospec.errors import OutputError
 
 
 def write_bytes_atomic(path: str | Path, data: bytes, *, overwrite: bool = True) -> Path:

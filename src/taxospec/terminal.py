@@ -10,11 +10,7 @@ import os
 import sys
 from typing import Any
 
-from taxospec.errors import TaxospecError
-
-
-class OutputClosed(TaxospecError):
-    """Standard output is closed (`>&-`), and the command has something to write there."""
+from taxospec.errors import OutputClosed
 
 
 class ClosedOutput(io.TextIOBase):

@@ -16,7 +16,8 @@ from click.testing import Result
 from ruamel.yaml import YAML
 
 from taxospec import load_spec_text, spec_json_schema
-from taxospec.checks.params import ParamsError, params_of
+from taxospec.checks.params import params_of
+from taxospec.errors import ParamsError
 from taxospec.plugins.registry import checks
 
 Run = Callable[..., Result]

@@ -265,7 +265,8 @@ def test_precomputed_embeddings_skip_the_text_checks(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".npz", ".npy", ".parquet", ".fixed.parquet"])
 def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
-    from taxospec.embeddings.space import EmbeddingError, load_precomputed
+    from taxospec.embeddings.space import load_precomputed
+    from taxospec.errors import EmbeddingError
 
     vectors = np.eye(4, DIM, dtype=np.float32)
     path = tmp_path / f"emb{suffix}"
@@ -345,7 +346,8 @@ def test_precomputed_parquet_files_that_cannot_be_used_say_why(tmp_path: Path) -
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from taxospec.embeddings.space import EmbeddingError, load_precomputed
+    from taxospec.embeddings.space import load_precomputed
+    from taxospec.errors import EmbeddingError
 
     ids, regions = [1, 2, 3], ["", "", ""]
     rows = np.eye(3, DIM, dtype=np.float32).tolist()
@@ -376,7 +378,8 @@ def test_precomputed_parquet_files_that_cannot_be_used_say_why(tmp_path: Path) -
 
 
 def test_precomputed_files_that_cannot_be_used_say_why_and_usable_ones_say_what_was_left_out(tmp_path: Path) -> None:
-    from taxospec.embeddings.space import EmbeddingError, load_precomputed
+    from taxospec.embeddings.space import load_precomputed
+    from taxospec.errors import EmbeddingError
 
     ids, regions = np.array([1, 2, 3]), np.array(["", "", ""])
     rows = np.eye(3, DIM, dtype=np.float32)

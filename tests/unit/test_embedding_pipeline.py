@@ -20,7 +20,8 @@ from taxospec.embeddings.encoder import OpenClipEmbedder, OpenClipFactory
 from taxospec.embeddings.frames import crop, sample_times, video_frames
 from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, safe_join
 from taxospec.embeddings.pipeline import embed_dataset
-from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace
+from taxospec.embeddings.space import EmbeddingSpace
+from taxospec.errors import EmbeddingError
 
 from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
 
@@ -491,7 +492,7 @@ def test_a_rerun_from_the_cache_gives_the_space_a_cold_run_gave(
 
 
 def test_missing_weights_fail_fast_with_a_way_out(tmp_path: Path) -> None:
-    from taxospec.embeddings.space import EmbeddingError
+    from taxospec.errors import EmbeddingError
 
     with pytest.raises(EmbeddingError, match="not in the local cache and this machine is offline"):
         OpenClipFactory().load("ViT-B-32", "laion2b_s34b_b79k", device="cpu")
@@ -506,7 +507,7 @@ def test_damaged_weights_and_model_configs_are_clear_errors(tmp_path: Path, tiny
     import open_clip
     import torch
 
-    from taxospec.embeddings.space import EmbeddingError
+    from taxospec.errors import EmbeddingError
 
     (tmp_path / "random.pt").write_bytes(os.urandom(4096))
     other = tmp_path / "other.pt"

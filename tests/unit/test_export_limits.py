@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from taxospec.errors import ExportError
 from taxospec.plugins.labelstudio import jsonstream
-from taxospec.plugins.labelstudio.jsonstream import ExportError, iter_json
+from taxospec.plugins.labelstudio.jsonstream import iter_json
 
 
 def _one_big_task(path: Path, regions: int) -> None:

@@ -161,7 +161,7 @@ def test_a_cli_rerun_imports_neither_torch_nor_open_clip(tmp_path: Path) -> None
 def test_a_cache_that_cannot_be_written_is_a_clear_error(tmp_path: Path, tiny_weights: Path, run_cli: Any) -> None:
     """A cache folder that is a file, or that vanishes under a run (a full or read-only disk reads the
     same): exit 2 with the folder named, never a traceback, and nothing written elsewhere."""
-    from taxospec.embeddings.space import EmbeddingError
+    from taxospec.errors import EmbeddingError
 
     root, export = boxes_export(tmp_path, 2)
     spec = pipeline_spec(tmp_path, tiny_weights)

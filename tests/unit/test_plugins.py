@@ -10,10 +10,11 @@ import pytest
 from click.testing import Result
 
 from taxospec import Severity, lint_spec, load_spec_text
+from taxospec.errors import UnknownNameError
 from taxospec.plugins import hookimpl
 from taxospec.plugins.hookspecs import hookspec
 from taxospec.plugins.manager import BUILTIN_PLUGINS, get_plugin_manager
-from taxospec.plugins.registry import Catalog, UnknownNameError, lint_rules, spec_templates
+from taxospec.plugins.registry import Catalog, lint_rules, spec_templates
 from taxospec.spec.lint import LintRule
 from taxospec.spec.templates import SpecTemplate
 

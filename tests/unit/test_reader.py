@@ -285,7 +285,7 @@ def test_every_fixture_export_checks(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["img_easy_CSV.csv", "vid_easy_CSV.csv"])
 def test_csv_exports_are_refused_with_a_reason(name: str) -> None:
-    from taxospec.plugins.labelstudio.jsonstream import ExportError
+    from taxospec.errors import ExportError
 
     with pytest.raises(ExportError, match=r"looks like a CSV file \(Label Studio's CSV export\)"):
         check(IMG_SPEC, LS / name)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taxospec import check, load_spec
-from taxospec.plugins.labelstudio.jsonstream import ExportError
+from taxospec.errors import ExportError
 
 from ..conftest import EXAMPLES, FIXTURES
 

@@ -9,21 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from taxospec.checks.base import Check
-from taxospec.errors import TaxospecError
+from taxospec.errors import ParamsError
 from taxospec.spec.model import Spec
-
-
-class ParamsError(TaxospecError):
-    """`checks.<code>.params` that the check's model refuses; `problems` are (key path, message) pairs."""
-
-    def __init__(self, code: str, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
-        self.code = code
-        self.problems = problems
-        super().__init__("; ".join(f"checks.{code}.params{_dotted(path)}: {message}" for path, message in problems))
-
-
-def _dotted(path: tuple[str | int, ...]) -> str:
-    return "".join(f".{part}" for part in path)
 
 
 def fixed_fields(model: type[BaseModel]) -> frozenset[str]:

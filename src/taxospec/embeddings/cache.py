@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from taxospec.embeddings.space import EmbeddingError
+from taxospec.errors import EmbeddingError
 from taxospec.output import write_atomic
 
 

@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.frames import DECODING
-from taxospec.embeddings.space import EmbeddingError, normalize
+from taxospec.embeddings.space import normalize
+from taxospec.errors import EmbeddingError
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import EmbedderFactory
 

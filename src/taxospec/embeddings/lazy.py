@@ -25,7 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.cache import join_strings, split_strings
-from taxospec.embeddings.space import EmbeddingError, normalize
+from taxospec.embeddings.space import normalize
+from taxospec.errors import EmbeddingError
 from taxospec.output import write_atomic
 
 

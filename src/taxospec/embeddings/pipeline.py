@@ -43,7 +43,8 @@ from taxospec.embeddings.media import (
 from taxospec.embeddings.pictures import decode_image, refuse_huge
 from taxospec.embeddings.plan import PlanEntry, parse_box_id, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
-from taxospec.embeddings.space import EmbeddingError, EmbeddingSpace
+from taxospec.embeddings.space import EmbeddingSpace
+from taxospec.errors import EmbeddingError
 from taxospec.gc_pause import gc_paused
 
 P = ParamSpec("P")

@@ -11,13 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from taxospec.errors import TaxospecError
+from taxospec.errors import EmbeddingError
 
 FloatMatrix = npt.NDArray[np.float32]
-
-
-class EmbeddingError(TaxospecError):
-    """Embeddings that cannot be loaded or computed."""
 
 
 def normalize(vectors: npt.ArrayLike) -> FloatMatrix:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from taxospec.checks.base import Check
-from taxospec.errors import TaxospecError
+from taxospec.errors import TaxospecError, UnknownNameError
 from taxospec.plugins.interfaces import EmbedderFactory, ExportReader, MediaResolver
 from taxospec.plugins.manager import get_plugin_manager
 from taxospec.spec.lint import LintRule
@@ -25,10 +25,6 @@ class Named(Protocol):
 
 
 T = TypeVar("T", bound=Named)
-
-
-class UnknownNameError(TaxospecError):
-    """A name that no plugin registered."""
 
 
 class Catalog(Generic[T]):

@@ -1,6 +1,7 @@
 """The taxonomy spec language: models, loading with locations, lint, JSON Schema and starter templates."""
 
-from taxospec.spec.lint import LintFinding, SpecNotUsable, lint_spec, refuse_lint_errors
+from taxospec.errors import SpecNotUsable
+from taxospec.spec.lint import LintFinding, lint_spec, refuse_lint_errors
 from taxospec.spec.load import load_spec, load_spec_text
 from taxospec.spec.model import Spec
 

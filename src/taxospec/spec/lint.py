@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taxospec.errors import TaxospecError
+from taxospec.errors import SpecNotUsable
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.spec.model import Spec
@@ -504,7 +504,8 @@ def _unknown_check(spec: Spec) -> Iterator[Problem]:
 @rule("bad-check-params", Severity.ERROR)
 def _bad_check_params(spec: Spec) -> Iterator[Problem]:
     """`checks.<code>.params` that the check's own parameter model refuses."""
-    from taxospec.checks.params import ParamsError, params_of
+    from taxospec.checks.params import params_of
+    from taxospec.errors import ParamsError
     from taxospec.plugins.registry import checks
 
     known = checks()
@@ -578,10 +579,6 @@ def _label_collision(spec: Spec) -> Iterator[Problem]:
                 ("labelstudio", "labels", name),
                 f"class {name!r} maps to label {label!r}, which another class also uses",
             )
-
-
-class SpecNotUsable(TaxospecError):
-    """A spec that loads but has lint errors, so using it (checking data, generating a config) would mislead."""
 
 
 def refuse_lint_errors(spec: Spec) -> Spec:

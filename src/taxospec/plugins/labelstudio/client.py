@@ -14,17 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taxospec.errors import TaxospecError
+from taxospec.errors import LabelStudioError, TaxospecError
 from taxospec.output import write_bytes_atomic
 from taxospec.plugins.labelstudio.config import parse_label_config
 from taxospec.plugins.labelstudio.generate import instructions, label_config, validate_config
 from taxospec.spec.model import Spec
 
 TOKEN_VARIABLE = "LABEL_STUDIO_API_KEY"
-
-
-class LabelStudioError(TaxospecError):
-    """Label Studio could not be reached, refused the request, or the request would lose data."""
 
 
 @dataclass(frozen=True)

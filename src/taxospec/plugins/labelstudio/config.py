@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from taxospec.errors import TaxospecError
+from taxospec.errors import ConfigError
 from taxospec.inputs import read_input
 
 OBJECT_TAGS = frozenset({"image", "video", "text", "audio", "hypertext", "timeseries", "paragraphs", "pdf"})
@@ -23,10 +23,6 @@ LABEL_CONTROLS = frozenset(
 )
 """Controls whose children are `<Label>`s: they name what a region is."""
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
-
-
-class ConfigError(TaxospecError):
-    """A labeling config that cannot be read."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from taxospec.plugins.labelstudio.jsonstream import ExportError, iter_json, read_head
+from taxospec.errors import ExportError
+from taxospec.plugins.labelstudio.jsonstream import iter_json, read_head
 
 LS_JSON = "label-studio-json"
 LS_JSON_MIN = "label-studio-json-min"

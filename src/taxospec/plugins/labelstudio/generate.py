@@ -11,15 +11,11 @@ from __future__ import annotations
 
 from html import escape
 
-from taxospec.errors import TaxospecError
+from taxospec.errors import ConfigInvalid
 from taxospec.plugins.labelstudio.mapping import DEFAULT_FRAME_RATE, FINDINGS_CONTROL
 from taxospec.spec.model import Spec
 
 _CLASS_TAG = {"image": "Choices", "box": "RectangleLabels", "segment": "TimelineLabels", "track": "Labels"}
-
-
-class ConfigInvalid(TaxospecError):
-    """A generated config that Label Studio's own validator refuses (a bug, or a spec name it cannot take)."""
 
 
 def label_config(spec: Spec) -> str:

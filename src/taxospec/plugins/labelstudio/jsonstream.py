@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from taxospec.errors import TaxospecError
+from taxospec.errors import ExportError
 from taxospec.inputs import open_input
 
 CHUNK_CHARS = 1 << 22
@@ -29,10 +29,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 _WHITESPACE = " \t\n\r"
 _DECODER = json.JSONDecoder()
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class ExportError(TaxospecError):
-    """An export file that cannot be read as what it claims to be."""
 
 
 def open_binary(path: str | Path) -> IO[bytes]:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taxospec.dataset import Dataset
+from taxospec.errors import ExportError
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import ExportReader
 from taxospec.plugins.labelstudio.config import LabelConfig
 from taxospec.plugins.labelstudio.formats import sniff_export
-from taxospec.plugins.labelstudio.jsonstream import ExportError
 from taxospec.plugins.labelstudio.reader import read_label_studio_export
 from taxospec.spec.model import Spec
 
