@@ -18,12 +18,16 @@ from taxospec.spec.model import LabelIssueParams, OutlierParams, Spec
 
 def label_params_of(spec: Spec) -> LabelIssueParams:
     """The effective parameters of `likely-mislabel` (the outlier check needs its label evidence too)."""
-    return params_of(likely_mislabel, spec)  # type: ignore[no-any-return]
+    params = params_of(likely_mislabel, spec)
+    assert isinstance(params, LabelIssueParams)
+    return params
 
 
 def outlier_params_of(spec: Spec) -> OutlierParams:
     """The effective parameters of `outlier` (mislabels leave out what it flags)."""
-    return params_of(outlier, spec)  # type: ignore[no-any-return]
+    params = params_of(outlier, spec)
+    assert isinstance(params, OutlierParams)
+    return params
 
 
 def hard_negative_pairs(ctx: CheckContext) -> set[tuple[int, int]]:

@@ -86,12 +86,12 @@ def _score(value: Any) -> float | None:
 
 def _box(value: dict[str, Any]) -> Box | None:
     try:
-        box = tuple(float(value[k]) for k in ("x", "y", "width", "height"))
+        x, y, width, height = (float(value[k]) for k in ("x", "y", "width", "height"))
     except (KeyError, TypeError, ValueError):
         return None
-    if not all(math.isfinite(v) for v in box) or box[2] <= 0 or box[3] <= 0:
+    if not all(math.isfinite(v) for v in (x, y, width, height)) or width <= 0 or height <= 0:
         return None
-    return box  # type: ignore[return-value]
+    return x, y, width, height
 
 
 def iou(a: Box, b: Box) -> float:
