@@ -75,3 +75,20 @@ class _Guarded(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+def is_file(path: str | Path) -> bool:
+    """Whether `path` is a regular file; False for any path the file system refuses to look at (a name too
+    long, a NUL character, a loop of links), where `Path.is_file` raises for some of them."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def exists(path: str | Path) -> bool:
+    """Whether anything is at `path`; False where the file system refuses to look (as `is_file`)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False

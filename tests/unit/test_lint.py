@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,12 @@ def test_findings_render_like_a_compiler() -> None:
     assert [str(f) for f in lint_spec(spec)] == [
         "s.yaml:4:32: error[unknown-hard-negative]: hard negative 'c' of class 'a' is not a class"
     ]
+
+
+def test_a_path_too_long_for_the_file_system_is_a_finding_not_a_crash(run_cli: Any, write_spec: Any) -> None:
+    """`Path.exists()` raises for a name longer than the file system allows (found by fuzzing)."""
+    text = BASE + "classes: {a: {hard_negatives: [b]}, b: {role: negative}}\n"
+    path = write_spec(text.replace("embedding: {enabled: false}", f"embedding: {{pretrained: model/{'x' * 5000}.pt}}"))
+    result = run_cli("lint", path)
+    assert result.exit_code in (0, 1) and "checkpoint-not-found" in result.stdout, result.stderr
+    assert run_cli("describe", path).exit_code in (0, 1)

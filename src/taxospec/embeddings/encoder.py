@@ -24,6 +24,7 @@ import numpy.typing as npt
 from taxospec.embeddings.frames import DECODING
 from taxospec.embeddings.space import normalize
 from taxospec.errors import EmbeddingError
+from taxospec.inputs import is_file
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import EmbedderFactory
 
@@ -160,7 +161,7 @@ class OpenClipFactory:
 
         if architecture_file is not None:
             config = _model_config_path(architecture_file, spec_dir)
-            if not config.is_file():
+            if not is_file(config):
                 raise EmbeddingError(f"the model config {config} does not exist")
             _check_model_config(config)  # open_clip keeps every config it was given and re-reads them all each time
             open_clip.add_model_config(config)
@@ -177,7 +178,7 @@ class OpenClipFactory:
             )
             tokenizer = open_clip.get_tokenizer(model_name)
         except Exception as exc:  # torch.load alone raises half a dozen kinds for a damaged checkpoint
-            if weights is not None and Path(weights).is_file():
+            if weights is not None and is_file(weights):
                 raise EmbeddingError(
                     f"the checkpoint {weights} cannot be loaded as {model} (damaged, or made for another model): "
                     f"{type(exc).__name__}"
@@ -217,13 +218,13 @@ class OpenClipFactory:
         elif device.startswith("cuda") and _auto_device() == "cpu":
             return None  # `load` says that there is no GPU
         local = _local_weights(pretrained, spec_dir)
-        if local is not None and not local[1].is_file():
+        if local is not None and not is_file(local[1]):
             return None
         weights = f"{local[0]}:{_stamp(local[1])}" if local is not None else f"tag:{pretrained}"
         architecture = ""
         if architecture_file is not None:
             config = _model_config_path(architecture_file, spec_dir)
-            if not config.is_file():
+            if not is_file(config):
                 return None
             architecture = _stamp(config)
         precision = _precision(precision, device)
@@ -276,7 +277,7 @@ def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple
     local = _local_weights(pretrained, spec_dir)
     if local is not None and local[0] == "local-dir":
         config = local[1]
-        if not config.is_file():
+        if not is_file(config):
             raise EmbeddingError(f"{config.parent}: not an open_clip model folder (no open_clip_config.json)")
         return f"local-dir:{config.parent}", None, f"local-dir:{_stamp(config)}"
     if model not in open_clip.list_models():
@@ -285,7 +286,7 @@ def resolve_weights(model: str, pretrained: str, spec_dir: Path | None) -> tuple
         raise EmbeddingError(f"open_clip has no model {model!r}{hint}")
     if local is not None:
         path = local[1]
-        if not path.is_file():
+        if not is_file(path):
             raise EmbeddingError(f"the checkpoint {path} does not exist; {_HOW_TO}")
         return model, str(path.resolve()), f"file:{_stamp(path)}"
     tags = open_clip.list_pretrained_tags_by_model(model)

@@ -16,6 +16,7 @@ from typing import Any
 
 from taxospec.errors import SpecNotUsable
 from taxospec.findings import Severity
+from taxospec.inputs import exists
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.spec.model import Spec
 from taxospec.spec.source import PathKey
@@ -483,7 +484,7 @@ def _checkpoint_not_found(spec: Spec) -> Iterator[Problem]:
     path = Path(target).expanduser()
     if not path.is_absolute() and spec.source is not None:
         path = Path(spec.source.path).parent / path
-    if not path.exists():
+    if not exists(path):
         yield ("embedding", "pretrained"), f"local weights {target!r} do not exist (looked at {path})"
 
 
