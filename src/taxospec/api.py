@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ def build_embeddings(
         return embeddings
     if embeddings is not None:
         task_ids = np.asarray(dataset.items.task_id, dtype=np.int64)[dataset.columns.task]
-        space = load_precomputed(embeddings, task_ids, dataset.samples.region_id, notes=dataset.notes)
+        space = load_precomputed(embeddings, task_ids, dataset.samples.region_id)
         space.search_device = device
         return space
     inline = any(is_inline(uri) for uri in dataset.items.media)  # pictures that came inside the tasks
@@ -137,22 +138,21 @@ def build_embeddings(
     except EmbeddingError as exc:
         if media.any:  # media the user pointed at: the model must load
             raise
-        dataset.notes.append(f"the pictures inlined in the tasks were not embedded: {exc}")
-        return None  # pictures that came inside the tasks, unasked for: the embedding checks say they skip
-    for _ in range(2):
+        # pictures that came inside the tasks, unasked for: the embedding checks say why they skip
+        return EmbeddingSpace.unavailable(f"the pictures inlined in the tasks were not embedded: {exc}")
+
+    def run(embedder: Any) -> EmbeddingSpace:
         cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
-        issues_before = len(dataset.issues)
-        try:
-            space = embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
-        except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
-            del dataset.issues[issues_before:]  # the media problems found meanwhile are found again
-            recipe = factory.recipe(**load_args) if hasattr(factory, "recipe") else None
-            embedder = loaded_embedder(changed.loaded, root, folder, recipe)
-            continue
-        if picture_hashes.wanted(dataset):
-            space.perceptual_hashes = picture_hashes.picture_hashes(dataset, media, space.content_hashes, root)
-        return space
-    raise AssertionError("unreachable: a loaded embedder does not change")
+        return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
+
+    try:
+        space = run(embedder)
+    except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
+        recipe = factory.recipe(**load_args) if hasattr(factory, "recipe") else None
+        space = run(loaded_embedder(changed.loaded, root, folder, recipe))  # a loaded one does not change
+    if picture_hashes.wanted(dataset):
+        space.perceptual_hashes = picture_hashes.picture_hashes(dataset, media, space.content_hashes, root)
+    return space
 
 
 def todo(
@@ -223,6 +223,7 @@ def build_report(
 
     spec = dataset.spec
     tables = score_tables(context) if context is not None and context.embeddings is not None else None
+    context_notes = context.embeddings.notes if context is not None and context.embeddings is not None else []
     context = CheckContext(dataset)
     cols = context.columns
     classes = {}
@@ -286,7 +287,7 @@ def build_report(
         axis_counts=axis_counts,
         checks=stats,
         findings=findings,
-        notes=list(dataset.notes),
+        notes=[*dataset.notes, *(context_notes)],
         coverage=todo_list.coverage,
         cells=cells,
         todo=todo_list.items,

@@ -190,9 +190,6 @@ class Dataset:
     predictions: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Per sample (row of `samples`), the team's own model's prediction in the export: (class index, score
     0..1), where it carries one with a score (Label Studio `predictions`)."""
-    video_facts: dict[int, tuple[float, int]] = field(default_factory=dict)
-    """Per task (row of `items`), what its video file says of itself (`VideoFacts`: frame rate and frame
-    count), where taxospec read it (the embedding pipeline does): for the checks of real timing."""
 
     @cached_property
     def class_names(self) -> list[str]:

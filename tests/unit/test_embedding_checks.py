@@ -337,8 +337,7 @@ def test_a_file_of_repeated_rows_is_noted(tmp_path: Path) -> None:
     ):
         path = tmp_path / f"rows{noted}.npz"
         np.savez(path, task_id=ids, region_id=np.array([""] * 40), embedding=embedding)
-        notes: list[str] = []
-        load_precomputed(path, ids, [None] * 40, notes=notes)
+        notes = load_precomputed(path, ids, [None] * 40).notes
         assert any("only 1 distinct embedding(s) among 40" in n for n in notes) == noted, notes
 
 
@@ -403,13 +402,13 @@ def test_precomputed_files_that_cannot_be_used_say_why_and_usable_ones_say_what_
     for why, path in refused.items():
         with pytest.raises(EmbeddingError, match=why):
             load_precomputed(path, ids, [None, None, None])
-    notes: list[str] = []
     partly = rows.copy()
     partly[1] = 0
     twice = saved(
         "twice", task_id=np.array([1, 2, 3, 3]), region_id=np.array([""] * 4), embedding=np.vstack([partly, rows[:1]])
     )
-    space = load_precomputed(twice, ids, [None, None, None], notes=notes)
+    space = load_precomputed(twice, ids, [None, None, None])
+    notes = space.notes
     assert space.samples.tolist() == [0, 2] and np.allclose(space.vectors[1], rows[0])
     assert any("1 (task, region) key(s) given twice" in n for n in notes)
     assert any("1 embedding(s) are all zeros and were left out" in n for n in notes)

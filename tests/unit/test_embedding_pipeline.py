@@ -130,8 +130,9 @@ def test_local_videos_stream_and_keep_their_cache_keys(
     assert np.allclose(streamed.vectors, from_bytes.vectors, atol=1e-5)
     broken = _two_segments(tmp_path, tiny_weights)
     (tmp_path / "clips" / "one.mp4").write_bytes(b"")
-    embed_dataset(broken, embedder, MediaSources(media_root=tmp_path), cache=None, workers=1)
-    assert [i.message for i in broken.issues] == ["clips/one.mp4: not a readable video (an empty file)"]
+    found = embed_dataset(broken, embedder, MediaSources(media_root=tmp_path), cache=None, workers=1)
+    assert [i.message for i in found.issues] == ["clips/one.mp4: not a readable video (an empty file)"]
+    assert broken.issues == [], "the stage returns what it found; the dataset stays as read"
 
 
 def test_video_frames_are_the_ones_shown_at_each_time(tmp_path: Path) -> None:
@@ -554,7 +555,9 @@ def test_process_decoding_matches_thread_decoding(
     )
     assert threads.samples.tolist() == processes.samples.tolist() == [0, 1, 2, 3, 4]
     assert np.allclose(threads.vectors, processes.vectors, atol=1e-4)
-    assert sum(1 for issue in dataset.issues if issue.code == "media-missing") == 2
+    assert sum(1 for issue in threads.issues if issue.code == "media-missing") == 1
+    assert threads.issues == processes.issues
+    assert not dataset.issues, "embedding must not write into the dataset it read"
 
 
 def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder) -> None:
@@ -576,13 +579,13 @@ def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Pat
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     sources = MediaSources(ls_document_root=root)
     pillow = embed_dataset(dataset, embedder, sources, device_decode=False)
-    assert [i.code for i in dataset.issues] == ["media-unreadable"]
+    assert [i.code for i in pillow.issues] == ["media-unreadable"]
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     device = embed_dataset(dataset, embedder, sources, device_decode=True, batch_size=4)
     assert pillow.samples.tolist() == device.samples.tolist() == [0, 1, 2, 3, 4, 5]
     assert float((pillow.vectors * device.vectors).sum(axis=1).min()) > 0.98
     assert set(device.context_vectors) == set(pillow.context_vectors)
-    assert [(i.code, i.task) for i in dataset.issues] == [("media-unreadable", 6)], "the corrupt JPEG"
+    assert [(i.code, i.task) for i in device.issues] == [("media-unreadable", 6)], "the corrupt JPEG"
     # batches decoded ahead of the encoder come back to the right examples, whatever the batch size
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
     one_by_one = embed_dataset(dataset, embedder, sources, device_decode=True, batch_size=1)
@@ -682,7 +685,7 @@ def test_a_box_with_no_area_costs_only_its_own_vector(
     }[how]
     space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), **options)
     assert space.samples.tolist() == good_rows
-    assert not [issue for issue in dataset.issues if issue.code.startswith("media-")]
+    assert not [issue for issue in space.issues if issue.code.startswith("media-")]
     findings, _ = run_checks(dataset, select={"box-degenerate", "box-outside-image"})
     assert {f.code for f in findings} == {"box-degenerate", "box-outside-image"}
 
@@ -856,7 +859,7 @@ def test_huge_pictures_are_refused_before_decoding(
     for device_decode in (False, True):
         dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
         space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), device_decode=device_decode)
-        assert sorted((i.code, i.task) for i in dataset.issues) == [("media-refused", t) for t in (3, 4, 5)]
+        assert sorted((i.code, i.task) for i in space.issues) == [("media-refused", t) for t in (3, 4, 5)]
         assert len(space.samples) == 3
 
 

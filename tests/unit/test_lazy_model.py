@@ -201,8 +201,8 @@ def test_missing_and_broken_media_do_not_load_the_model_again(tmp_path: Path, ti
         dataset = read_export(dataset_spec, export)
         embedder = lazy_embedder(factory, cache_root, lambda m, p: EmbeddingCache.folder_for(cache_root, m, p), **args)
         cache = EmbeddingCache(cache_root, embedder.model_id, embedder.preprocess_id)
-        embed_dataset(dataset, embedder, sources, cache=cache, workers=2)
-        return embedder, sorted(issue.code for issue in dataset.issues)
+        space = embed_dataset(dataset, embedder, sources, cache=cache, workers=2)
+        return embedder, sorted(issue.code for issue in space.issues)
 
     first, problems = run()
     assert factory.loads == 1 and first.is_loaded and problems == ["media-missing", "media-unreadable"]

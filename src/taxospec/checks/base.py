@@ -97,11 +97,17 @@ class CheckContext:
 
     @cached_property
     def issues_by_code(self) -> dict[str, list[ReadIssue]]:
-        """The reader's issues, grouped by code."""
+        """The reader's issues and the embedding stage's, grouped by code."""
         grouped: dict[str, list[ReadIssue]] = defaultdict(list)
-        for issue in self.dataset.issues:
+        stage = self.embeddings.issues if self.embeddings is not None else []
+        for issue in [*self.dataset.issues, *stage]:
             grouped[issue.code].append(issue)
         return grouped
+
+    @cached_property
+    def video_facts(self) -> dict[int, tuple[float, int]]:
+        """Per task, its video's own frame rate and frame count, where the embedding stage read it."""
+        return dict(self.embeddings.video_facts) if self.embeddings is not None else {}
 
     @cached_property
     def class_names(self) -> list[str]:

@@ -35,6 +35,8 @@ class EmbeddingView:
         """The run's embedding space; a `SkipCheck` when there is none."""
         if self.ctx.embeddings is None:
             raise SkipCheck(NO_EMBEDDINGS)
+        if self.ctx.embeddings.unavailable_because is not None:
+            raise SkipCheck(self.ctx.embeddings.unavailable_because)
         if len(self.ctx.embeddings.samples) < MIN_VECTORS:
             raise SkipCheck(
                 f"{len(self.ctx.embeddings.samples)} example(s) embedded, too few to compare "

@@ -212,7 +212,7 @@ def segment_outside_video(ctx: CheckContext, params: None) -> Outcome:
     cols = ctx.columns
     timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK))
     length = cols.frames_count.copy()
-    facts = ctx.dataset.video_facts
+    facts = ctx.video_facts
     if facts:
         read = np.asarray([facts[t][1] if t in facts else np.nan for t in range(len(ctx.dataset.items))])
         length = np.where(np.isfinite(length), length, read[cols.task] if len(cols.task) else length)
@@ -241,7 +241,7 @@ def frame_rate_mismatch(ctx: CheckContext, params: None) -> Outcome:
     Known where taxospec read the video (the embedding checks do); set `labelstudio.frame_rate` to the
     videos' rate (one per spec: keep videos of one rate per project)."""
     cols = ctx.columns
-    facts = ctx.dataset.video_facts
+    facts = ctx.video_facts
     timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK)) & (cols.end_s > cols.start_s)
     issues = []
     evaluated = 0

@@ -123,12 +123,14 @@ def embed_dataset(
         taken = take_cached(tasks, digests, by_task, regions, plan_of, cache)
     todo = taken.todo
     video = spec.media == "video"
+    issues: list[ReadIssue] = []  # what this stage found, returned with the space (the dataset is not written)
+    video_facts: dict[int, tuple[float, int]] = {}
     if video and cache is not None:  # what the videos said when they were read, for the timing checks
         unread = set(todo)
         known = [task for task in tasks if task not in unread]
         for task, facts in zip(known, cache.memo.facts(scope, [dataset.items.media[t] for t in known]), strict=True):
             if facts is not None:
-                dataset.video_facts[task] = VideoFacts(*facts)
+                video_facts[task] = VideoFacts(*facts)
     if device_decode is None:
         device_decode = bool(getattr(embedder, "decodes_on_device", False))
     device_decode = bool(todo) and device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
@@ -205,8 +207,8 @@ def embed_dataset(
         """Encode a batch the device stage decoded; what did not decode becomes `media-unreadable`."""
         for job in decoded.failed:
             bad = int(cols.task[job.sample])
-            if not any(i.task == bad and i.code == "media-unreadable" for i in dataset.issues):
-                dataset.issues.append(ReadIssue("media-unreadable", "the image does not decode", bad))
+            if not any(i.task == bad and i.code == "media-unreadable" for i in issues):
+                issues.append(ReadIssue("media-unreadable", "the image does not decode", bad))
         if not decoded.jobs:
             return
         with stages[0].encoding() if stages else contextlib.nullcontext():
@@ -233,10 +235,10 @@ def embed_dataset(
         for result in decoded:
             advance(1)
             if result.problem is not None:
-                dataset.issues.append(ReadIssue(result.problem.code, str(result.problem), result.task))
+                issues.append(ReadIssue(result.problem.code, str(result.problem), result.task))
                 continue
             if result.facts is not None:
-                dataset.video_facts[result.task] = result.facts
+                video_facts[result.task] = result.facts
             for sample in by_task[result.task]:
                 if result.content_hash:
                     hashes[sample] = result.content_hash
@@ -262,8 +264,9 @@ def embed_dataset(
             f"the model gave no usable vector: NaN, infinite or zero for all {dead} examples (damaged weights? "
             "on a GPU, an fp16 overflow: try --device cpu)"
         )
+    notes = []
     if dead:
-        dataset.notes.append(
+        notes.append(
             f"{dead} example(s) got no usable vector from the model (NaN, infinite or zero) and were left out "
             "of the embedding checks"
         )
@@ -277,6 +280,9 @@ def embed_dataset(
         content_hashes=hashes,
         logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
         search_device="cuda" if on_gpu else "cpu",
+        issues=issues,
+        notes=notes,
+        video_facts=video_facts,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.dataset import ReadIssue
 from taxospec.errors import EmbeddingError
 
 FloatMatrix = npt.NDArray[np.float32]
@@ -53,9 +54,27 @@ class EmbeddingSpace:
     features: FloatMatrix | None = None
     """The vectors as given, before they were scaled to unit length (precomputed embeddings or features:
     their lengths carry meaning the example scores' geometry may use); None: the unit vectors are all."""
+    issues: list[ReadIssue] = field(default_factory=list)
+    """What the embedding stage found wrong with the media (`media-missing`, `media-unreadable`,
+    `media-refused`), as the reader's issues are: the checks of those codes report them."""
+    notes: list[str] = field(default_factory=list)
+    """What the stage assumed or left out, for the report's notes (vectors left out, a file's rows)."""
+    video_facts: dict[int, tuple[float, int]] = field(default_factory=dict)
+    """Per task (row of the dataset's items), what its video file says of itself (frame rate, frame
+    count), where the stage read it: for the checks of real timing."""
     perceptual_hashes: dict[int, int] = field(default_factory=dict)
     """Per sample (dataset row), the 256-bit perceptual hash of its whole picture (still images whose unit
     is the image), for near-duplicates no model is needed to see."""
+
+    unavailable_because: str | None = None
+    """Why there are no vectors at all (the embedding checks skip, saying so), for a space that could not
+    be made; None for every space that could."""
+
+    @classmethod
+    def unavailable(cls, reason: str) -> EmbeddingSpace:
+        """A space with no vectors, for a run whose embeddings could not be made for `reason`."""
+        empty = np.zeros((0, 1), dtype=np.float32)
+        return cls(np.zeros(0, dtype=np.int64), empty, "none", notes=[reason], unavailable_because=reason)
 
     def __post_init__(self) -> None:
         if len(self.samples) != len(self.vectors):
@@ -95,9 +114,9 @@ def load_precomputed(
     path: str | Path,
     task_ids: npt.NDArray[np.int64],
     region_ids: list[str | None],
-    notes: list[str] | None = None,
 ) -> EmbeddingSpace:
-    """Embeddings a team computed with its own model, matched to samples by task id and region id.
+    """Embeddings a team computed with its own model, matched to samples by task id and region id (what
+    was left out is said in the space's `notes`).
 
     Accepted: `.npz` with arrays `task_id`, `region_id` and `embedding` (or `vectors`); `.npy` holding a
     structured array with those fields; `.parquet` with those columns (needs pyarrow). Whole-image
@@ -134,8 +153,9 @@ def load_precomputed(
         keys = [(int(t), str(r) if r not in (None, "") else "") for t, r in zip(tasks, regions, strict=True)]
     except (TypeError, ValueError) as exc:
         raise EmbeddingError(f"{path}: task_id must hold task ids (integers): {exc}") from None
+    notes: list[str] = []
     lookup = dict(zip(keys, range(len(keys)), strict=True))
-    if len(lookup) < len(keys) and notes is not None:
+    if len(lookup) < len(keys):
         notes.append(
             f"{path}: {len(keys) - len(lookup)} (task, region) key(s) given twice; the last row of each is used"
         )
@@ -151,10 +171,10 @@ def load_precomputed(
     if not found:
         why = f"all {zero} that match are all zeros" if zero else "none matches a task and region id of the export"
         raise EmbeddingError(f"{path}: no usable embedding: {why}")
-    if zero and notes is not None:
+    if zero:
         notes.append(f"{path}: {zero} embedding(s) are all zeros and were left out (no direction to compare)")
     distinct = distinct_directions(matrix[found])
-    if distinct * 2 < len(found) and notes is not None:
+    if distinct * 2 < len(found):
         notes.append(
             f"{path}: only {distinct} distinct embedding(s) among {len(found)}: unless the examples really are "
             "copies, the file is wrong (a repeated row, a wrong column?) and the neighbour-based findings "
@@ -165,6 +185,7 @@ def load_precomputed(
         matrix[found],
         model_id=f"precomputed:{p.name}",
         features=features[found],  # one scale for all rows: distances keep their proportions
+        notes=notes,
     )
 
 
