@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -114,42 +113,40 @@ def build_embeddings(
         return None
     from taxospec.embeddings import picture_hashes
     from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
-    from taxospec.embeddings.lazy import ModelChanged, lazy_embedder, loaded_embedder
+    from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRequest, lazy_embedder, loaded_embedder
     from taxospec.embeddings.pipeline import embed_dataset
     from taxospec.plugins.registry import embedders
 
     spec_dir = Path(spec.source.path).parent if spec.source else None
     root = Path(cache_dir) if cache_dir else default_cache_dir()
-    factory = embedders().get("open_clip")
-    load_args = {
-        "model": spec.embedding.model,
-        "pretrained": spec.embedding.pretrained,
-        "device": device,
-        "precision": "auto",
-        "spec_dir": spec_dir,
-        "architecture_file": spec.embedding.architecture_file,
-    }
+    factory = embedders().get(spec.embedding.backend)
+    request = ModelRequest(
+        model=spec.embedding.model,
+        pretrained=spec.embedding.pretrained,
+        device=device,
+        spec_dir=spec_dir,
+        architecture_file=spec.embedding.architecture_file,
+    )
 
     def folder(model_id: str, preprocess_id: str) -> Path:
         return EmbeddingCache.folder_for(root, model_id, preprocess_id)
 
     try:
-        embedder = lazy_embedder(factory, root, folder, **load_args)
+        embedder = lazy_embedder(factory, request, root, folder)
     except EmbeddingError as exc:
         if media.any:  # media the user pointed at: the model must load
             raise
         # pictures that came inside the tasks, unasked for: the embedding checks say why they skip
         return EmbeddingSpace.unavailable(f"the pictures inlined in the tasks were not embedded: {exc}")
 
-    def run(embedder: Any) -> EmbeddingSpace:
+    def run(embedder: LazyEmbedder) -> EmbeddingSpace:
         cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
         return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
 
     try:
         space = run(embedder)
     except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
-        recipe = factory.recipe(**load_args) if hasattr(factory, "recipe") else None
-        space = run(loaded_embedder(changed.loaded, root, folder, recipe))  # a loaded one does not change
+        space = run(loaded_embedder(changed.loaded, root, folder, request.recipe(factory)))  # it cannot change
     if picture_hashes.wanted(dataset):
         space.perceptual_hashes = picture_hashes.picture_hashes(dataset, media, space.content_hashes, root)
     return space

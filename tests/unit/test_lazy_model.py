@@ -19,9 +19,10 @@ import pytest
 from taxospec import check, load_spec_text, read_export
 from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.encoder import OpenClipFactory
-from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRecords, lazy_embedder
+from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRecords, ModelRequest, lazy_embedder, lazy_for
 from taxospec.embeddings.media import MediaSources
 from taxospec.embeddings.pipeline import embed_dataset
+from taxospec.plugins.interfaces import DecodesOnDevice, Embedder, SplitsPreprocessing
 
 from ..conftest import EXAMPLES
 from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
@@ -29,6 +30,8 @@ from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
 
 class CountingFactory:
     """The open_clip factory, counting the models it loads."""
+
+    name = "counting"
 
     def __init__(self) -> None:
         self.inner = OpenClipFactory()
@@ -48,14 +51,13 @@ def test_a_rerun_from_the_cache_loads_no_model(tmp_path: Path, tiny_weights: Pat
     sources = MediaSources(ls_document_root=root)
     cache_root = tmp_path / "cache"
     factory = CountingFactory()
-    args = {"model": "TaxospecTiny-8", "pretrained": str(tiny_weights), "device": "cpu", "precision": "auto"}
-    args |= {"spec_dir": None, "architecture_file": str(TINY)}
+    request = ModelRequest("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
 
     def folder(model_id: str, preprocess_id: str) -> Path:
         return EmbeddingCache.folder_for(cache_root, model_id, preprocess_id)
 
     def run() -> tuple[LazyEmbedder, Any]:
-        embedder = lazy_embedder(factory, cache_root, folder, **args)
+        embedder = lazy_embedder(factory, request, cache_root, folder)
         cache = EmbeddingCache(cache_root, embedder.model_id, embedder.preprocess_id)
         space = embed_dataset(dataset, embedder, sources, cache=cache, workers=1)
         return embedder, space
@@ -97,9 +99,7 @@ def test_a_record_that_no_longer_matches_is_corrected(tmp_path: Path, tiny_weigh
     assert ModelRecords(cache_root).get(recipe) is not None
 
 
-def test_model_changed_is_raised_once_and_optional_methods_load_only_when_called(
-    tmp_path: Path, tiny_weights: Path
-) -> None:
+def test_model_changed_is_raised_once_and_abilities_load_only_when_called(tmp_path: Path, tiny_weights: Path) -> None:
     from taxospec.embeddings.lazy import ModelIdentity, TextVectors
 
     loaded = OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
@@ -110,18 +110,26 @@ def test_model_changed_is_raised_once_and_optional_methods_load_only_when_called
         loads.append(1)
         return loaded
 
-    embedder = LazyEmbedder(stale, load, TextVectors(tmp_path))
+    embedder = lazy_for(stale, load, TextVectors(tmp_path))
+    assert isinstance(embedder, Embedder) and not isinstance(embedder, (DecodesOnDevice, SplitsPreprocessing))
     for _ in range(2):
         with pytest.raises(ModelChanged) as raised:
-            embedder.encode_batch  # noqa: B018 - anything but the optional methods loads the model
+            embedder.encode_images([])  # anything that encodes an image loads the model
         assert raised.value.loaded is loaded and not embedder.is_loaded
     assert loads == [1], "a model that changed is not loaded twice"
     current = ModelIdentity.of(loaded)
-    known = LazyEmbedder(current, load, TextVectors(tmp_path))
-    assert hasattr(known, "pil_stage") and not known.is_loaded, "an optional method is known from the record"
-    assert known.pil_stage() is not None and known.is_loaded, "and loads the model when called"
-    without = LazyEmbedder(dataclasses.replace(current, capabilities=()), load, TextVectors(tmp_path))
-    assert not hasattr(without, "preprocess_on_device") and not without.is_loaded
+    assert set(current.capabilities) == {"pil_stage", "encode_uint8", "preprocess_on_device"}
+    known = lazy_for(current, load, TextVectors(tmp_path))
+    assert isinstance(known, SplitsPreprocessing) and isinstance(known, DecodesOnDevice)
+    assert not known.is_loaded, "the abilities are known from the record"
+    assert not known.decodes_on_device, "on the CPU"
+    assert known.pil_stage() is not None and known.is_loaded, "and load the model when called"
+    only_split = lazy_for(
+        dataclasses.replace(current, capabilities=("encode_uint8", "pil_stage")), load, TextVectors(tmp_path)
+    )
+    assert isinstance(only_split, SplitsPreprocessing) and not isinstance(only_split, DecodesOnDevice)
+    without = lazy_for(dataclasses.replace(current, capabilities=()), load, TextVectors(tmp_path))
+    assert not isinstance(without, (DecodesOnDevice, SplitsPreprocessing)) and not without.is_loaded
 
 
 def test_the_recipe_follows_the_weights_and_is_none_when_a_file_is_missing(tmp_path: Path, tiny_weights: Path) -> None:
@@ -194,12 +202,11 @@ def test_missing_and_broken_media_do_not_load_the_model_again(tmp_path: Path, ti
     sources = MediaSources(ls_document_root=root)
     cache_root = tmp_path / "cache"
     factory = CountingFactory()
-    args = {"model": "TaxospecTiny-8", "pretrained": str(tiny_weights), "device": "cpu", "precision": "auto"}
-    args |= {"spec_dir": None, "architecture_file": str(TINY)}
+    request = ModelRequest("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
 
     def run() -> tuple[LazyEmbedder, list[str]]:
         dataset = read_export(dataset_spec, export)
-        embedder = lazy_embedder(factory, cache_root, lambda m, p: EmbeddingCache.folder_for(cache_root, m, p), **args)
+        embedder = lazy_embedder(factory, request, cache_root, lambda m, p: EmbeddingCache.folder_for(cache_root, m, p))
         cache = EmbeddingCache(cache_root, embedder.model_id, embedder.preprocess_id)
         space = embed_dataset(dataset, embedder, sources, cache=cache, workers=2)
         return embedder, sorted(issue.code for issue in space.issues)

@@ -46,7 +46,7 @@ def test_inline_case_triggers_its_rule(code: str) -> None:
 
 
 def test_every_rule_is_exercised_by_a_test() -> None:
-    covered = set(INLINE_CASES) | {"single-prompt"}
+    covered = set(INLINE_CASES) | {"single-prompt", "unknown-backend"}
     for path in LINT_FIXTURES:
         covered |= {code for code, _, _ in EXPECT.findall(path.read_text())}
     assert set(lint_rules().names()) <= covered
@@ -114,3 +114,13 @@ def test_a_path_too_long_for_the_file_system_is_a_finding_not_a_crash(run_cli: A
     result = run_cli("lint", path)
     assert result.exit_code in (0, 1) and "checkpoint-not-found" in result.stdout, result.stderr
     assert run_cli("describe", path).exit_code in (0, 1)
+
+
+def test_unknown_backend_suggests_the_installed_one() -> None:
+    body = "classes: {a: {hard_negatives: [b]}, b: {role: negative}}\n"
+    text = "taxospec: 1\nname: x\nembedding: {backend: openclip}\n" + body
+    [finding] = [f for f in lint_spec(load_spec_text(text)) if f.code == "unknown-backend"]
+    assert "did you mean 'open_clip'" in finding.message and (finding.line, finding.column) == (3, 22)
+    assert "unknown-backend" not in {f.code for f in lint_spec(load_spec_text(text.replace("openclip", "open_clip")))}
+    disabled = text.replace("{backend: openclip}", "{backend: openclip, enabled: false}")
+    assert "unknown-backend" not in {f.code for f in lint_spec(load_spec_text(disabled))}

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.plugins.interfaces import DecodesOnDevice, Embedder
+
 BATCHES_AHEAD = 2
 """Batches the device stage may decode ahead of the encoder."""
 
@@ -47,11 +49,11 @@ class DeviceStage:
     """Decoding, cropping and resizing on the model's device, in a thread of its own and (on a GPU) on a
     CUDA stream of its own, so that batch n+1 is decoded while batch n is encoded."""
 
-    def __init__(self, embedder: Any) -> None:
+    def __init__(self, embedder: DecodesOnDevice) -> None:
         import torch
 
         self.embedder = embedder
-        self.device = str(embedder.device)
+        self.device = embedder.device
         on_gpu = self.device.startswith("cuda")
         self.stream = torch.cuda.Stream(device=self.device) if on_gpu else None  # type: ignore[no-untyped-call]
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxospec-device")
@@ -180,7 +182,7 @@ def _with_pillow(raw: bytes, device: str) -> Any:
     return torch.from_numpy(np.array(image)).permute(2, 0, 1).to(device)  # a copy: torch wants it writable
 
 
-def encode_padded(embedder: Any, batch: Any, pad_to: int) -> npt.NDArray[np.float32]:
+def encode_padded(embedder: Embedder, batch: Any, pad_to: int) -> npt.NDArray[np.float32]:
     """Encode a batch, padded with blank images up to `pad_to` (on a GPU: a batch of a new size costs
     seconds of kernel selection the first time, more than encoding the blanks ever does)."""
     count = int(batch.shape[0])

@@ -13,13 +13,12 @@ encoded, and the caller starts over with the loaded model.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +27,10 @@ from taxospec.embeddings.cache import join_strings, split_strings
 from taxospec.embeddings.space import normalize
 from taxospec.errors import EmbeddingError
 from taxospec.output import write_atomic
+from taxospec.plugins.interfaces import DecodesOnDevice, Embedder, EmbedderFactory, RecipeFactory, SplitsPreprocessing
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -40,29 +43,37 @@ class ModelIdentity:
     precision: str
     logit_scale: float
     capabilities: tuple[str, ...] = ()
-    """Which of the optional methods (`OPTIONAL_METHODS`) the embedder has."""
+    """The abilities the embedder has, by the names of their methods (`DEVICE_DECODING`,
+    `SPLIT_PREPROCESSING`: the form records were written in before the abilities were protocols)."""
 
     @classmethod
-    def of(cls, embedder: Any) -> ModelIdentity:
+    def of(cls, embedder: Embedder) -> ModelIdentity:
         """The identity of a loaded embedder."""
+        abilities = set()
+        if isinstance(embedder, DecodesOnDevice):
+            abilities |= DEVICE_DECODING
+        if isinstance(embedder, SplitsPreprocessing):
+            abilities |= SPLIT_PREPROCESSING
         return cls(
             model_id=str(embedder.model_id),
             preprocess_id=str(embedder.preprocess_id),
-            device=str(getattr(embedder, "device", "cpu")),
-            precision=str(getattr(embedder, "precision", "fp32")),
-            logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
-            capabilities=tuple(name for name in OPTIONAL_METHODS if hasattr(embedder, name)),
+            device=str(embedder.device),
+            precision=str(embedder.precision),
+            logit_scale=float(embedder.logit_scale),
+            capabilities=tuple(sorted(abilities)),
         )
 
 
-OPTIONAL_METHODS = ("pil_stage", "preprocess_on_device", "encode_uint8")
-"""Methods an embedder may have, which the pipeline asks about before it knows whether it will encode."""
+DEVICE_DECODING = {"preprocess_on_device"}
+"""How a record names the `DecodesOnDevice` ability."""
+SPLIT_PREPROCESSING = {"pil_stage", "encode_uint8"}
+"""How a record names the `SplitsPreprocessing` ability."""
 
 
 class ModelChanged(EmbeddingError):
     """The loaded model is not the one its record describes: the run must start over with the loaded one."""
 
-    def __init__(self, loaded: Any) -> None:
+    def __init__(self, loaded: Embedder) -> None:
         super().__init__("the model's cache identity changed since it was recorded")
         self.loaded = loaded
 
@@ -148,15 +159,16 @@ class TextVectors:
 class LazyEmbedder:
     """An embedder that loads its model on first real use; its identity comes from the record meanwhile.
 
-    Prompts are encoded through `TextVectors`; anything else an embedder offers (`encode_batch`, …) loads
-    the model first, and the optional methods (`OPTIONAL_METHODS`) can be asked about without loading it.
-    `load_now` loads it and checks it against the record, from any thread."""
+    Prompts are encoded through `TextVectors`; anything that encodes images loads the model first.
+    `lazy_for` gives the variant that has the abilities (`DecodesOnDevice`, `SplitsPreprocessing`) the
+    record says the model has, so the embedding stage can ask about them without loading it. `load_now`
+    loads it and checks it against the record, from any thread."""
 
-    def __init__(self, identity: ModelIdentity, load: Callable[[], Any], texts: TextVectors) -> None:
+    def __init__(self, identity: ModelIdentity, load: Callable[[], Embedder], texts: TextVectors) -> None:
         self.identity = identity
         self._load = load
         self._texts = texts
-        self._loaded: Any = None
+        self._loaded: Embedder | None = None
         self._changed: ModelChanged | None = None
         self._lock = threading.Lock()
 
@@ -186,16 +198,11 @@ class LazyEmbedder:
         return self.identity.logit_scale
 
     @property
-    def decodes_on_device(self) -> bool:
-        """Whether images are decoded on the model's device (a GPU)."""
-        return self.device.startswith("cuda")
-
-    @property
     def is_loaded(self) -> bool:
         """Whether the model has been loaded."""
         return self._loaded is not None
 
-    def load_now(self) -> Any:
+    def load_now(self) -> Embedder:
         """The loaded embedder (loaded once, whichever thread asks first); `ModelChanged` when it is not what
         the record says (raised again on every later call, without loading again)."""
         with self._lock:
@@ -216,45 +223,135 @@ class LazyEmbedder:
         )
         return vectors
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if name in OPTIONAL_METHODS:  # asked about before anything needs encoding: loads only when called
-            if name not in self.identity.capabilities:
-                raise AttributeError(name)
-            return functools.partial(self._call, name)
-        return getattr(self.load_now(), name)
+    def preprocess_images(self, images: list[Image.Image]) -> Any:
+        """The loaded model's batch of `images`."""
+        return self.load_now().preprocess_images(images)
 
-    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self.load_now(), name)(*args, **kwargs)
+    def encode_batch(self, batch: Any) -> npt.NDArray[np.float32]:
+        """The loaded model's vectors of a batch."""
+        return self.load_now().encode_batch(batch)
+
+    def encode_images(self, images: list[Image.Image]) -> npt.NDArray[np.float32]:
+        """The loaded model's vectors of `images`."""
+        return self.load_now().encode_images(images)
+
+    def _decoding(self) -> DecodesOnDevice:
+        loaded = self.load_now()
+        if not isinstance(loaded, DecodesOnDevice):  # the record said it was: ModelIdentity.of would differ
+            raise ModelChanged(loaded)
+        return loaded
+
+    def _splitting(self) -> SplitsPreprocessing:
+        loaded = self.load_now()
+        if not isinstance(loaded, SplitsPreprocessing):
+            raise ModelChanged(loaded)
+        return loaded
 
 
-def lazy_embedder(factory: Any, root: Path, cache_folder: Callable[[str, str], Path], **load_args: Any) -> LazyEmbedder:
-    """The embedder `factory.load(**load_args)` would give, loaded only when needed where `root` holds a
-    record of its recipe (else loaded now, and recorded). `cache_folder(model_id, preprocess_id)` is the
-    folder that keeps its vectors (prompt vectors go there too)."""
-    recipe_of = getattr(factory, "recipe", None)
-    recipe = recipe_of(**load_args) if recipe_of is not None else None
-    records = ModelRecords(root)
-    identity = records.get(recipe) if recipe is not None else None
+class _LazyDecodesOnDevice(LazyEmbedder):
+    """A lazy embedder whose model can decode on its device."""
+
+    @property
+    def decodes_on_device(self) -> bool:
+        """Whether images are decoded on the model's device (a GPU)."""
+        return self.device.startswith("cuda")
+
+    def preprocess_on_device(self, images: list[Any]) -> Any:
+        """The loaded model's batch from images decoded on the device."""
+        return self._decoding().preprocess_on_device(images)
+
+
+class _LazySplitsPreprocessing(LazyEmbedder):
+    """A lazy embedder whose model's preprocessing splits into a picture and a tensor stage."""
+
+    def pil_stage(self) -> Callable[[Image.Image], Image.Image] | None:
+        """The loaded model's picture stage."""
+        return self._splitting().pil_stage()
+
+    def encode_uint8(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """The loaded model's vectors of a uint8 batch."""
+        return self._splitting().encode_uint8(batch)
+
+
+class _LazyWithBoth(_LazyDecodesOnDevice, _LazySplitsPreprocessing):
+    """A lazy embedder with both abilities (open_clip's)."""
+
+
+_VARIANTS: dict[tuple[bool, bool], type[LazyEmbedder]] = {
+    (False, False): LazyEmbedder,
+    (True, False): _LazyDecodesOnDevice,
+    (False, True): _LazySplitsPreprocessing,
+    (True, True): _LazyWithBoth,
+}
+
+
+def lazy_for(identity: ModelIdentity, load: Callable[[], Embedder], texts: TextVectors) -> LazyEmbedder:
+    """A lazy embedder with the abilities `identity` records."""
+    abilities = set(identity.capabilities)
+    variant = _VARIANTS[(abilities >= DEVICE_DECODING, abilities >= SPLIT_PREPROCESSING)]
+    return variant(identity, load, texts)
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """What the spec and the command line ask a factory to load."""
+
+    model: str
+    pretrained: str
+    device: str = "auto"
+    precision: str = "auto"
+    spec_dir: Path | None = None
+    architecture_file: str | None = None
+
+    def load(self, factory: EmbedderFactory) -> Embedder:
+        """The model, loaded by `factory`."""
+        return factory.load(
+            model=self.model,
+            pretrained=self.pretrained,
+            device=self.device,
+            precision=self.precision,
+            spec_dir=self.spec_dir,
+            architecture_file=self.architecture_file,
+        )
+
+    def recipe(self, factory: EmbedderFactory) -> str | None:
+        """What `factory` would load, when it can say without loading (`RecipeFactory`)."""
+        if not isinstance(factory, RecipeFactory):
+            return None
+        return factory.recipe(
+            model=self.model,
+            pretrained=self.pretrained,
+            device=self.device,
+            precision=self.precision,
+            spec_dir=self.spec_dir,
+            architecture_file=self.architecture_file,
+        )
+
+
+def lazy_embedder(
+    factory: EmbedderFactory, request: ModelRequest, root: Path, cache_folder: Callable[[str, str], Path]
+) -> LazyEmbedder:
+    """The embedder `factory` loads for `request`, loaded only when needed where `root` holds a record of
+    its recipe (else loaded now, and recorded). `cache_folder(model_id, preprocess_id)` is the folder that
+    keeps its vectors (prompt vectors go there too)."""
+    recipe = request.recipe(factory)
+    identity = ModelRecords(root).get(recipe) if recipe is not None else None
     if identity is not None:
-        return LazyEmbedder(
+        return lazy_for(
             identity,
-            lambda: factory.load(**load_args),
+            lambda: request.load(factory),
             TextVectors(cache_folder(identity.model_id, identity.preprocess_id)),
         )
-    return loaded_embedder(factory.load(**load_args), root, cache_folder, recipe)
+    return loaded_embedder(request.load(factory), root, cache_folder, recipe)
 
 
 def loaded_embedder(
-    embedder: Any, root: Path, cache_folder: Callable[[str, str], Path], recipe: str | None
+    embedder: Embedder, root: Path, cache_folder: Callable[[str, str], Path], recipe: str | None
 ) -> LazyEmbedder:
     """`embedder`, already loaded, behind the same face (its prompts kept), and recorded under `recipe`."""
     identity = ModelIdentity.of(embedder)
     if recipe is not None:
         ModelRecords(root).put(recipe, identity)
-    wrapped = LazyEmbedder(
-        identity, lambda: embedder, TextVectors(cache_folder(identity.model_id, identity.preprocess_id))
-    )
+    wrapped = lazy_for(identity, lambda: embedder, TextVectors(cache_folder(identity.model_id, identity.preprocess_id)))
     wrapped.load_now()
     return wrapped

@@ -26,7 +26,7 @@ from typing import BinaryIO, TypeVar
 
 from taxospec.embeddings.http_fetch import FetchFailed, FetchRefused, fetch
 from taxospec.plugins.hookspecs import hookimpl
-from taxospec.plugins.interfaces import MediaResolver
+from taxospec.plugins.interfaces import LocatingResolver, MediaResolver
 
 T = TypeVar("T")
 
@@ -394,8 +394,10 @@ def locate_media(uri: str | None, sources: MediaSources) -> str | None:
     if local is not None:
         return local
     resolver = _resolver_for(uri)
-    locate = getattr(resolver, "locate", None)
-    return os.fspath(locate(uri, sources)) if locate is not None else None
+    if not isinstance(resolver, LocatingResolver):
+        return None
+    found = resolver.locate(uri, sources)
+    return os.fspath(found) if found is not None else None
 
 
 def _resolver_for(uri: str) -> MediaResolver | None:

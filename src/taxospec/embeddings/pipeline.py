@@ -46,6 +46,7 @@ from taxospec.embeddings.plan import plan as plan_task
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.errors import EmbeddingError
 from taxospec.gc_pause import gc_paused
+from taxospec.plugins.interfaces import DecodesOnDevice, Embedder, SplitsPreprocessing
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,7 +80,7 @@ class _TaskResult:
 @gc_paused
 def embed_dataset(
     dataset: Dataset,
-    embedder: Any,
+    embedder: Embedder,
     sources: MediaSources,
     *,
     cache: EmbeddingCache | None = None,
@@ -102,7 +103,7 @@ def embed_dataset(
     forget_resolved_folders()
     spec = dataset.spec
     cols = dataset.columns
-    on_gpu = str(getattr(embedder, "device", "cpu")).startswith("cuda")
+    on_gpu = embedder.device.startswith("cuda")
     by_task: dict[int, list[int]] = {}
     for sample, task in enumerate(cols.task.tolist()):
         by_task.setdefault(task, []).append(sample)
@@ -131,9 +132,10 @@ def embed_dataset(
         for task, facts in zip(known, cache.memo.facts(scope, [dataset.items.media[t] for t in known]), strict=True):
             if facts is not None:
                 video_facts[task] = VideoFacts(*facts)
+    decoder = embedder if isinstance(embedder, DecodesOnDevice) else None
     if device_decode is None:
-        device_decode = bool(getattr(embedder, "decodes_on_device", False))
-    device_decode = bool(todo) and device_decode and spec.media == "image" and hasattr(embedder, "preprocess_on_device")
+        device_decode = decoder is not None and decoder.decodes_on_device
+    device_decode = bool(todo) and device_decode and spec.media == "image" and decoder is not None
     if workers is None:  # threads that only read need not be many; threads that decode (video) help
         workers = GPU_READERS if device_decode else CPU_READERS
 
@@ -186,13 +188,15 @@ def embed_dataset(
 
         if pending[0].what is not None:
             if not stages:
-                stages.append(DeviceStage(embedder))
+                assert decoder is not None, "jobs to decode on the device come only from a decoder"
+                stages.append(DeviceStage(decoder))
             in_flight.append(stages[0].submit(list(pending)))  # decoded on the device while the last batch encodes
             pending.clear()
             while len(in_flight) > BATCHES_AHEAD:
                 finish(in_flight.popleft().result())
             return
         if pending[0].pixels is not None:
+            assert isinstance(embedder, SplitsPreprocessing), "uint8 pixels come only from a split stage"
             encoded = embedder.encode_uint8(np.stack([job.pixels for job in pending if job.pixels is not None]))
         else:
             encoded = encode_padded(embedder, torch.stack([job.tensor for job in pending]), batch_size if on_gpu else 0)
@@ -222,7 +226,7 @@ def embed_dataset(
     if processes is None:
         processes = workers > 1 and on_gpu and len(todo) > PROCESSES_ABOVE
     processes = processes and bool(todo) and not device_decode
-    pil_stage = embedder.pil_stage() if processes and hasattr(embedder, "pil_stage") else None
+    pil_stage = embedder.pil_stage() if processes and isinstance(embedder, SplitsPreprocessing) else None
     if pil_stage is not None:
         jobs_in = [(task, dataset.items.media[task], plan_of(task)) for task in todo]
         decoded: Iterator[_TaskResult] = _in_processes(
@@ -278,7 +282,7 @@ def embed_dataset(
         frame_vectors=assembled.frame_vectors,
         context_vectors=assembled.context_vectors,
         content_hashes=hashes,
-        logit_scale=float(getattr(embedder, "logit_scale", 100.0)),
+        logit_scale=float(embedder.logit_scale),
         search_device="cuda" if on_gpu else "cpu",
         issues=issues,
         notes=notes,
@@ -380,9 +384,9 @@ def content_hash(data: bytes) -> str:
 
 
 @contextmanager
-def _torch_threads(embedder: Any) -> Iterator[None]:
+def _torch_threads(embedder: Embedder) -> Iterator[None]:
     """While the GPU encodes, preprocessing threads run single-threaded torch ops (no oversubscription)."""
-    if not str(getattr(embedder, "device", "cpu")).startswith("cuda"):
+    if not embedder.device.startswith("cuda"):
         yield
         return
     import torch

@@ -17,6 +17,8 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from taxospec.checks.base import Check
+    from taxospec.plugins.interfaces import EmbedderFactory, ExportReader, MediaResolver
     from taxospec.spec.lint import LintRule
     from taxospec.spec.templates import SpecTemplate
 
@@ -42,24 +44,25 @@ def taxospec_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def taxospec_export_readers() -> list[Any]:
+def taxospec_export_readers() -> list[ExportReader]:
     """Readers of export formats (Label Studio JSON is the built-in one)."""
     raise NotImplementedError
 
 
 @hookspec
-def taxospec_media_resolvers() -> list[Any]:
+def taxospec_media_resolvers() -> list[MediaResolver]:
     """Resolvers that turn a task's media URI into bytes under a safe root."""
     raise NotImplementedError
 
 
 @hookspec
-def taxospec_embedders() -> list[Any]:
-    """Embedders that turn images and frames into vectors (open_clip is the built-in one)."""
+def taxospec_embedders() -> list[EmbedderFactory]:
+    """Factories of embedders that turn images and frames into vectors (open_clip is the built-in one; the
+    spec's `embedding.backend` chooses one by name)."""
     raise NotImplementedError
 
 
 @hookspec
-def taxospec_checks() -> list[Any]:
+def taxospec_checks() -> list[Check[Any]]:
     """Dataset checks (rule checks and embedding checks), each named with its parameters."""
     raise NotImplementedError

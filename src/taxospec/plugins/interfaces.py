@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from taxospec.spec.model import Spec
 
 
+@runtime_checkable
 class ExportReader(Protocol):
     """Reads one export format into a `Dataset`."""
 
@@ -33,6 +35,7 @@ class ExportReader(Protocol):
         ...
 
 
+@runtime_checkable
 class MediaResolver(Protocol):
     """Reads the media a task's URI names, from under a root the user configured."""
 
@@ -50,8 +53,24 @@ class MediaResolver(Protocol):
         ...
 
 
+@runtime_checkable
+class LocatingResolver(MediaResolver, Protocol):
+    """A resolver that reads local files, and can say which (the embedding stage then streams and stats the
+    file itself, and the content memo skips unchanged files on a re-run)."""
+
+    def locate(self, uri: str, sources: MediaSources) -> str | Path | None:
+        """The local file behind `uri` (a `MediaProblem` when it is refused), or None when it has none."""
+        ...
+
+
+@runtime_checkable
 class Embedder(Protocol):
-    """Turns images (and text, for CLIP-like models) into vectors of one space."""
+    """Turns images (and text, for CLIP-like models) into vectors of one space.
+
+    These are the members the embedding stage always calls; what an embedder may offer beside them is
+    in the ability protocols below (`DecodesOnDevice`, `SplitsPreprocessing`), which the stage asks
+    about with `isinstance`. A batch is whatever `preprocess_images` returns and `encode_batch` takes
+    (for open_clip, an N×3×H×W `torch.Tensor`); the stage stacks and slices batches with torch."""
 
     @property
     def model_id(self) -> str:
@@ -63,6 +82,30 @@ class Embedder(Protocol):
         """Identifies the image preprocessing (part of every cache key)."""
         ...
 
+    @property
+    def device(self) -> str:
+        """Where the model runs: `cpu`, `cuda`, `cuda:1`, `mps`; a `cuda` device moves nearest-neighbour
+        search to the GPU too."""
+        ...
+
+    @property
+    def precision(self) -> str:
+        """`fp32` or `fp16`."""
+        ...
+
+    @property
+    def logit_scale(self) -> float:
+        """The model's temperature for zero-shot probabilities (CLIP's learned `logit_scale`, ~100)."""
+        ...
+
+    def preprocess_images(self, images: list[Image.Image]) -> Any:
+        """One batch of `images`, preprocessed as the model expects; called from worker threads."""
+        ...
+
+    def encode_batch(self, batch: Any) -> npt.NDArray[np.float32]:
+        """One unit vector per image of a batch (`preprocess_images`'s, or several of its rows stacked)."""
+        ...
+
     def encode_images(self, images: list[Image.Image]) -> npt.NDArray[np.float32]:
         """One unit vector per image."""
         ...
@@ -72,13 +115,38 @@ class Embedder(Protocol):
         ...
 
 
-class EmbedderFactory(Protocol):
-    """Builds an embedder for a model name and weights (`embedding.model`, `embedding.pretrained`).
+@runtime_checkable
+class DecodesOnDevice(Embedder, Protocol):
+    """An embedder that can decode and resize still images on its own device (nvjpeg on a GPU)."""
 
-    A factory may also offer `recipe(model, pretrained, *, device, precision, spec_dir, architecture_file)
-    -> str | None`: what `load` would load, as a string, worked out without loading anything. taxospec
-    then records the loaded model's identity under it and, on later runs with nothing new to encode, does
-    not load the model at all (`taxospec.embeddings.lazy`)."""
+    @property
+    def decodes_on_device(self) -> bool:
+        """Whether it should, on this device (a GPU outpaces CPU decoding; a CPU does not)."""
+        ...
+
+    def preprocess_on_device(self, images: list[Any]) -> Any:
+        """A batch from decoded images (3×H×W uint8 tensors on the device), preprocessed there."""
+        ...
+
+
+@runtime_checkable
+class SplitsPreprocessing(Embedder, Protocol):
+    """An embedder whose preprocessing splits into a picture stage (resize, crop: run in worker processes)
+    and a tensor stage (conversion, normalization: run on the device)."""
+
+    def pil_stage(self) -> Callable[[Image.Image], Image.Image] | None:
+        """The picture stage (picklable), or None when this model's preprocessing does not split."""
+        ...
+
+    def encode_uint8(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """One unit vector per picture of a B×H×W×3 uint8 batch already through `pil_stage`."""
+        ...
+
+
+@runtime_checkable
+class EmbedderFactory(Protocol):
+    """Builds an embedder for a model name and weights (`embedding.model`, `embedding.pretrained`); the
+    spec's `embedding.backend` names the factory (`open_clip` is the built-in one)."""
 
     @property
     def name(self) -> str:
@@ -96,4 +164,24 @@ class EmbedderFactory(Protocol):
         architecture_file: str | None = None,
     ) -> Embedder:
         """Load the model; raises `EmbeddingError` with a clear message when it cannot."""
+        ...
+
+
+@runtime_checkable
+class RecipeFactory(EmbedderFactory, Protocol):
+    """A factory that can say what it would load without loading anything. taxospec then records the
+    loaded model's identity under that recipe and, on later runs with nothing new to encode, does not load
+    the model at all (`taxospec.embeddings.lazy`)."""
+
+    def recipe(
+        self,
+        model: str,
+        pretrained: str,
+        *,
+        device: str,
+        precision: str,
+        spec_dir: Path | None,
+        architecture_file: str | None = None,
+    ) -> str | None:
+        """What `load` would load, as a string (None when that cannot be known without loading)."""
         ...

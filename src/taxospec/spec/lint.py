@@ -502,6 +502,20 @@ def _unknown_check(spec: Spec) -> Iterator[Problem]:
             )
 
 
+@rule("unknown-backend", Severity.ERROR)
+def _unknown_backend(spec: Spec) -> Iterator[Problem]:
+    """`embedding.backend` names no installed embedder plugin."""
+    from taxospec.plugins.registry import embedders
+
+    known = embedders().names()
+    if spec.embedding.enabled and spec.embedding.backend not in known:
+        name = spec.embedding.backend
+        yield (
+            ("embedding", "backend"),
+            f"there is no embedder {name!r}{_suggest(name, known)} (see taxospec plugins)",
+        )
+
+
 @rule("bad-check-params", Severity.ERROR)
 def _bad_check_params(spec: Spec) -> Iterator[Problem]:
     """`checks.<code>.params` that the check's own parameter model refuses."""

@@ -212,7 +212,16 @@ class EmbeddingSpec(SpecModel):
     """The CLIP model used by the embedding checks."""
 
     STAGE_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"enabled", "model", "pretrained", "architecture_file", "frames_per_segment", "box_margin", "geometry"}
+        {
+            "enabled",
+            "backend",
+            "model",
+            "pretrained",
+            "architecture_file",
+            "frames_per_segment",
+            "box_margin",
+            "geometry",
+        }
     )
     """Fields the embedding stage itself reads: one value for every check, never overridden per check."""
     UNUSED_FIELDS: ClassVar[frozenset[str]] = frozenset({"mislabel_agreement"})
@@ -220,6 +229,9 @@ class EmbeddingSpec(SpecModel):
 
     enabled: bool = True
     """Run the embedding checks when media can be read (the CLI's `--no-embeddings` turns them off)."""
+    backend: Annotated[str, StringConstraints(min_length=1)] = "open_clip"
+    """The embedder plugin that loads `model` and `pretrained` (`taxospec plugins` lists them; `open_clip`
+    is the built-in one)."""
     model: Annotated[str, StringConstraints(min_length=1)] = "ViT-B-32"
     """open_clip model name, e.g. `ViT-B-32`, `ViT-L-14`."""
     pretrained: Annotated[str, StringConstraints(min_length=1)] = "laion2b_s34b_b79k"
