@@ -100,3 +100,9 @@ def embedders() -> Catalog[EmbedderFactory]:
 def export_readers() -> Catalog[ExportReader]:
     """Every registered export reader, tried in registration order."""
     return Catalog("export reader", _flatten(get_plugin_manager().hook.taxospec_export_readers()))
+
+
+def refresh() -> None:
+    """Gather the contributions again (after a plugin was registered or unregistered at run time)."""
+    for catalog in (lint_rules, spec_templates, checks, media_resolvers, embedders, export_readers):
+        catalog.cache_clear()
