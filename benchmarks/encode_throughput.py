@@ -72,8 +72,8 @@ def main() -> None:
     from taxospec import load_spec_text, read_export
     from taxospec.embeddings.cache import EmbeddingCache
     from taxospec.embeddings.encoder import OpenClipFactory
-    from taxospec.embeddings.media import MediaSources
     from taxospec.embeddings.pipeline import embed_dataset
+    from taxospec.media.sources import MediaSources
 
     if options.architecture:
         open_clip.add_model_config(options.architecture)

@@ -34,7 +34,7 @@ def main() -> None:
     from taxospec import check
     from taxospec.embeddings.encoder import OpenClipFactory
     from taxospec.embeddings.index import NeighborIndex, gpu_count
-    from taxospec.embeddings.media import MediaSources
+    from taxospec.media.sources import MediaSources
 
     print(
         "torch",
@@ -110,8 +110,8 @@ def _staged_decoding(root: Path, gpu: Any) -> None:
     """Images decoded and resized on the GPU (nvjpeg, its own stream, batches ahead of the encoder) give the
     vectors of the same images decoded one batch at a time, and close to Pillow's."""
     from taxospec import load_spec_text, read_export
-    from taxospec.embeddings.media import MediaSources
     from taxospec.embeddings.pipeline import embed_dataset
+    from taxospec.media.sources import MediaSources
 
     spec = load_spec_text((root / "spec.yaml").read_text())
     sources = MediaSources(ls_document_root=root)
@@ -146,8 +146,8 @@ def _messy_media_on_the_device(root: Path, gpu: Any) -> None:
     from PIL import Image
 
     from taxospec import load_spec_text, read_export
-    from taxospec.embeddings.media import MediaSources
     from taxospec.embeddings.pipeline import embed_dataset
+    from taxospec.media.sources import MediaSources
 
     (root / "messy").mkdir()
     rng = np.random.default_rng(9)

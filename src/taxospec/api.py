@@ -11,11 +11,12 @@ from taxospec.checks.base import CheckContext
 from taxospec.checks.run import run_checks
 from taxospec.coverage import compute_coverage
 from taxospec.dataset import Dataset
-from taxospec.embeddings.media import MediaSources, is_inline
 from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
 from taxospec.errors import EmbeddingError, ExportError, OptionError
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
+from taxospec.media.sources import MediaSources, is_inline
 from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
+from taxospec.plugins.registry import embedders, export_readers
 from taxospec.report import CellModel, Report
 from taxospec.spec.load import load_spec
 from taxospec.spec.model import Spec
@@ -30,8 +31,6 @@ NO_SPLIT = "(none)"
 
 def read_export(spec: Spec, export: str | Path, config: LabelConfig | str | Path | None = None) -> Dataset:
     """Read `export` against `spec` with the first registered reader that accepts it."""
-    from taxospec.plugins.registry import export_readers
-
     path = Path(export)
     if isinstance(config, (str, Path)):
         config = load_label_config(config)
@@ -115,7 +114,6 @@ def build_embeddings(
     from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
     from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRequest, lazy_embedder, loaded_embedder
     from taxospec.embeddings.pipeline import embed_dataset
-    from taxospec.plugins.registry import embedders
 
     spec_dir = Path(spec.source.path).parent if spec.source else None
     root = Path(cache_dir) if cache_dir else default_cache_dir()

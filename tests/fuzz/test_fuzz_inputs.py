@@ -167,7 +167,8 @@ def _redirecting_server() -> Any:
 
 
 def test_fuzz_media_uris() -> None:
-    from taxospec.embeddings.media import MediaProblem, MediaSources, locate_media, read_media
+    from taxospec.media.dispatch import locate_media, read_media
+    from taxospec.media.sources import MediaProblem, MediaSources
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "root"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from taxospec import check
-from taxospec.embeddings.media import MediaSources
+from taxospec.media.sources import MediaSources
 
 from ..conftest import EXAMPLES
 

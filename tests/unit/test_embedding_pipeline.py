@@ -18,10 +18,12 @@ from taxospec.dataset import Dataset
 from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.encoder import OpenClipEmbedder, OpenClipFactory
 from taxospec.embeddings.frames import crop, sample_times, video_frames
-from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, safe_join
 from taxospec.embeddings.pipeline import embed_dataset
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.errors import EmbeddingError
+from taxospec.media.dispatch import read_media
+from taxospec.media.files import safe_join
+from taxospec.media.sources import MediaProblem, MediaSources
 
 from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
 
@@ -113,7 +115,8 @@ def test_local_videos_stream_and_keep_their_cache_keys(
     """A video on disk is hashed as it streams by and decoded from its file (never read whole: a long
     recording would fill memory); its content hash, and so its cache keys, are those of its bytes, and its
     vectors those of the same video given as bytes (over http, inline)."""
-    from taxospec.embeddings import media, pipeline
+    from taxospec.embeddings import pipeline
+    from taxospec.media import files as media
 
     dataset = _two_segments(tmp_path, tiny_weights)
     read_whole: list[str] = []
@@ -221,7 +224,7 @@ def test_escapes_through_linked_folders_and_planted_pipes_are_refused(tmp_path: 
     the check must still see the link), and a named pipe among the media is refused, not read forever."""
     import os
 
-    from taxospec.embeddings.media import forget_resolved_folders
+    from taxospec.media.files import forget_resolved_folders
 
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "real").mkdir(parents=True)
@@ -251,7 +254,8 @@ def test_uris_no_file_can_have_are_refused_plainly(tmp_path: Path) -> None:
     """A NUL character (decoded from %00 or written as is), a URI that does not parse, a Windows path and a
     name longer than the file system allows are findings with short messages on every resolver and on the
     path the pipeline takes (`locate_media` then `read_file_and_stat`), never an internal error."""
-    from taxospec.embeddings.media import locate_media, read_file_and_stat
+    from taxospec.media.dispatch import locate_media
+    from taxospec.media.files import read_file_and_stat
 
     root = tmp_path / "root"
     (root / "upload" / "1").mkdir(parents=True)
@@ -639,7 +643,7 @@ def test_refused_local_reads_close_their_descriptors(tmp_path: Path) -> None:
     out of descriptors (found by fuzzing the media resolver)."""
     import os
 
-    from taxospec.embeddings.media import read_file
+    from taxospec.media.files import read_file
 
     os.mkfifo(tmp_path / "pipe")
     before = len(os.listdir("/proc/self/fd"))
@@ -733,7 +737,7 @@ def test_pictures_inlined_in_the_tasks_as_data_uris(tmp_path: Path, tiny_weights
     that does not decode is a finding whose message shows the URI's start, not its megabytes."""
     import base64
 
-    from taxospec.embeddings.media import DataUriResolver
+    from taxospec.media.resolvers import DataUriResolver
 
     png(tmp_path / "one.png", (200, 30, 30))
     png(tmp_path / "two.png", (30, 200, 30))
@@ -962,7 +966,7 @@ def test_cloud_storage_uris_are_read_from_a_mapped_local_copy(tmp_path: Path, ti
     """`--media-map s3://bucket/=FOLDER` reads Label Studio's cloud-storage URIs from a local mirror (an
     http prefix too, without its query), the longest prefix first, never outside the folder; an unmapped
     bucket is refused with the option to use."""
-    from taxospec.embeddings.media import locate_media
+    from taxospec.media.dispatch import locate_media
 
     mirror, cdn, other = tmp_path / "mirror", tmp_path / "cdn", tmp_path / "other"
     for i in range(4):

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from taxospec.embeddings.http_fetch import host_refusal
-from taxospec.embeddings.media import MediaProblem, MediaSources, read_media
+from taxospec.media.dispatch import read_media
+from taxospec.media.http_fetch import host_refusal
+from taxospec.media.sources import MediaProblem, MediaSources
 
 PICTURE = b"\x89PNG\r\n\x1a\n" + b"0" * 100
 

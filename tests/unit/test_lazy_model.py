@@ -20,8 +20,8 @@ from taxospec import check, load_spec_text, read_export
 from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.encoder import OpenClipFactory
 from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRecords, ModelRequest, lazy_embedder, lazy_for
-from taxospec.embeddings.media import MediaSources
 from taxospec.embeddings.pipeline import embed_dataset
+from taxospec.media.sources import MediaSources
 from taxospec.plugins.interfaces import DecodesOnDevice, Embedder, SplitsPreprocessing
 
 from ..conftest import EXAMPLES
@@ -153,7 +153,7 @@ def test_a_cli_rerun_imports_neither_torch_nor_open_clip(tmp_path: Path) -> None
     """The demo checked twice in fresh interpreters: the second never imports the model's libraries."""
     demo = EXAMPLES / "synthetic-signals"
     script = (
-        "import sys; from taxospec import check; from taxospec.embeddings.media import MediaSources; "
+        "import sys; from taxospec import check; from taxospec.media import MediaSources; "
         f"r = check({str(demo / 'spec.yaml')!r}, {str(demo / 'export.json')!r}, "
         f"media=MediaSources(ls_document_root={str(demo)!r}), cache_dir={str(tmp_path)!r}, device='cpu'); "
         "print(len(r.findings), 'torch' in sys.modules, 'open_clip' in sys.modules)"

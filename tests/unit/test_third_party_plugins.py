@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from taxospec import check, load_spec
-from taxospec.embeddings.media import MediaSources
+from taxospec.media.sources import MediaSources
 from taxospec.plugins.interfaces import Embedder, EmbedderFactory, ExportReader, LocatingResolver, MediaResolver
 from taxospec.plugins.manager import get_plugin_manager
 from taxospec.plugins.registry import checks, embedders, export_readers, media_resolvers, refresh
@@ -27,7 +27,7 @@ from pathlib import Path
 from taxospec.checks.base import check
 from taxospec.dataset import ReadIssue
 from taxospec.dataset_builder import DatasetBuilder
-from taxospec.embeddings.media import MediaProblem
+from taxospec.media import MediaProblem
 from taxospec.findings import Severity
 from taxospec.plugins import hookimpl
 from taxospec.testing import FakeEmbedderFactory

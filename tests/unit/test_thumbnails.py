@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from taxospec import check
-from taxospec.embeddings.media import MediaSources
 from taxospec.findings import Finding, Severity
+from taxospec.media.sources import MediaSources
 from taxospec.render.html import render_html
 from taxospec.render.thumbnails import thumbnails
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
 from taxospec.dataset import KIND_SEGMENT
-from taxospec.embeddings.media import shown
 from taxospec.findings import Severity
+from taxospec.media.sources import shown
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.spec.model import DuplicatesSpec
 

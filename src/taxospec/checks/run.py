@@ -9,6 +9,7 @@ from taxospec.checks.params import params_of
 from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.findings import CheckStat, Finding, Severity
+from taxospec.plugins.registry import checks
 
 
 def run_checks(
@@ -24,8 +25,6 @@ def run_checks(
     The spec's `checks:` section turns checks off, changes their severity or sets their parameters. Pass
     `context` to keep what the checks computed (the example scores) for the report.
     """
-    from taxospec.plugins.registry import checks
-
     spec = dataset.spec
     if context is None:
         context = CheckContext(dataset, embeddings)

@@ -114,7 +114,8 @@ def check_command(
     from taxospec.render.html import HTML_PER_CODE, render_html
     from taxospec.render.report_files import render_json, render_junit, render_markdown
     from taxospec.render.report_terminal import render_terminal
-    from taxospec.spec import load_spec, refuse_lint_errors
+    from taxospec.spec import load_spec
+    from taxospec.spec.lint import refuse_lint_errors
 
     if list_checks:
         from taxospec.checks.params import describe_params

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from taxospec.embeddings.media import MediaSources
+    from taxospec.media.sources import MediaSources
     from taxospec.spec.model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,7 +67,7 @@ class EmbeddingChoices:
 
     def sources(self, export_dir: Path) -> MediaSources:
         """Where media may be read from (plain paths relative to `export_dir` besides the roots given)."""
-        from taxospec.embeddings.media import MediaSources
+        from taxospec.media.sources import MediaSources
 
         return MediaSources(
             export_dir=export_dir,

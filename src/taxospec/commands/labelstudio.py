@@ -37,7 +37,8 @@ def config_command(
     """
     from taxospec.plugins.labelstudio.generate import instructions as make_instructions
     from taxospec.plugins.labelstudio.generate import label_config, validate_config
-    from taxospec.spec import load_spec, refuse_lint_errors
+    from taxospec.spec import load_spec
+    from taxospec.spec.lint import refuse_lint_errors
 
     spec = refuse_lint_errors(load_spec(spec_path))
     xml = label_config(spec)
@@ -93,7 +94,8 @@ def push_command(
     token, has no such project, or the change is refused.
     """
     from taxospec.plugins.labelstudio.client import connect, push
-    from taxospec.spec import load_spec, refuse_lint_errors
+    from taxospec.spec import load_spec
+    from taxospec.spec.lint import refuse_lint_errors
 
     spec = refuse_lint_errors(load_spec(spec_path))
     result = push(connect(url, api_key), spec, project=project, title=title, force=force)

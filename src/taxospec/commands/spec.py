@@ -35,7 +35,8 @@ def lint(ctx: click.Context, specs: tuple[Path, ...], fail_on: str, fmt: str, li
     reaches --fail-on (default: error), 2 when a spec does not load (bad YAML, unknown key, wrong type).
     """
     from taxospec.plugins.registry import lint_rules
-    from taxospec.spec import lint_spec, load_spec
+    from taxospec.spec import load_spec
+    from taxospec.spec.lint import lint_spec
 
     if list_rules:
         for rule in lint_rules():
@@ -157,7 +158,8 @@ def describe(spec_path: Path) -> None:
     from rich.console import Console
 
     from taxospec.render.spec_summary import render_spec_summary
-    from taxospec.spec import lint_spec, load_spec
+    from taxospec.spec import load_spec
+    from taxospec.spec.lint import lint_spec
 
     spec = load_spec(spec_path)
     console = stdout_console(width=max(100, Console().width))

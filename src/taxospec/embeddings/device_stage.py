@@ -172,8 +172,8 @@ def _with_pillow(raw: bytes, device: str) -> Any:
     """`raw` decoded by Pillow as a 3×H×W uint8 tensor on `device`, or None."""
     import torch
 
-    from taxospec.embeddings.media import MediaProblem
     from taxospec.embeddings.pictures import decode_image
+    from taxospec.media.sources import MediaProblem
 
     try:
         image = decode_image(raw, "")
@@ -198,8 +198,8 @@ def device_crop(image: Any, what: str) -> Any:
     """The part of a decoded image (3×H×W tensor) that `what` names: the whole image, or a box with margin
     (see `frames.box_pixels`); None for a box with no area inside the image."""
     from taxospec.embeddings.frames import box_pixels
-    from taxospec.embeddings.media import MediaProblem
     from taxospec.embeddings.plan import parse_box_id
+    from taxospec.media.sources import MediaProblem
 
     if not what.startswith("box:"):
         return image

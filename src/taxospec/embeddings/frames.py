@@ -8,7 +8,7 @@ import math
 import os
 from typing import Any, NamedTuple
 
-from taxospec.embeddings.media import MediaProblem
+from taxospec.media.sources import MediaProblem
 
 DECODING = 2
 """How media becomes pixels, part of every cache identity: 2 shows pictures as a browser (and so Label

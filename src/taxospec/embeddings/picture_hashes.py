@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 from taxospec.dataset import Dataset
-from taxospec.embeddings.media import MediaProblem, MediaSources, read_media, shown
 from taxospec.embeddings.pictures import as_rgb, open_image, orientation_of, upright
+from taxospec.media.dispatch import read_media
+from taxospec.media.sources import MediaProblem, MediaSources, shown
 from taxospec.output import write_atomic
 from taxospec.scores.perceptual import BITS, hash_picture
 

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from taxospec.embeddings.jpeg import EXIF_ORIENTATION, jpeg_size
-from taxospec.embeddings.media import MediaProblem
+from taxospec.media.sources import MediaProblem
 
 MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused (`media-refused`) before they are decoded: a small file

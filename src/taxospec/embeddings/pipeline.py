@@ -30,22 +30,15 @@ from taxospec.embeddings.assembly import CachedParts, assemble, take_cached, wit
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.device_stage import BATCHES_AHEAD, Decoded, DeviceStage, closing, encode_padded
 from taxospec.embeddings.frames import Video, VideoFacts, crop, probe_video, video_frames
-from taxospec.embeddings.media import (
-    MediaProblem,
-    MediaSources,
-    forget_resolved_folders,
-    locate_media,
-    read_file_and_stat,
-    read_local,
-    read_media,
-    shown,
-)
 from taxospec.embeddings.pictures import decode_image, refuse_huge
 from taxospec.embeddings.plan import PlanEntry, parse_box_id, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.errors import EmbeddingError
 from taxospec.gc_pause import gc_paused
+from taxospec.media.dispatch import locate_media, read_media
+from taxospec.media.files import forget_resolved_folders, read_file_and_stat, read_local
+from taxospec.media.sources import MediaProblem, MediaSources, shown
 from taxospec.plugins.interfaces import DecodesOnDevice, Embedder, SplitsPreprocessing
 
 P = ParamSpec("P")

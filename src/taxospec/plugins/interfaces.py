@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from taxospec.dataset import Dataset
-    from taxospec.embeddings.media import MediaSources
+    from taxospec.media.sources import MediaSources
     from taxospec.plugins.labelstudio.config import LabelConfig
     from taxospec.spec.model import Spec
 

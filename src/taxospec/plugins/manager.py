@@ -21,6 +21,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.commands.labelstudio",
     "taxospec.commands.plugins",
     "taxospec.plugins.labelstudio.plugin",
+    "taxospec.plugins.labelstudio.media",
     "taxospec.checks.labels",
     "taxospec.checks.hygiene",
     "taxospec.checks.counts",
@@ -29,7 +30,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.checks.splits",
     "taxospec.checks.duplicates",
     "taxospec.checks.embedding",
-    "taxospec.embeddings.media",
+    "taxospec.media.resolvers",
     "taxospec.embeddings.encoder",
 )
 """Modules of the built-in plugins, registered exactly like a third-party plugin."""

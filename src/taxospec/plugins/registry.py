@@ -5,14 +5,16 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Iterable, Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from taxospec.checks.base import Check
 from taxospec.errors import TaxospecError, UnknownNameError
-from taxospec.plugins.interfaces import EmbedderFactory, ExportReader, MediaResolver
 from taxospec.plugins.manager import get_plugin_manager
-from taxospec.spec.lint import LintRule
-from taxospec.spec.templates import SpecTemplate
+
+if TYPE_CHECKING:
+    from taxospec.checks.base import Check
+    from taxospec.plugins.interfaces import EmbedderFactory, ExportReader, MediaResolver
+    from taxospec.spec.lint import LintRule
+    from taxospec.spec.templates import SpecTemplate
 
 
 class Named(Protocol):

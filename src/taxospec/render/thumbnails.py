@@ -12,7 +12,8 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from taxospec.embeddings.media import MediaProblem, MediaSources, locate_media, read_media
+from taxospec.media.dispatch import locate_media, read_media
+from taxospec.media.sources import MediaProblem, MediaSources
 from taxospec.render.html import PICTURES_PER_FINDING
 from taxospec.report import Report
 

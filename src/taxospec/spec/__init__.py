@@ -1,8 +1,9 @@
-"""The taxonomy spec language: models, loading with locations, lint, JSON Schema and starter templates."""
+"""The taxonomy spec language: its models and their loading with locations (`lint`, `schema` and
+`templates` are modules of their own here, imported where they are used: lint sits above the checks, whose
+parameters it validates)."""
 
 from taxospec.errors import SpecNotUsable
-from taxospec.spec.lint import LintFinding, lint_spec, refuse_lint_errors
 from taxospec.spec.load import load_spec, load_spec_text
 from taxospec.spec.model import Spec
 
-__all__ = ["LintFinding", "Spec", "SpecNotUsable", "lint_spec", "load_spec", "load_spec_text", "refuse_lint_errors"]
+__all__ = ["Spec", "SpecNotUsable", "load_spec", "load_spec_text"]

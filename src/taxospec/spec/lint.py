@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taxospec.errors import SpecNotUsable
+from taxospec.checks.params import params_of
+from taxospec.errors import ParamsError, SpecNotUsable
 from taxospec.findings import Severity
 from taxospec.inputs import exists
 from taxospec.plugins.hookspecs import hookimpl
+from taxospec.plugins.registry import checks, embedders, lint_rules
 from taxospec.spec.model import Spec
 from taxospec.spec.source import PathKey
 
@@ -55,8 +57,6 @@ class LintFinding:
 
 def lint_spec(spec: Spec) -> list[LintFinding]:
     """Every lint finding of `spec`, ordered by location; an empty list for a clean spec."""
-    from taxospec.plugins.registry import lint_rules
-
     source = spec.source
     findings = []
     for rule in lint_rules():
@@ -491,8 +491,6 @@ def _checkpoint_not_found(spec: Spec) -> Iterator[Problem]:
 @rule("unknown-check", Severity.ERROR)
 def _unknown_check(spec: Spec) -> Iterator[Problem]:
     """The `checks:` section names a check that does not exist."""
-    from taxospec.plugins.registry import checks
-
     known = checks().names()
     for code in spec.checks:
         if code not in known:
@@ -505,8 +503,6 @@ def _unknown_check(spec: Spec) -> Iterator[Problem]:
 @rule("unknown-backend", Severity.ERROR)
 def _unknown_backend(spec: Spec) -> Iterator[Problem]:
     """`embedding.backend` names no installed embedder plugin."""
-    from taxospec.plugins.registry import embedders
-
     known = embedders().names()
     if spec.embedding.enabled and spec.embedding.backend not in known:
         name = spec.embedding.backend
@@ -519,10 +515,6 @@ def _unknown_backend(spec: Spec) -> Iterator[Problem]:
 @rule("bad-check-params", Severity.ERROR)
 def _bad_check_params(spec: Spec) -> Iterator[Problem]:
     """`checks.<code>.params` that the check's own parameter model refuses."""
-    from taxospec.checks.params import params_of
-    from taxospec.errors import ParamsError
-    from taxospec.plugins.registry import checks
-
     known = checks()
     for code, setting in spec.checks.items():
         if code not in known or not setting.params:
