@@ -21,9 +21,9 @@ from taxospec.errors import (
 )
 from taxospec.findings import Finding, Severity
 from taxospec.report import Report
+from taxospec.schemas import spec_json_schema
 from taxospec.spec import Spec, load_spec, load_spec_text
 from taxospec.spec.lint import LintFinding, lint_spec
-from taxospec.spec.schema import spec_json_schema
 
 __all__ = [
     "ConfigError",

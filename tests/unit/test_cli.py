@@ -9,7 +9,7 @@ import pytest
 from click.testing import Result
 
 from taxospec.cli import cli
-from taxospec.spec.schema import SCHEMAS
+from taxospec.schemas import SCHEMAS
 
 from ..conftest import EXAMPLES, FIXTURES, ROOT
 

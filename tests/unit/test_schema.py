@@ -9,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from taxospec import spec_json_schema
-from taxospec.spec.schema import SCHEMAS, schema_text
+from taxospec.schemas import SCHEMAS, schema_text
 
 from ..conftest import EXAMPLES, FIXTURES, ROOT
 

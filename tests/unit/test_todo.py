@@ -16,7 +16,7 @@ from click.testing import Result
 from taxospec import load_spec_text, read_export
 from taxospec.api import todo
 from taxospec.coverage import COVERED, MISSING, UNDER, compute_coverage
-from taxospec.spec.schema import SCHEMAS
+from taxospec.schemas import SCHEMAS
 from taxospec.todo import build_todo
 
 from ..conftest import EXAMPLES

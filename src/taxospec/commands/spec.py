@@ -110,7 +110,7 @@ def schema(output: Path | None, kind: str) -> None:
     The files committed as schemas/taxospec.schema.json, report.schema.json and todo.schema.json are
     exactly this output.
     """
-    from taxospec.spec.schema import SCHEMAS, schema_text
+    from taxospec.schemas import SCHEMAS, schema_text
 
     text = schema_text(SCHEMAS[kind]())
     if output is None:

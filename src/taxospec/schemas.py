@@ -1,11 +1,16 @@
-"""The JSON Schema of the spec language, generated from the pydantic models."""
+"""The JSON Schemas taxospec publishes (the spec language, the report, the to-do list), generated from the
+pydantic models; `schemas/` holds them, and a test fails when they drift."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from taxospec.checks.params import fixed_fields, params_model
+from taxospec.plugins.registry import checks
+from taxospec.report import Report
 from taxospec.spec.model import Spec
+from taxospec.todo import TodoList
 
 SCHEMA_ID = "https://taxospec.dev/schemas/taxospec-1.schema.json"
 """The schema's identifier (a name, not a place to fetch it from: the file ships in `schemas/`)."""
@@ -23,8 +28,6 @@ def spec_json_schema() -> dict[str, Any]:
 
 def report_json_schema() -> dict[str, Any]:
     """The JSON Schema of the report `taxospec check --format json` writes."""
-    from taxospec.report import Report
-
     schema = Report.model_json_schema(mode="serialization", by_alias=True)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -35,8 +38,6 @@ def report_json_schema() -> dict[str, Any]:
 
 def todo_json_schema() -> dict[str, Any]:
     """The JSON Schema of the to-do list `taxospec todo --format json` writes."""
-    from taxospec.todo import TodoList
-
     schema = TodoList.model_json_schema(mode="serialization", by_alias=True)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -58,9 +59,6 @@ def with_check_params(schema: dict[str, Any], spec_defaults: Any = None) -> dict
     """`schema` with a `checks.<code>` entry for every registered check whose parameters have a model:
     its `params` described by that model (without the fields that cannot be set per check), so that an
     editor completes and validates them."""
-    from taxospec.checks.params import fixed_fields, params_model
-    from taxospec.plugins.registry import checks
-
     bare = spec_defaults or Spec.model_validate({"taxospec": 1, "name": "defaults", "classes": {"a": {}}})
     defs = schema.setdefault("$defs", {})
     properties: dict[str, Any] = {}
