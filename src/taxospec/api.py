@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
 from taxospec.__about__ import __version__
 from taxospec.checks.base import CheckContext
-from taxospec.checks.run import run_checks
+from taxospec.checks.run import TaskLink, run_checks
 from taxospec.coverage import compute_coverage
 from taxospec.dataset import Dataset
 from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
 from taxospec.errors import EmbeddingError, ExportError, OptionError
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
 from taxospec.media.sources import MediaSources, is_inline
-from taxospec.plugins.labelstudio.config import LabelConfig, load_label_config
+from taxospec.plugins.interfaces import ExportReader, LinksTasks
 from taxospec.plugins.registry import embedders, export_readers
 from taxospec.report import CellModel, Report
 from taxospec.spec.load import load_spec
@@ -29,25 +30,38 @@ MISSING = "(missing)"
 NO_SPLIT = "(none)"
 
 
-def read_export(spec: Spec, export: str | Path, config: LabelConfig | str | Path | None = None) -> Dataset:
-    """Read `export` against `spec` with the first registered reader that accepts it."""
-    path = Path(export)
-    if isinstance(config, (str, Path)):
-        config = load_label_config(config)
+def reader_for(export: str | Path) -> ExportReader:
+    """The first registered reader that accepts `export`; `ExportError` with the first one's reason when
+    none does."""
     reasons = []
     for reader in export_readers():
-        reason = reader.sniff(path)
+        reason = reader.sniff(Path(export))
         if reason is None:
-            return reader.read(path, spec, config)
+            return reader
         reasons.append(reason)
     raise ExportError(reasons[0] if reasons else f"{export}: no export reader is installed")
+
+
+def read_export(spec: Spec, export: str | Path, config: object | None = None) -> Dataset:
+    """Read `export` against `spec` with the first registered reader that accepts it; `config` is the
+    project's labeling configuration in the reader's terms (for Label Studio: the XML's path, or parsed)."""
+    return reader_for(export).read(Path(export), spec, config)
+
+
+def task_links(export: str | Path, base_url: str | None) -> TaskLink | None:
+    """How findings link to their tasks under `base_url` (the labeling tool's URL), when the export's
+    reader can say."""
+    reader = reader_for(export)
+    if not base_url or not isinstance(reader, LinksTasks):
+        return None
+    return functools.partial(reader.task_link, base_url)
 
 
 def check(
     spec: Spec | str | Path,
     export: str | Path,
     *,
-    config: LabelConfig | str | Path | None = None,
+    config: object | None = None,
     ls_url: str | None = None,
     select: set[str] | None = None,
     embeddings: EmbeddingSpace | str | Path | None = None,
@@ -79,7 +93,8 @@ def check(
         progress=progress,
     )
     context = CheckContext(dataset, space)
-    findings, stats = run_checks(dataset, ls_url=ls_url, select=select, embeddings=space, context=context)
+    link = task_links(export, ls_url)
+    findings, stats = run_checks(dataset, link=link, select=select, embeddings=space, context=context)
     return build_report(dataset, findings, stats, str(export), context=context)
 
 
@@ -154,7 +169,7 @@ def todo(
     spec: Spec | str | Path,
     export: str | Path,
     *,
-    config: LabelConfig | str | Path | None = None,
+    config: object | None = None,
     split: str | None = None,
     budget: int | None = None,
     embeddings: EmbeddingSpace | str | Path | None = None,

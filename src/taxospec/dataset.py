@@ -185,8 +185,6 @@ class Dataset:
     keypoints: int = 0
     controls_seen: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
-    mapping_mismatches: list[str] = field(default_factory=list)
-    """Where the Label Studio config and the spec disagree (from the control mapping)."""
     predictions: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Per sample (row of `samples`), the team's own model's prediction in the export: (class index, score
     0..1), where it carries one with a score (Label Studio `predictions`)."""

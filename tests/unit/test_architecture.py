@@ -1,5 +1,6 @@
 """The shape docs/architecture.md describes, checked on the source: no import circle anywhere in src/,
-counting the imports inside functions and the package `__init__`s each import runs."""
+counting the imports inside functions and the package `__init__`s each import runs; and the page names
+every folder, module, hook and contract there is."""
 
 from __future__ import annotations
 
@@ -120,3 +121,23 @@ def test_the_scan_finds_a_circle_when_there_is_one() -> None:
     graph = _graph()
     graph["taxospec.errors"] = graph["taxospec.errors"] | {"taxospec.api"}  # errors is imported by nearly all
     assert any("taxospec.errors" in circle for circle in _circles(graph))
+
+
+def test_the_architecture_page_names_every_folder_hook_and_contract() -> None:
+    import inspect
+
+    from taxospec.plugins import hookspecs, interfaces
+
+    page = (SRC.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    folders = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
+    modules = {path.name for path in PACKAGE.glob("*.py")} - {"__init__.py", "__main__.py", "__about__.py", "cli.py"}
+    missing = [f"{name}/" for name in sorted(folders) if f"`{name}/`" not in page]
+    missing += [name for name in sorted(modules) if f"`{name}`" not in page]
+    missing += [name for name in dir(hookspecs) if name.startswith("taxospec_") and f"`{name}`" not in page]
+    contracts = [
+        name
+        for name, value in vars(interfaces).items()
+        if inspect.isclass(value) and value.__module__ == interfaces.__name__
+    ]
+    missing += [name for name in contracts if name not in page]
+    assert len(contracts) >= 10 and missing == []

@@ -101,11 +101,11 @@ unknown_control = _reader_check(
 
 @check("config-mismatch", "config", Severity.ERROR)
 def config_mismatch(ctx: CheckContext, params: None) -> Outcome:
-    """Where the Label Studio config and the spec disagree: missing labels, axis controls or choices.
+    """Where the labeling tool's config and the spec disagree: missing labels, axis controls or choices.
 
     Annotators can only pick what the config offers; a spec class missing from it can never be labeled."""
-    mismatches = ctx.dataset.mapping_mismatches
-    return max(1, len(mismatches)), [ctx.issue("config-mismatch", m) for m in mismatches]
+    mismatches = ctx.from_reader("config-mismatch")  # the reader compares its tool's config with the spec
+    return max(1, len(mismatches)), mismatches
 
 
 def _missing_axis_values(ctx: CheckContext, scope: str, code: str) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from taxospec.checks.base import Check, CheckContext, SkipCheck
@@ -11,11 +12,14 @@ from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.findings import CheckStat, Finding, Severity
 from taxospec.plugins.registry import checks
 
+TaskLink = Callable[[int, int, "int | None"], "str | None"]
+"""The URL that opens a task in the labeling tool, from its project, task id and annotation id."""
+
 
 def run_checks(
     dataset: Dataset,
     *,
-    ls_url: str | None = None,
+    link: TaskLink | None = None,
     select: set[str] | None = None,
     embeddings: EmbeddingSpace | None = None,
     context: CheckContext | None = None,
@@ -23,7 +27,8 @@ def run_checks(
     """Run the registered checks (only those in `select`, when given) and rank the findings.
 
     The spec's `checks:` section turns checks off, changes their severity or sets their parameters. Pass
-    `context` to keep what the checks computed (the example scores) for the report.
+    `context` to keep what the checks computed (the example scores) for the report, and `link` to give
+    each finding a link to its task.
     """
     spec = dataset.spec
     if context is None:
@@ -58,7 +63,7 @@ def run_checks(
                 )
             )
             continue
-        findings.extend(_finding(item, severity, issue, dataset, ls_url) for issue in issues)
+        findings.extend(_finding(item, severity, issue, dataset, link) for issue in issues)
         failed = len(issues)
         stats.append(
             CheckStat(
@@ -77,7 +82,9 @@ def run_checks(
     return findings, stats
 
 
-def _finding(check: Check[Any], severity: Severity, issue: ReadIssue, dataset: Dataset, ls_url: str | None) -> Finding:
+def _finding(
+    check: Check[Any], severity: Severity, issue: ReadIssue, dataset: Dataset, link: TaskLink | None
+) -> Finding:
     task_id = project = None
     if issue.task is not None and 0 <= issue.task < len(dataset.items):
         task_id = int(dataset.items.task_id[issue.task])
@@ -97,7 +104,7 @@ def _finding(check: Check[Any], severity: Severity, issue: ReadIssue, dataset: D
         region_id=issue.region_id,
         count=issue.count if issue.count != 1 else None,
         score=issue.score,
-        link=task_link(ls_url, project, task_id, annotation_id),
+        link=link(project, task_id, annotation_id) if link and project is not None and task_id is not None else None,
         related_tasks=[t for t in issue.related if t != task_id],
         at_seconds=issue.at_seconds,
     )
@@ -107,11 +114,3 @@ def _split_of(dataset: Dataset, task: int | None) -> str | None:
     if task is None or not 0 <= task < len(dataset.items):
         return None
     return dataset.items.split[task]
-
-
-def task_link(ls_url: str | None, project: int | None, task_id: int | None, annotation_id: int | None) -> str | None:
-    """The Label Studio URL that opens a task (and annotation) in the data manager, when all are known."""
-    if not ls_url or project is None or project < 0 or task_id is None or task_id < 0:
-        return None
-    link = f"{ls_url.rstrip('/')}/projects/{project}/data?task={task_id}"
-    return link + (f"&annotation={annotation_id}" if annotation_id is not None else "")

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import click
 
     from taxospec.checks.base import Check
-    from taxospec.plugins.interfaces import EmbedderFactory, ExportReader, MediaResolver
+    from taxospec.plugins.interfaces import CheckSource, EmbedderFactory, ExportReader, MediaResolver
     from taxospec.spec.lint import LintRule
     from taxospec.spec.templates import SpecTemplate
 
@@ -65,4 +65,11 @@ def taxospec_embedders() -> list[EmbedderFactory]:
 @hookspec
 def taxospec_checks() -> list[Check[Any]]:
     """Dataset checks (rule checks and embedding checks), each named with its parameters."""
+    raise NotImplementedError
+
+
+@hookspec
+def taxospec_check_sources() -> list[CheckSource]:
+    """Places `taxospec check` reads from besides an export file, with their options (a live Label Studio
+    project is the built-in one)."""
     raise NotImplementedError

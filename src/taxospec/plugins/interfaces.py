@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import click
     import numpy as np
     import numpy.typing as npt
     from PIL import Image
 
     from taxospec.dataset import Dataset
     from taxospec.media.sources import MediaSources
-    from taxospec.plugins.labelstudio.config import LabelConfig
+    from taxospec.report import Report
     from taxospec.spec.model import Spec
 
 
@@ -30,8 +33,22 @@ class ExportReader(Protocol):
         """None when this reader can read `path`; else what the file looks like to it, in words."""
         ...
 
-    def read(self, path: Path, spec: Spec, config: LabelConfig | None) -> Dataset:
-        """Read the export; problems inside it become dataset issues, an unreadable file an `ExportError`."""
+    def read(self, path: Path, spec: Spec, config: object | None) -> Dataset:
+        """Read the export; problems inside it become dataset issues, an unreadable file an `ExportError`.
+
+        `config` is what the user passed as the project's labeling configuration (`--config`, or `config=`
+        in the Python API), in the reader's own terms: for Label Studio, a path to the project's XML or a
+        parsed `LabelConfig`. A reader that needs none ignores it; one that cannot use what it was given
+        raises `ConfigError`."""
+        ...
+
+
+@runtime_checkable
+class LinksTasks(ExportReader, Protocol):
+    """A reader whose tasks can be opened in the labeling tool: findings then carry a link to theirs."""
+
+    def task_link(self, base_url: str, project: int, task_id: int, annotation_id: int | None) -> str | None:
+        """The URL that opens the task (and annotation) under `base_url`, or None when it has none."""
         ...
 
 
@@ -184,4 +201,40 @@ class RecipeFactory(EmbedderFactory, Protocol):
         architecture_file: str | None = None,
     ) -> str | None:
         """What `load` would load, as a string (None when that cannot be known without loading)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """What `taxospec check` reads, as its sources have made it so far."""
+
+    export: Path | None
+    """The export file (the EXPORT argument, or one a source pulled; None: none yet)."""
+    config: object | None = None
+    """The labeling config, in the reader's terms (`--config`, or the one a source pulled)."""
+    link_base: str | None = None
+    """The labeling tool's URL, for links from findings to tasks."""
+    after: tuple[Callable[[Report], None], ...] = ()
+    """What sources do with the finished report (write its findings back to a live project)."""
+
+
+@runtime_checkable
+class CheckSource(Protocol):
+    """Somewhere else `taxospec check` can read from than an EXPORT file (a live project), with the options
+    it adds to the command. Sources are asked in plugin order; one whose options were not given returns
+    its input unchanged."""
+
+    @property
+    def name(self) -> str:
+        """The source's name, e.g. `label-studio-live`."""
+        ...
+
+    def options(self) -> list[click.Option]:
+        """The options it adds to `taxospec check` (their names must not clash with the command's own)."""
+        ...
+
+    def prepare(self, values: Mapping[str, Any], given: CheckInput, stack: ExitStack) -> CheckInput:
+        """`given`, amended from the option `values` (the command's, by parameter name): an export pulled
+        into a folder entered on `stack` (removed when the check ends), its config, links, what to do after.
+        Raises `click.UsageError` for options that do not go together, `TaxospecError`s for the rest."""
         ...

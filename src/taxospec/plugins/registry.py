@@ -12,7 +12,7 @@ from taxospec.plugins.manager import get_plugin_manager
 
 if TYPE_CHECKING:
     from taxospec.checks.base import Check
-    from taxospec.plugins.interfaces import EmbedderFactory, ExportReader, MediaResolver
+    from taxospec.plugins.interfaces import CheckSource, EmbedderFactory, ExportReader, MediaResolver
     from taxospec.spec.lint import LintRule
     from taxospec.spec.templates import SpecTemplate
 
@@ -104,7 +104,13 @@ def export_readers() -> Catalog[ExportReader]:
     return Catalog("export reader", _flatten(get_plugin_manager().hook.taxospec_export_readers()))
 
 
+@functools.lru_cache(maxsize=1)
+def check_sources() -> Catalog[CheckSource]:
+    """Every registered source of `taxospec check` besides an export file, in registration order."""
+    return Catalog("check source", _flatten(get_plugin_manager().hook.taxospec_check_sources()))
+
+
 def refresh() -> None:
     """Gather the contributions again (after a plugin was registered or unregistered at run time)."""
-    for catalog in (lint_rules, spec_templates, checks, media_resolvers, embedders, export_readers):
+    for catalog in (lint_rules, spec_templates, checks, media_resolvers, embedders, export_readers, check_sources):
         catalog.cache_clear()

@@ -114,7 +114,7 @@ class _Reader:
         self.items = ItemTable()
         self.samples = SampleTable(len(spec.axes))
         self.dataset = Dataset(spec, source, fmt, self.items, self.samples)
-        self.dataset.mapping_mismatches.extend(mapping.mismatches)
+        self.dataset.issues.extend(ReadIssue("config-mismatch", mismatch) for mismatch in mapping.mismatches)
         self.class_index = {label: list(spec.classes).index(name) for label, name in mapping.label_to_class.items()}
         self.axis_controls = [spec.labelstudio.axis_controls.get(axis, axis) for axis in spec.axes]
         self.axis_names = list(spec.axes)

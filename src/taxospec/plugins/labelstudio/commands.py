@@ -1,4 +1,4 @@
-"""The Label Studio commands (a built-in plugin): `taxospec config`."""
+"""The Label Studio commands (a built-in plugin): `taxospec config`, `push`, `pull` and `serve`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
+from taxospec.plugins.labelstudio.live import TARGET_CHOICES, TARGETS_HELP
 from taxospec.plugins.labelstudio.serve import SECRET_HEADER
 
 
@@ -67,13 +68,7 @@ API_KEY = click.option(
 
 def write_targets_option(flag: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The option that says where findings are written back (`--write-back-to`, `--write-to`)."""
-    return click.option(
-        flag,
-        type=click.Choice(["both", "meta", "prediction"]),
-        default="both",
-        show_default=True,
-        help="Where findings go: task meta (key taxospec), a prediction named taxospec, or both.",
-    )
+    return click.option(flag, type=click.Choice(TARGET_CHOICES), default="both", show_default=True, help=TARGETS_HELP)
 
 
 @click.command(name="push")

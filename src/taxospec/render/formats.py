@@ -1,0 +1,48 @@
+"""The report formats `taxospec check` writes, in one table: a format's name, the file suffixes that pick
+it, and the function that renders it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from taxospec.findings import Severity
+from taxospec.render.html import HTML_PER_CODE, render_html
+from taxospec.render.report_files import render_json, render_junit, render_markdown
+from taxospec.report import Report
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What a format may need beside the report."""
+
+    fail_on: Severity = Severity.ERROR
+    """The severity at which a finding fails (JUnit marks those checks failed)."""
+    thumbnails: Mapping[tuple[int, float | None], str] | None = None
+    """Pictures of flagged tasks for HTML ((task id, moment) → `data:` URI)."""
+
+
+ReportRenderer = Callable[[Report, RenderOptions], str]
+
+REPORT_FORMATS: dict[str, ReportRenderer] = {
+    "json": lambda report, options: render_json(report),
+    "markdown": lambda report, options: render_markdown(report),
+    "junit": lambda report, options: render_junit(report, options.fail_on),
+    "html": lambda report, options: render_html(report, per_code=HTML_PER_CODE, thumbnails=options.thumbnails),
+}
+"""Every file format of the report, by name (`terminal` prints instead: `render_terminal`)."""
+
+BY_SUFFIX = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".xml": "junit",
+    ".html": "html",
+    ".htm": "html",
+}
+"""The format `-o FILE` picks by the file's suffix (Markdown for any other)."""
+
+
+def format_for(output_suffix: str) -> str:
+    """The format a report file with this suffix is written in."""
+    return BY_SUFFIX.get(output_suffix.lower(), "markdown")
