@@ -115,13 +115,13 @@ def test_local_videos_stream_and_keep_their_cache_keys(
     """A video on disk is hashed as it streams by and decoded from its file (never read whole: a long
     recording would fill memory); its content hash, and so its cache keys, are those of its bytes, and its
     vectors those of the same video given as bytes (over http, inline)."""
-    from taxospec.embeddings import pipeline
+    from taxospec.embeddings import pipeline, reading
     from taxospec.media import files as media
 
     dataset = _two_segments(tmp_path, tiny_weights)
     read_whole: list[str] = []
     original = media.read_file_and_stat
-    monkeypatch.setattr(pipeline, "read_file_and_stat", lambda *a: read_whole.append(str(a[0])) or original(*a))
+    monkeypatch.setattr(reading, "read_file_and_stat", lambda *a: read_whole.append(str(a[0])) or original(*a))
     cache = EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id)
     streamed = embed_dataset(dataset, embedder, MediaSources(media_root=tmp_path), cache=cache, workers=1)
     assert read_whole == [], "the video was not read whole"
