@@ -54,6 +54,22 @@ class ReadIssue:
     """The moment of the media the problem concerns (the middle of a segment), when it is one."""
 
 
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one submitted annotation of a task says, aspect by aspect, for comparing annotators: kept for
+    the tasks with more than one submitted annotation. Aspects are named in words (`the label`, `the
+    labels`, `axis lighting`), each with its sorted values."""
+
+    task: int
+    """The task's row in `items`."""
+    annotation_id: int
+    annotator: str
+    """Who submitted it, as messages show them (`#7`, `'ann@example.com'`)."""
+    counted: bool
+    """Whether it is the annotation every check reads."""
+    says: dict[str, tuple[str, ...]]
+
+
 class ItemTable:
     """One row per task: its id, media, split, source group and annotation bookkeeping."""
 
@@ -185,6 +201,8 @@ class Dataset:
     keypoints: int = 0
     controls_seen: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    judgements: list[Judgement] = field(default_factory=list)
+    """Every submitted annotation of the tasks that have several, as annotators judged them."""
     predictions: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Per sample (row of `samples`), the team's own model's prediction in the export: (class index, score
     0..1), where it carries one with a score (Label Studio `predictions`)."""

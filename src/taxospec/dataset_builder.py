@@ -24,6 +24,7 @@ from taxospec.dataset import (
     VALUE_UNKNOWN,
     Dataset,
     ItemTable,
+    Judgement,
     ReadIssue,
     SampleTable,
 )
@@ -65,6 +66,7 @@ class DatasetBuilder:
         self._samples = SampleTable(len(spec.axes))
         self._issues: list[ReadIssue] = []
         self._notes: list[str] = []
+        self._judgements: list[Judgement] = []
         self._classes = {name: i for i, name in enumerate(spec.classes)}
         self._axes = list(spec.axes)
         self._values = [{value: i for i, value in enumerate(spec.axes[axis].values)} for axis in self._axes]
@@ -116,6 +118,20 @@ class DatasetBuilder:
         self._items.n_samples[task] += 1
         return row
 
+    def judgement(
+        self,
+        task: int,
+        annotation_id: int,
+        annotator: str,
+        says: Mapping[str, tuple[str, ...]],
+        *,
+        counted: bool,
+    ) -> None:
+        """How one of several annotations of the task at row `task` judged it, aspect by aspect (`the
+        label`, `axis lighting`, … → sorted values); `annotator-disagreement` compares the counted one with
+        the others."""
+        self._judgements.append(Judgement(task, annotation_id, annotator, counted, dict(says)))
+
     def issue(self, issue: ReadIssue) -> None:
         """Record a problem of the export (`malformed-task`, `malformed-result`, …) for the check named by
         its code; its `task` is a row `task` returned."""
@@ -139,6 +155,7 @@ class DatasetBuilder:
             issues=self._issues,
             annotations_total=self._annotations,
             notes=self._notes,
+            judgements=self._judgements,
         )
 
     def _class_of(self, label: str | None, task: int, annotation_id: int, region_id: str | None) -> int:

@@ -260,3 +260,31 @@ def acme_spec(folder: Path, *, unit: str, backend: str) -> Path:
     path = folder / "spec.yaml"
     path.write_text(SPEC.replace("unit: image", f"unit: {unit}").replace("backend: acme-fake", f"backend: {backend}"))
     return path
+
+
+def test_annotator_disagreement_is_computed_by_the_check_from_any_reader(tmp_path: Path) -> None:
+    """The check compares the judgements a reader recorded: from a Label Studio export with two
+    annotations, and from a dataset built by hand, alike."""
+    from taxospec import read_export
+    from taxospec.checks.run import run_checks
+    from taxospec.dataset_builder import DatasetBuilder
+    from taxospec.testing import box, choice, task, write_export
+
+    spec = load_spec(acme_spec(tmp_path, unit="box", backend="fake"))
+    first = task(1, "0.png", box("cat", 1, 1, 9, 9, region_id="r1"), choice("lighting", "day"))
+    second = task(1, "0.png", box("fox", 1, 1, 9, 9, region_id="r1"), choice("lighting", "night"), annotator=2)
+    second["annotations"][0]["id"] = 2
+    first["annotations"].append(second["annotations"][0])
+    findings, _ = run_checks(read_export(spec, write_export([first], tmp_path / "export.json")))
+    disagree = [f.message for f in findings if f.code == "annotator-disagreement"]
+    assert len(disagree) == 2, disagree
+    assert {m.split(" disagree on ")[1] for m in disagree} == {"axis lighting: night vs day", "the labels: fox vs cat"}
+    assert all(m.startswith("annotation 2 (by #2) and annotation 1 (by #1)") for m in disagree), "the later counts"
+    builder = DatasetBuilder(spec, "by hand", "neutral")
+    row = builder.task(7, "x.png", annotations=2)
+    builder.example(row, "cat")
+    builder.judgement(row, 1, "#1", {"the label": ("cat",)}, counted=True)
+    builder.judgement(row, 2, "#2", {"the label": ("fox",)}, counted=False)
+    findings, _ = run_checks(builder.build())
+    [only] = [f for f in findings if f.code == "annotator-disagreement"]
+    assert only.task_id == 7 and only.message.endswith("disagree on the label: cat vs fox")

@@ -6,6 +6,7 @@ from typing import Any
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
 from taxospec.checks.labels import _reader_check
+from taxospec.dataset import Judgement, ReadIssue
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
 
@@ -42,15 +43,41 @@ annotation_empty = _reader_check(
     """A submitted annotation with an empty result: submitted by accident, or a skip that was not marked.""",
     family="hygiene",
 )
-annotator_disagreement = _reader_check(
-    "annotator-disagreement",
-    Severity.WARNING,
+
+
+@check("annotator-disagreement", "hygiene", Severity.WARNING)
+def annotator_disagreement(ctx: CheckContext, params: None) -> Outcome:
     """Annotators of one task disagree on its label(s) or on a task-level axis value.
 
     Disagreement marks ambiguous examples or unclear instructions; which annotation counts decides what
-    the model learns.""",
-    family="hygiene",
-)
+    the model learns."""
+    by_task: dict[int, list[Judgement]] = {}
+    for judgement in ctx.dataset.judgements:
+        by_task.setdefault(judgement.task, []).append(judgement)
+    issues = []
+    for task, judgements in by_task.items():
+        counted = next((j for j in judgements if j.counted), None)
+        if counted is None:
+            continue
+        mine = counted.says
+        for other in judgements:
+            if other is counted:
+                continue
+            theirs = other.says
+            for what in sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)):
+                message = (
+                    f"annotation {counted.annotation_id} (by {counted.annotator}) and annotation "
+                    f"{other.annotation_id} (by {other.annotator}) disagree on {what}: "
+                    f"{_shown(mine.get(what))} vs {_shown(theirs.get(what))}"
+                )
+                axis = what.removeprefix("axis ") if what.startswith("axis ") else None
+                issues.append(ReadIssue("annotator-disagreement", message, task, counted.annotation_id, axis=axis))
+    return max(len(ctx.dataset.samples), len(issues)), issues
+
+
+def _shown(values: tuple[str, ...] | None) -> str:
+    """An aspect's values as the message shows them."""
+    return "nothing" if not values else ", ".join(values)
 
 
 @hookimpl

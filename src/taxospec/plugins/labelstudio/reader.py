@@ -27,6 +27,7 @@ from taxospec.dataset import (
     VALUE_UNKNOWN,
     Dataset,
     ItemTable,
+    Judgement,
     ReadIssue,
     SampleTable,
 )
@@ -604,23 +605,17 @@ class _Reader:
         return DEFAULT_FRAME_RATE
 
     def _compare(self, item: int, counted: dict[str, Any], submitted: list[dict[str, Any]]) -> None:
-        mine = self._signature(counted, item)
-        for other in submitted:
-            if other is counted:
-                continue
-            theirs = self._signature(other, item)
-            for what in sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)):
-                self.issues.append(
-                    ReadIssue(
-                        "annotator-disagreement",
-                        f"annotation {_annotation_id(counted)} (by {_annotator(counted)}) and annotation "
-                        f"{_annotation_id(other)} (by {_annotator(other)}) disagree on {what}: "
-                        f"{_shown(mine.get(what))} vs {_shown(theirs.get(what))}",
-                        item,
-                        _annotation_id(counted),
-                        axis=what.removeprefix("axis ") if what.startswith("axis ") else None,
-                    )
+        """Record how each submitted annotation judged the task (the `annotator-disagreement` check compares)."""
+        for annotation in [counted, *(other for other in submitted if other is not counted)]:
+            self.dataset.judgements.append(
+                Judgement(
+                    item,
+                    _annotation_id(annotation),
+                    _annotator(annotation),
+                    annotation is counted,
+                    self._signature(annotation, item),
                 )
+            )
 
     def _signature(self, annotation: dict[str, Any], item: int) -> dict[str, tuple[str, ...]]:
         results = annotation.get("result")
@@ -768,7 +763,3 @@ def _text(value: Any) -> str | None:
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
-
-
-def _shown(value: tuple[str, ...] | None) -> str:
-    return "nothing" if not value else ", ".join(value)
