@@ -10,7 +10,7 @@ import numpy as np
 from taxospec.__about__ import __version__
 from taxospec.checks.base import CheckContext
 from taxospec.checks.run import TaskLink, run_checks
-from taxospec.coverage import compute_coverage
+from taxospec.coverage import Coverage, compute_coverage
 from taxospec.dataset import Dataset
 from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
 from taxospec.errors import EmbeddingError, ExportError, OptionError
@@ -125,19 +125,34 @@ def build_embeddings(
         media = MediaSources()
     if media is None or not (media.any or inline):
         return None
+    return _computed_space(dataset, media, cache_dir=cache_dir, device=device, batch_size=batch_size, progress=progress)
+
+
+def _computed_space(
+    dataset: Dataset,
+    media: MediaSources,
+    *,
+    cache_dir: str | Path | None,
+    device: str,
+    batch_size: int,
+    progress: bool,
+) -> EmbeddingSpace:
+    """The embedding space computed with the spec's embedder (loaded only when something needs encoding),
+    with the perceptual hashes of the pictures; an unavailable space when only inlined pictures were to be
+    embedded and the model does not load."""
     from taxospec.embeddings import picture_hashes
     from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
     from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRequest, lazy_embedder, loaded_embedder
     from taxospec.embeddings.pipeline import embed_dataset
 
-    spec_dir = Path(spec.source.path).parent if spec.source else None
+    spec = dataset.spec
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     factory = embedders().get(spec.embedding.backend)
     request = ModelRequest(
         model=spec.embedding.model,
         pretrained=spec.embedding.pretrained,
         device=device,
-        spec_dir=spec_dir,
+        spec_dir=Path(spec.source.path).parent if spec.source else None,
         architecture_file=spec.embedding.architecture_file,
     )
 
@@ -235,7 +250,40 @@ def build_report(
     tables = score_tables(context) if context is not None and context.embeddings is not None else None
     context_notes = context.embeddings.notes if context is not None and context.embeddings is not None else []
     context = CheckContext(dataset)
-    cols = context.columns
+    severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
+    coverage = compute_coverage(dataset, context)
+    todo_list = _with_gaps(build_todo(coverage, export_label), dataset, context, findings)
+    files, inline = _media_of(dataset, findings)
+    report = Report(
+        taxospec_version=__version__,
+        spec_name=spec.name,
+        spec_path=spec.source.path if spec.source else None,
+        export_path=export_label,
+        export_format=dataset.format,
+        summary=Summary(
+            tasks=len(dataset.items),
+            annotations=dataset.annotations_total,
+            samples=len(dataset.samples),
+            findings=severities,
+        ),
+        classes=_class_counts(context),
+        axis_counts=_axis_counts(context),
+        checks=stats,
+        findings=findings,
+        notes=[*dataset.notes, *(context_notes)],
+        coverage=todo_list.coverage,
+        cells=_cells(coverage),
+        todo=todo_list.items,
+        media=files,
+        scores=tables,
+    )
+    report.keep_inline_media(inline)
+    return report
+
+
+def _class_counts(context: CheckContext) -> dict[str, ClassCount]:
+    """Examples per class, in total and per split (`(none)` for those without one, when there are splits)."""
+    spec, cols = context.spec, context.columns
     classes = {}
     for c, name in enumerate(context.class_names):
         of_class = cols.class_idx == c
@@ -253,10 +301,16 @@ def build_report(
             minimum=spec.min_examples_of(name),
             role=spec.classes[name].role,
         )
-    axis_counts: dict[str, dict[str, dict[str, int]]] = {}
+    return classes
+
+
+def _axis_counts(context: CheckContext) -> dict[str, dict[str, dict[str, int]]]:
+    """Examples per axis, class and value (`(missing)`: no value), for the classes each axis applies to."""
+    spec = context.spec
+    counts: dict[str, dict[str, dict[str, int]]] = {}
     for axis_name, axis in spec.axes.items():
         matrix = context.axis_counts[axis_name]
-        axis_counts[axis_name] = {
+        counts[axis_name] = {
             name: {
                 **{value: int(matrix[c][v]) for v, value in enumerate(axis.values)},
                 MISSING: int(matrix[c][-1]),
@@ -264,10 +318,12 @@ def build_report(
             for c, name in enumerate(context.class_names)
             if axis_name in spec.axes_of(name)
         }
-    severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
-    coverage = compute_coverage(dataset, context)
-    todo_list = _with_gaps(build_todo(coverage, export_label), dataset, context, findings)
-    cells = [
+    return counts
+
+
+def _cells(coverage: Coverage) -> list[CellModel]:
+    """Every coverage cell of every class, as the report lists them."""
+    return [
         CellModel(
             class_name=cell.class_name,
             split=cell.split,
@@ -280,32 +336,6 @@ def build_report(
         for class_coverage in coverage.classes.values()
         for cell in class_coverage.cells
     ]
-    files, inline = _media_of(dataset, findings)
-    report = Report(
-        taxospec_version=__version__,
-        spec_name=spec.name,
-        spec_path=spec.source.path if spec.source else None,
-        export_path=export_label,
-        export_format=dataset.format,
-        summary=Summary(
-            tasks=len(dataset.items),
-            annotations=dataset.annotations_total,
-            samples=len(dataset.samples),
-            findings=severities,
-        ),
-        classes=classes,
-        axis_counts=axis_counts,
-        checks=stats,
-        findings=findings,
-        notes=[*dataset.notes, *(context_notes)],
-        coverage=todo_list.coverage,
-        cells=cells,
-        todo=todo_list.items,
-        media=files,
-        scores=tables,
-    )
-    report.keep_inline_media(inline)
-    return report
 
 
 def _media_of(dataset: Dataset, findings: list[Finding]) -> tuple[dict[int, str], dict[int, str]]:

@@ -30,7 +30,6 @@ def run_checks(
     `context` to keep what the checks computed (the example scores) for the report, and `link` to give
     each finding a link to its task.
     """
-    spec = dataset.spec
     if context is None:
         context = CheckContext(dataset, embeddings)
     findings: list[Finding] = []
@@ -40,46 +39,41 @@ def run_checks(
         if select is not None and item.name not in select:
             continue
         order[item.name] = position
-        setting = spec.checks.get(item.name)
-        severity = Severity(setting.severity) if setting and setting.severity else item.severity
-        reason = "turned off in the spec" if setting and not setting.enabled else item.skip(spec)
-        evaluated = 0
-        issues: list[ReadIssue] = []
-        if reason is None:
-            try:
-                evaluated, issues = item.run(context, params_of(item, spec))
-            except SkipCheck as skip:
-                reason = str(skip)
-        if reason is not None:
-            stats.append(
-                CheckStat(
-                    code=item.name,
-                    family=item.family,
-                    severity=severity,
-                    evaluated=0,
-                    failed=0,
-                    passed=0,
-                    skipped=reason,
-                )
-            )
-            continue
-        findings.extend(_finding(item, severity, issue, dataset, link) for issue in issues)
-        failed = len(issues)
-        stats.append(
-            CheckStat(
-                code=item.name,
-                family=item.family,
-                severity=severity,
-                evaluated=evaluated,
-                failed=failed,
-                passed=max(0, evaluated - failed),
-            )
-        )
+        stat, issues = _run_one(item, context)
+        stats.append(stat)
+        findings.extend(_finding(item, stat.severity, issue, dataset, link) for issue in issues)
     # within a check, the strongest first (its 0..1 score: the examples to look at first), then by task
     findings.sort(
         key=lambda f: (-f.severity.rank, order.get(f.code, 0), -(f.score or 0.0), f.task_id or 0, f.region_id or "")
     )
     return findings, stats
+
+
+def _run_one(item: Check[Any], context: CheckContext) -> tuple[CheckStat, list[ReadIssue]]:
+    """One check's statistics and issues, at the severity the spec gives it (none when skipped)."""
+    spec = context.spec
+    setting = spec.checks.get(item.name)
+    severity = Severity(setting.severity) if setting and setting.severity else item.severity
+    reason = "turned off in the spec" if setting and not setting.enabled else item.skip(spec)
+    evaluated, issues = 0, list[ReadIssue]()
+    if reason is None:
+        try:
+            evaluated, issues = item.run(context, params_of(item, spec))
+        except SkipCheck as skip:
+            reason = str(skip)
+    if reason is not None:
+        return CheckStat(
+            code=item.name, family=item.family, severity=severity, evaluated=0, failed=0, passed=0, skipped=reason
+        ), []
+    stat = CheckStat(
+        code=item.name,
+        family=item.family,
+        severity=severity,
+        evaluated=evaluated,
+        failed=len(issues),
+        passed=max(0, evaluated - len(issues)),
+    )
+    return stat, issues
 
 
 def _finding(
