@@ -104,6 +104,15 @@ class Coverage:
         cells = [c for c in self.cells(split) if (c.order == order if order is not None else c.order > 0)]
         return sum(c.status == COVERED for c in cells) / len(cells) if cells else 1.0
 
+    def training_cells(self) -> dict[str, set[tuple[tuple[str, ...], tuple[str, ...]]]]:
+        """Per class, the cells (axes, values) that hold at least one training example."""
+        train = self.spec.splits.train if self.spec.splits else None
+        if train is None or train not in self.splits:
+            return {}
+        return {
+            name: {(c.axes, c.values) for c in self.of(name, train).cells if c.count > 0} for name in self.spec.classes
+        }
+
 
 def quota_fill(cells: list[Cell]) -> float:
     """Σ min(count, quota) / Σ quota over `cells` (1.0 when no cell has a quota)."""

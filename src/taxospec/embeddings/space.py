@@ -125,24 +125,7 @@ def load_precomputed(
     compare; a key given twice: the last row wins) are, with a line in `notes`.
     """
     p = Path(path)
-    if not p.is_file():
-        raise EmbeddingError(f"{path}: no such embeddings file")
-    try:
-        tasks, regions, vectors = _read_keyed(p)
-        matrix = np.asarray(vectors, dtype=np.float32)
-    except EmbeddingError:
-        raise
-    except Exception as exc:  # numpy and pyarrow raise many kinds for a damaged file
-        raise EmbeddingError(f"{path}: cannot be read as embeddings: {exc}") from None
-    if matrix.ndim != 2:
-        raise EmbeddingError(f"{path}: embeddings must be a 2-D matrix (one row per example), got shape {matrix.shape}")
-    if not len(tasks) == len(regions) == len(matrix):
-        raise EmbeddingError(
-            f"{path}: task_id, region_id and embedding must have one entry per example; "
-            f"they have {len(tasks)}, {len(regions)} and {len(matrix)}"
-        )
-    if not np.isfinite(matrix).all():
-        raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
+    tasks, regions, matrix = _read_matrix(p)
     overall = float(np.abs(matrix).max()) if matrix.size else 1.0
     features = (matrix.astype(np.float64) / overall if overall > 0 else matrix.astype(np.float64)).astype(np.float32)
     peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
@@ -159,15 +142,7 @@ def load_precomputed(
         notes.append(
             f"{path}: {len(keys) - len(lookup)} (task, region) key(s) given twice; the last row of each is used"
         )
-    empty = ~np.any(matrix != 0, axis=1)
-    rows, found, zero = [], [], 0
-    for sample, (task, region) in enumerate(zip(task_ids.tolist(), region_ids, strict=True)):
-        index = lookup.get((int(task), region or ""))
-        if index is not None and empty[index]:
-            zero += 1
-        elif index is not None:
-            rows.append(sample)
-            found.append(index)
+    rows, found, zero = _match(lookup, ~np.any(matrix != 0, axis=1), task_ids, region_ids)
     if not found:
         why = f"all {zero} that match are all zeros" if zero else "none matches a task and region id of the export"
         raise EmbeddingError(f"{path}: no usable embedding: {why}")
@@ -187,6 +162,47 @@ def load_precomputed(
         features=features[found],  # one scale for all rows: distances keep their proportions
         notes=notes,
     )
+
+
+def _read_matrix(path: Path) -> tuple[Any, Any, npt.NDArray[np.float32]]:
+    """The task ids, region ids and the float32 matrix of an embeddings file, checked to fit together."""
+    if not path.is_file():
+        raise EmbeddingError(f"{path}: no such embeddings file")
+    try:
+        tasks, regions, vectors = _read_keyed(path)
+        matrix = np.asarray(vectors, dtype=np.float32)
+    except EmbeddingError:
+        raise
+    except Exception as exc:  # numpy and pyarrow raise many kinds for a damaged file
+        raise EmbeddingError(f"{path}: cannot be read as embeddings: {exc}") from None
+    if matrix.ndim != 2:
+        raise EmbeddingError(f"{path}: embeddings must be a 2-D matrix (one row per example), got shape {matrix.shape}")
+    if not len(tasks) == len(regions) == len(matrix):
+        raise EmbeddingError(
+            f"{path}: task_id, region_id and embedding must have one entry per example; "
+            f"they have {len(tasks)}, {len(regions)} and {len(matrix)}"
+        )
+    if not np.isfinite(matrix).all():
+        raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
+    return tasks, regions, matrix
+
+
+def _match(
+    lookup: dict[tuple[int, str], int],
+    empty: npt.NDArray[np.bool_],
+    task_ids: npt.NDArray[np.int64],
+    region_ids: list[str | None],
+) -> tuple[list[int], list[int], int]:
+    """The samples that have a usable row, those rows, and how many matched an all-zero row."""
+    rows, found, zero = [], [], 0
+    for sample, (task, region) in enumerate(zip(task_ids.tolist(), region_ids, strict=True)):
+        index = lookup.get((int(task), region or ""))
+        if index is not None and empty[index]:
+            zero += 1
+        elif index is not None:
+            rows.append(sample)
+            found.append(index)
+    return rows, found, zero
 
 
 def distinct_directions(matrix: npt.NDArray[np.float32]) -> int:

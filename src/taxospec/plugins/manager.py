@@ -13,7 +13,8 @@ import pluggy
 from taxospec.plugins import hookspecs
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
-    "taxospec.spec.lint",
+    "taxospec.spec.rules_taxonomy",
+    "taxospec.spec.rules_settings",
     "taxospec.spec.templates",
     "taxospec.commands.spec",
     "taxospec.commands.check",

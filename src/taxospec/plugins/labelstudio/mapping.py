@@ -48,72 +48,25 @@ def resolve_mapping(spec: Spec, config: LabelConfig | None) -> ControlMapping:
     ls = spec.labelstudio
     label_to_class = {ls.labels.get(name, name): name for name in spec.classes}
     axis_of_control = {ls.axis_controls.get(axis, axis): axis for axis in spec.axes}
-    class_types = UNIT_RESULT_TYPES[spec.unit]
     mismatches: list[str] = []
-    default_key = "video" if spec.media == "video" else "image"
-    data_key = ls.data_key or default_key
+    data_key = ls.data_key or ("video" if spec.media == "video" else "image")
     frame_rate: float | None = ls.frame_rate
     frame_rate_key: str | None = None
     class_controls: frozenset[str] | None = frozenset({ls.class_control}) if ls.class_control else None
     split_field = spec.splits.field if spec.splits else None
-    split_control: str | None = None
-    known: frozenset[str] | None = None
-
+    split_control: str | None = split_field
     if config is not None:
-        known = frozenset(config.controls)
-        objects = [o for o in config.objects.values() if o.tag == spec.media]
-        if not objects:
-            mismatches.append(
-                f"the spec is about {spec.media}s but the config has no <{spec.media.capitalize()}> object"
-            )
-        obj = config.objects.get(ls.object_name or "") or (objects[0] if objects else None)
-        if obj is not None:
-            data_key = ls.data_key or obj.data_key or data_key
-            if frame_rate is None and obj.frame_rate:
-                if obj.frame_rate.startswith("$"):
-                    frame_rate_key = obj.frame_rate[1:]
-                else:
-                    try:
-                        frame_rate = float(obj.frame_rate) if float(obj.frame_rate) > 0 else None
-                    except ValueError:
-                        mismatches.append(f"the video frameRate {obj.frame_rate!r} is not a number")
+        data_key, frame_rate, frame_rate_key = _media_object(spec, config, data_key, frame_rate, mismatches)
         if class_controls is None:
             class_controls = _find_class_controls(spec, config, label_to_class)
-        for name in sorted(class_controls or ()):
-            if name not in config.controls:
-                mismatches.append(f"the class control {name!r} is not in the config")
-        labels_in_config = _class_labels(config, class_controls or frozenset())
-        missing = [label for label in label_to_class if label not in labels_in_config]
-        if class_controls and missing:
-            mismatches.append(
-                f"the config's class control(s) {', '.join(sorted(class_controls))} lack the label(s) "
-                f"{', '.join(repr(m) for m in missing)}"
-            )
-        if not class_controls:
-            mismatches.append(
-                f"no control in the config can hold the classes for unit {spec.unit!r} "
-                f"(expected one of: {', '.join(sorted(class_types))})"
-            )
-        for control_name, axis in axis_of_control.items():
-            control = config.controls.get(control_name)
-            if control is None:
-                mismatches.append(f"axis {axis!r} has no control named {control_name!r} in the config")
-                continue
-            extra = [v for v in spec.axes[axis].values if control.values and v not in control.values]
-            if extra:
-                mismatches.append(
-                    f"the config's {control_name!r} choices lack the value(s) {', '.join(repr(v) for v in extra)}"
-                )
-        if split_field is not None and split_field in config.controls:
-            split_control = split_field
-    else:
-        if class_controls is None and spec.unit == "image":
-            class_controls = frozenset({DEFAULT_CLASS_CONTROL})
-        if split_field is not None:
-            split_control = split_field
+        mismatches.extend(_class_mismatches(spec, config, class_controls, label_to_class))
+        mismatches.extend(_axis_mismatches(spec, config, axis_of_control))
+        split_control = split_field if split_field is not None and split_field in config.controls else None
+    elif class_controls is None and spec.unit == "image":
+        class_controls = frozenset({DEFAULT_CLASS_CONTROL})
     return ControlMapping(
         class_controls=class_controls,
-        class_types=class_types,
+        class_types=UNIT_RESULT_TYPES[spec.unit],
         label_to_class=label_to_class,
         axis_of_control=axis_of_control,
         split_control=split_control,
@@ -122,9 +75,72 @@ def resolve_mapping(spec: Spec, config: LabelConfig | None) -> ControlMapping:
         data_key=data_key,
         frame_rate=frame_rate,
         frame_rate_key=frame_rate_key,
-        known_controls=known,
+        known_controls=frozenset(config.controls) if config is not None else None,
         mismatches=mismatches,
     )
+
+
+def _media_object(
+    spec: Spec, config: LabelConfig, data_key: str, frame_rate: float | None, mismatches: list[str]
+) -> tuple[str, float | None, str | None]:
+    """The data key, frame rate and frame-rate data key the config's media object gives (the spec's own
+    settings first)."""
+    ls = spec.labelstudio
+    objects = [o for o in config.objects.values() if o.tag == spec.media]
+    if not objects:
+        mismatches.append(f"the spec is about {spec.media}s but the config has no <{spec.media.capitalize()}> object")
+    obj = config.objects.get(ls.object_name or "") or (objects[0] if objects else None)
+    if obj is None:
+        return data_key, frame_rate, None
+    data_key = ls.data_key or obj.data_key or data_key
+    if frame_rate is not None or not obj.frame_rate:
+        return data_key, frame_rate, None
+    if obj.frame_rate.startswith("$"):
+        return data_key, None, obj.frame_rate[1:]
+    try:
+        given = float(obj.frame_rate)
+    except ValueError:
+        mismatches.append(f"the video frameRate {obj.frame_rate!r} is not a number")
+        return data_key, None, None
+    return data_key, given if given > 0 else None, None
+
+
+def _class_mismatches(
+    spec: Spec, config: LabelConfig, class_controls: frozenset[str] | None, label_to_class: dict[str, str]
+) -> list[str]:
+    """What keeps the config's class controls from holding the spec's classes."""
+    found = [
+        f"the class control {name!r} is not in the config"
+        for name in sorted(class_controls or ())
+        if name not in config.controls
+    ]
+    labels_in_config = _class_labels(config, class_controls or frozenset())
+    missing = [label for label in label_to_class if label not in labels_in_config]
+    if class_controls and missing:
+        found.append(
+            f"the config's class control(s) {', '.join(sorted(class_controls))} lack the label(s) "
+            f"{', '.join(repr(m) for m in missing)}"
+        )
+    if not class_controls:
+        found.append(
+            f"no control in the config can hold the classes for unit {spec.unit!r} "
+            f"(expected one of: {', '.join(sorted(UNIT_RESULT_TYPES[spec.unit]))})"
+        )
+    return found
+
+
+def _axis_mismatches(spec: Spec, config: LabelConfig, axis_of_control: dict[str, str]) -> list[str]:
+    """Axes whose control is missing from the config, or lacks some of the spec's values."""
+    found = []
+    for control_name, axis in axis_of_control.items():
+        control = config.controls.get(control_name)
+        if control is None:
+            found.append(f"axis {axis!r} has no control named {control_name!r} in the config")
+            continue
+        extra = [v for v in spec.axes[axis].values if control.values and v not in control.values]
+        if extra:
+            found.append(f"the config's {control_name!r} choices lack the value(s) {', '.join(repr(v) for v in extra)}")
+    return found
 
 
 def _find_class_controls(spec: Spec, config: LabelConfig, label_to_class: dict[str, str]) -> frozenset[str]:
