@@ -97,7 +97,19 @@ def test_the_wildcard_does_not_cover_private_or_loopback_addresses(servers: tupl
 
 def test_urls_http_client_refuses_are_findings() -> None:
     """`http://127.0.0.1:htt` made http.client raise InvalidURL, which is no OSError nor ValueError: an
-    internal error until fuzzing found it."""
+    internal error until fuzzing found it; a port that is not a number is now refused before connecting."""
     with pytest.raises(MediaProblem) as raised:
         read_media("http://127.0.0.1:htt/x.png", MediaSources(allow_http=("127.0.0.1",)))
-    assert raised.value.code == "media-missing" and "nonnumeric port" in str(raised.value)
+    assert raised.value.code == "media-refused" and "could not be cast to integer" in str(raised.value)
+
+
+def test_a_port_beyond_65535_is_a_finding() -> None:
+    """`http://127.0.0.1:37589375537589375589/r/2` made getaddrinfo raise OverflowError (no OSError nor
+    ValueError): an internal error until an hour of fuzzing (seed 777) found it. Refused before any
+    connection, at the first URL and at a redirect's target alike."""
+    url = "http://127.0.0.1:37589375537589375589/r/2"
+    with pytest.raises(MediaProblem) as raised:
+        read_media(url, MediaSources(allow_http=("127.0.0.1",)))
+    assert raised.value.code == "media-refused" and "out of range" in str(raised.value)
+    assert host_refusal("http://127.0.0.1:65536/x.png", ("127.0.0.1",)) is not None
+    assert host_refusal("http://127.0.0.1:65535/x.png", ("127.0.0.1",)) is None

@@ -32,6 +32,10 @@ def host_refusal(url: str, allowed: tuple[str, ...]) -> str | None:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return f"a {parts.scheme or 'relative'} URL, not http(s)"
+    try:
+        parts.port  # noqa: B018 -- raises for a port beyond 0-65535 (the resolver would overflow on it)
+    except ValueError as exc:
+        return f"{exc} in {url!r}"
     host = (parts.hostname or "").lower()
     if host in {a.lower() for a in allowed}:
         return None
@@ -93,6 +97,6 @@ def fetch(url: str, allowed: tuple[str, ...], timeout: float, max_bytes: int) ->
             body: bytes = response.read(max_bytes + 1)
     except FetchRefused:
         raise
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, InvalidURL, IncompleteRead
+    except (OSError, ValueError, OverflowError, http.client.HTTPException) as exc:  # URLError, timeouts, InvalidURL
         raise FetchFailed(str(exc)) from None
     return body
