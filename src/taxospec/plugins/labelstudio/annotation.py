@@ -51,8 +51,9 @@ def parse_annotation(
         issues.append(ReadIssue("malformed-result", "the annotation's result is not a list", item, annotation_id))
         return None
     parser = _Parser(item, annotation_id, issues, controls_seen, results)
+    take = parser.take
     for index, result in enumerate(results):
-        parser.take(index, result)
+        take(index, result)
     return ParsedAnnotation(parser.choices, parser.regions)
 
 

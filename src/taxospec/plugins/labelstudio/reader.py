@@ -30,7 +30,7 @@ from taxospec.plugins.labelstudio import predictions
 from taxospec.plugins.labelstudio.annotation import parse_annotation
 from taxospec.plugins.labelstudio.config import LabelConfig
 from taxospec.plugins.labelstudio.formats import LS_JSON_MIN, sniff_export
-from taxospec.plugins.labelstudio.geometry import Report, region_pieces
+from taxospec.plugins.labelstudio.geometry import region_pieces
 from taxospec.plugins.labelstudio.jsonmin import group_json_min
 from taxospec.plugins.labelstudio.jsonstream import iter_json
 from taxospec.plugins.labelstudio.judgements import task_judgements
@@ -95,6 +95,7 @@ class _Reader:
         self.noted_media_shape = False
         self.issues = self.dataset.issues
         self.seen_region_ids: set[str] = set()
+        self._at: tuple[int, int, str | None] = (-1, -1, None)
 
     # --- tasks ----------------------------------------------------------------------------------------
 
@@ -255,8 +256,8 @@ class _Reader:
                 continue
             class_idx = self._class_of(region.labels, item, annotation_id, region_id)
             axes = self._axis_values(item_choices, region.attributes, item, annotation_id, region_id, class_idx)
-            report = self._reporter(item, annotation_id, region_id)
-            for piece_kind, geometry, timing in region_pieces(region, fps, report):
+            self._at = (item, annotation_id, region_id)
+            for piece_kind, geometry, timing in region_pieces(region, fps, self._report_at):
                 self.samples.add(item, annotation_id, region_id, piece_kind, class_idx, axes, geometry, timing)
                 self.items.n_samples[item] += 1
 
@@ -338,13 +339,10 @@ class _Reader:
                 out.append(index)
         return out
 
-    def _reporter(self, item: int, annotation_id: int, region_id: str | None) -> Report:
-        """A `Report` that files issues against one region."""
-
-        def report(code: str, message: str) -> None:
-            self.issues.append(ReadIssue(code, message, item, annotation_id, region_id))
-
-        return report
+    def _report_at(self, code: str, message: str) -> None:
+        """A `Report` filing issues against the region being placed (`self._at`)."""
+        item, annotation_id, region_id = self._at
+        self.issues.append(ReadIssue(code, message, item, annotation_id, region_id))
 
     def _malformed(self, message: str, item: int, annotation_id: int, region_id: str | None) -> None:
         self.issues.append(ReadIssue("malformed-result", message, item, annotation_id, region_id))
