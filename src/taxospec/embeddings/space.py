@@ -125,7 +125,7 @@ def load_precomputed(
     compare; a key given twice: the last row wins) are, with a line in `notes`.
     """
     p = Path(path)
-    tasks, regions, matrix = _read_matrix(p)
+    tasks, regions, matrix = _read_matrix(p, str(path))
     overall = float(np.abs(matrix).max()) if matrix.size else 1.0
     features = (matrix.astype(np.float64) / overall if overall > 0 else matrix.astype(np.float64)).astype(np.float32)
     peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
@@ -164,12 +164,13 @@ def load_precomputed(
     )
 
 
-def _read_matrix(path: Path) -> tuple[Any, Any, npt.NDArray[np.float32]]:
-    """The task ids, region ids and the float32 matrix of an embeddings file, checked to fit together."""
-    if not path.is_file():
+def _read_matrix(p: Path, path: str) -> tuple[Any, Any, npt.NDArray[np.float32]]:
+    """The task ids, region ids and the float32 matrix of the embeddings file `p` (named `path` in
+    messages, as the user gave it), checked to fit together."""
+    if not p.is_file():
         raise EmbeddingError(f"{path}: no such embeddings file")
     try:
-        tasks, regions, vectors = _read_keyed(path)
+        tasks, regions, vectors = _read_keyed(p)
         matrix = np.asarray(vectors, dtype=np.float32)
     except EmbeddingError:
         raise

@@ -97,6 +97,6 @@ def fetch(url: str, allowed: tuple[str, ...], timeout: float, max_bytes: int) ->
             body: bytes = response.read(max_bytes + 1)
     except FetchRefused:
         raise
-    except (OSError, ValueError, OverflowError, http.client.HTTPException) as exc:  # URLError, timeouts, InvalidURL
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, InvalidURL, IncompleteRead
         raise FetchFailed(str(exc)) from None
     return body

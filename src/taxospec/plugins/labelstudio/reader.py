@@ -94,7 +94,6 @@ class _Reader:
         self.assumed_frame_rate = False
         self.noted_media_shape = False
         self.issues = self.dataset.issues
-        self.seen_region_ids: set[str] = set()
         self._at: tuple[int, int, str | None] = (-1, -1, None)
 
     # --- tasks ----------------------------------------------------------------------------------------
@@ -343,9 +342,6 @@ class _Reader:
         """A `Report` filing issues against the region being placed (`self._at`)."""
         item, annotation_id, region_id = self._at
         self.issues.append(ReadIssue(code, message, item, annotation_id, region_id))
-
-    def _malformed(self, message: str, item: int, annotation_id: int, region_id: str | None) -> None:
-        self.issues.append(ReadIssue("malformed-result", message, item, annotation_id, region_id))
 
     # --- bookkeeping -------------------------------------------------------------------------------------
 
