@@ -17,6 +17,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.findings import Flag
 from taxospec.spec.model import Spec
 
 KIND_ITEM, KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK = 0, 1, 2, 3, 4
@@ -35,7 +36,8 @@ IntArray = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class ReadIssue:
-    """A problem found while reading the export; the check named `code` turns it into a finding."""
+    """A problem a stage found before the checks ran (a reader: the export's own structure; the embedding
+    stage: media it could not have), under the `code` of the check that reports it."""
 
     code: str
     message: str
@@ -52,6 +54,23 @@ class ReadIssue:
     """Task ids of the other tasks the problem concerns (the rest of a duplicate group)."""
     at_seconds: float | None = None
     """The moment of the media the problem concerns (the middle of a segment), when it is one."""
+
+    def flag(self) -> Flag:
+        """The issue as its check reports it: everything but the code."""
+        return Flag(
+            self.message,
+            self.task,
+            self.annotation_id,
+            self.region_id,
+            self.class_name,
+            self.axis,
+            self.value,
+            self.count,
+            self.split,
+            self.score,
+            self.related,
+            self.at_seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,31 @@ class Severity(str, Enum):
 
 
 _RANKS = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """One thing a check found wrong: what, where, and how strongly. A check returns its flags; the runner
+    turns each into a `Finding` under the check's code, family and severity (a flag names no code)."""
+
+    message: str
+    """What is wrong, in words a person understands."""
+    task: int | None = None
+    """The task's row in `Dataset.items` (not its id)."""
+    annotation_id: int | None = None
+    region_id: str | None = None
+    class_name: str | None = None
+    axis: str | None = None
+    value: str | None = None
+    count: int = 1
+    """How many things the flag stands for, where it sums several up."""
+    split: str | None = None
+    score: float | None = None
+    """How strongly the check holds it (0..1), for ranking within the check; kept apart from the flag."""
+    related: tuple[int, ...] = ()
+    """Task ids of the other tasks the problem concerns (the rest of a duplicate group)."""
+    at_seconds: float | None = None
+    """The moment of the media the problem concerns (the middle of a segment), when it is one."""
 
 
 class ReportModel(BaseModel):

@@ -83,7 +83,7 @@ def night_without_split(ctx, params):
     column = ctx.dataset.axis_names.index("lighting")
     night = ctx.spec.axes["lighting"].values.index("night")
     issues = [
-        ReadIssue("acme-night-without-split", "a night picture has no split", int(task))
+        ctx.flag("a night picture has no split", task=int(task))
         for task, value, split in zip(ctx.columns.task, ctx.columns.axes[column], ctx.columns.split_idx)
         if value == night and split < 0
     ]

@@ -41,8 +41,7 @@ def axis_value_below_quota(ctx: CheckContext, params: None) -> Outcome:
             if have < need:
                 state = "none" if have == 0 else f"only {have}"
                 issues.append(
-                    ctx.issue(
-                        "axis-value-below-quota",
+                    ctx.flag(
                         f"class {class_name!r} has {state} at {axis_name}={value} "
                         f"(of {total}); the spec asks for at least {need}",
                         class_name=class_name,
@@ -69,8 +68,7 @@ def axis_value_dominant(ctx: CheckContext, params: Any) -> Outcome:
         if share > params.max_share:
             value = ctx.spec.axes[axis_name].values[top]
             issues.append(
-                ctx.issue(
-                    "axis-value-dominant",
+                ctx.flag(
                     f"{share:.0%} of class {class_name!r} is {axis_name}={value}; "
                     f"the spec allows at most {params.max_share:.0%}",
                     class_name=class_name,
@@ -97,8 +95,7 @@ def combination_cell_below_quota(ctx: CheckContext, params: None) -> Outcome:
                 where = ", ".join(f"{a}={v}" for a, v in zip(combo.axes, cell, strict=True))
                 state = "no example" if have == 0 else f"only {have} example(s)"
                 issues.append(
-                    ctx.issue(
-                        "combination-cell-below-quota",
+                    ctx.flag(
                         f"class {class_name!r} has {state} at {where}; the spec asks for {combo.min}",
                         class_name=class_name,
                         axis=CELL_JOINER.join(combo.axes),

@@ -2,7 +2,7 @@
 
 A check (the pandera pattern) is a function plus named parameters taken from the spec: it receives the
 `CheckContext` and its parameters and returns how many things it examined and the ones that fail, as
-`ReadIssue`s. The runner turns those into `Finding`s with the check's code, family and severity. Each
+`Flag`s. The runner turns those into `Finding`s with the check's code, family and severity. Each
 module of this package declares its checks with `@check(...)` and registers them through the
 `taxospec_checks` hook.
 """
@@ -21,20 +21,19 @@ import numpy.typing as npt
 
 from taxospec.dataset import Dataset, ReadIssue, SampleColumns
 from taxospec.embeddings.space import EmbeddingSpace
-from taxospec.findings import Severity
+from taxospec.findings import Flag, Severity
 from taxospec.spec.model import Spec
 
 P = TypeVar("P")
 T = TypeVar("T")
 
-Outcome = tuple[int, list[ReadIssue]]
+Outcome = tuple[int, list[Flag]]
+"""What a check returns: how many things it evaluated, and one flag per thing that failed."""
 
 
 class SkipCheck(Exception):
     """Raised by a check that cannot run on this data (e.g. no embeddings); the reason goes in the report."""
 
-
-"""What a check returns: how many things it evaluated, and one issue per thing that failed."""
 
 IntArray = npt.NDArray[np.int64]
 
@@ -150,8 +149,8 @@ class CheckContext:
             return np.zeros(len(cols.class_idx), dtype=bool)
         return np.asarray(cols.split_idx == cols.split_names.index(split), dtype=bool)
 
-    def issue(self, code: str, message: str, sample: int | None = None, **where: Any) -> ReadIssue:
-        """A `ReadIssue` for `code`, located at `sample` (its task, annotation and region) when given."""
+    def flag(self, message: str, sample: int | None = None, **where: Any) -> Flag:
+        """A `Flag` saying `message`, located at `sample` (its task, annotation and region) when given."""
         if sample is not None:
             samples = self.dataset.samples
             where.setdefault("task", int(samples.task[sample]))
@@ -163,12 +162,12 @@ class CheckContext:
             start, end = float(samples.start_s[sample]), float(samples.end_s[sample])
             if math.isfinite(start) and math.isfinite(end) and end >= start >= 0:
                 where.setdefault("at_seconds", round((start + end) / 2, 3))
-        return ReadIssue(code, message, **where)
+        return Flag(message, **where)
 
-    def per_sample(self, code: str, mask: npt.NDArray[np.bool_], describe: Callable[[int], str]) -> list[ReadIssue]:
-        """One issue per sample where `mask` holds, located at the sample, saying `describe(sample)`."""
-        return [self.issue(code, describe(int(s)), int(s)) for s in np.flatnonzero(mask)]
+    def per_sample(self, mask: npt.NDArray[np.bool_], describe: Callable[[int], str]) -> list[Flag]:
+        """One flag per sample where `mask` holds, located at the sample, saying `describe(sample)`."""
+        return [self.flag(describe(int(s)), int(s)) for s in np.flatnonzero(mask)]
 
-    def from_reader(self, code: str) -> list[ReadIssue]:
-        """The reader's issues for `code`."""
-        return self.issues_by_code.get(code, [])
+    def from_reader(self, code: str) -> list[Flag]:
+        """What the reader or the embedding stage reported under `code`, as flags."""
+        return [issue.flag() for issue in self.issues_by_code.get(code, [])]

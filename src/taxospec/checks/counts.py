@@ -20,8 +20,7 @@ def class_below_minimum(ctx: CheckContext, params: None) -> Outcome:
         have, need = ctx.count_of(name), ctx.spec.min_examples_of(name)
         if have < need:
             issues.append(
-                ctx.issue(
-                    "class-below-minimum",
+                ctx.flag(
                     f"class {name!r} has {have} example(s); the spec asks for at least {need} ({need - have} more)",
                     class_name=name,
                     count=need - have,
@@ -48,7 +47,7 @@ def class_imbalance(ctx: CheckContext, params: BalanceSpec) -> Outcome:
         f"class {most!r} ({present[most]}) has {ratio:.1f}× the examples of {least!r} ({present[least]}); "
         f"the spec allows {params.max_ratio:g}×"
     )
-    return 1, [ctx.issue("class-imbalance", message, class_name=least)]
+    return 1, [ctx.flag(message, class_name=least)]
 
 
 @check("negatives-per-positive-low", "counts", Severity.WARNING, params=lambda spec: spec.balance)
@@ -68,8 +67,7 @@ def negatives_per_positive_low(ctx: CheckContext, params: BalanceSpec) -> Outcom
         need = params.negatives_per_positive * positives
         if have < need:
             issues.append(
-                ctx.issue(
-                    "negatives-per-positive-low",
+                ctx.flag(
                     f"class {name!r} has {positives} example(s) and {have} of its hard negatives "
                     f"({', '.join(negatives)}): {have / positives:.2f} per example, the spec asks for "
                     f"{params.negatives_per_positive:g}",
@@ -91,8 +89,7 @@ def hard_negative_missing(ctx: CheckContext, params: None) -> Outcome:
         if ctx.count_of(name) == 0:
             of = [c for c in ctx.spec.positives if name in ctx.spec.classes[c].hard_negatives]
             issues.append(
-                ctx.issue(
-                    "hard-negative-missing",
+                ctx.flag(
                     f"hard negative {name!r} (of {', '.join(repr(c) for c in of)}) has no examples",
                     class_name=name,
                 )

@@ -33,8 +33,7 @@ def duplicate_media(ctx: CheckContext, params: DuplicatesSpec) -> Outcome:
         if len(tasks) > 1:
             ids = ", ".join(str(items.task_id[t]) for t in tasks[:10]) + (" …" if len(tasks) > 10 else "")
             issues.append(
-                ctx.issue(
-                    "duplicate-media",
+                ctx.flag(
                     f"{shown(media)} appears in {len(tasks)} tasks ({ids})",
                     task=tasks[0],
                     value=shown(media),
@@ -70,8 +69,7 @@ def segments_too_close(ctx: CheckContext, params: DuplicatesSpec) -> Outcome:
                     else f"starts {gap:.2f} s after the previous one"
                 )
                 issues.append(
-                    ctx.issue(
-                        "segments-too-close",
+                    ctx.flag(
                         f"the segment {what} (region {ctx.dataset.samples.region_id[previous]!r}); "
                         f"the spec asks for {params.min_gap_seconds:g} s apart",
                         current,

@@ -47,8 +47,7 @@ def class_not_cohesive(ctx: CheckContext, params: None) -> Outcome:
             closest = ctx.class_names[others[0][0]] if others else "?"
             issues.append(
                 scored(
-                    ctx.issue(
-                        "class-not-cohesive",
+                    ctx.flag(
                         f"class {ctx.class_names[c]!r} does not cluster: only {share:.0%} of its examples are closer "
                         f"to its centroid than to another class's (most often {closest!r})",
                         class_name=ctx.class_names[c],
@@ -89,8 +88,7 @@ def hard_negative_confusion(ctx: CheckContext, params: EmbeddingSpec) -> Outcome
                 top = Counter(x for x in neighbour_labels.tolist() if x in negatives).most_common(1)[0][0]
                 issues.append(
                     scored(
-                        view.issue(
-                            "hard-negative-confusion",
+                        view.flag(
                             f"this {ctx.class_names[p]!r} looks like its hard negatives: "
                             f"{round(share * len(neighbours))} of its {len(neighbours)} nearest neighbours are "
                             f"{' or '.join(repr(ctx.class_names[n]) for n in sorted(negatives))} "
@@ -122,8 +120,7 @@ def hard_negative_margin(ctx: CheckContext, params: None) -> Outcome:
             if found.closer_share > CLOSE_SHARE:
                 issues.append(
                     scored(
-                        ctx.issue(
-                            "hard-negative-margin",
+                        ctx.flag(
                             f"{ctx.class_names[p]!r} vs {ctx.class_names[n]!r}: {found.closer_share:.0%} of "
                             f"{ctx.class_names[p]!r} examples are closer to {ctx.class_names[n]!r} (median margin "
                             f"{found.margin:+.2f} of the class's spread)",

@@ -41,8 +41,7 @@ def _duplicate_check(code: str, severity: Severity, doc: str) -> Check[Any]:
             closeness = float(np.max(found.nearest_ratio[group]))
             issues.append(
                 scored(
-                    view.issue(
-                        code,
+                    view.flag(
                         f"{len(group)} near-identical examples{where} (nearest distance at most {closeness:.2f}× the "
                         "dataset's median, or the same bytes or picture): tasks "
                         + ", ".join(map(str, task_ids[:10]))

@@ -76,8 +76,7 @@ def segment_ends_loose(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
                 loose.append(f"the first {inside[0]} of {len(times)} frames ({times[0]:.2f}–{times[inside[0]]:.2f} s)")
             if inside[-1] < len(times) - 1:
                 loose.append(f"the last {len(times) - 1 - inside[-1]} ({times[inside[-1]]:.2f}–{times[-1]:.2f} s)")
-            issue = ctx.issue(
-                "segment-ends-loose",
+            issue = ctx.flag(
                 f"{' and '.join(loose)} look unlike {ctx.class_names[c]!r}; tighter bounds: "
                 f"{times[inside[0]]:.2f}–{times[inside[-1]]:.2f} s",
                 row,
@@ -99,8 +98,7 @@ def box_background_action(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
     evaluated, flagged = background_boxes(view)
     issues = [
         scored(
-            view.issue(
-                "box-background-action",
+            view.flag(
                 f"the box looks unlike {ctx.class_names[view.labels[v]]!r} (similarity {crop:.3f}, class fence "
                 f"{fence:.3f}) while its whole image looks like the class's images: it may frame background",
                 v,

@@ -91,8 +91,7 @@ def likely_mislabel(ctx: CheckContext, params: LabelIssueParams) -> Outcome:
             continue
         given, suggested = int(labels[position]), int(issues.suggested[position])
         probabilities = found.evidence.probabilities[position]
-        issue = view.issue(
-            "likely-mislabel",
+        issue = view.flag(
             _describe_mislabel(ctx, given, suggested, probabilities),
             vector,
             value=ctx.class_names[suggested],
@@ -131,8 +130,7 @@ def outlier(ctx: CheckContext, params: OutlierParams) -> Outcome:
         far = found.any_distance[vector] > found.any_fence
         where = f"the rest of {ctx.class_names[label]!r}" if label >= 0 else "every example"
         why = "it is far from every example too" if far else "no class is confident about it"
-        issue = view.issue(
-            "outlier",
+        issue = view.flag(
             f"far from {where}: mean distance to its nearest same-class examples {ratio[vector]:.2f}× the class's "
             f"fence, and {why}",
             vector,

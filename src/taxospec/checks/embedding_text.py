@@ -17,9 +17,8 @@ from taxospec.checks.embedding_view import (
     scored,
     view_of,
 )
-from taxospec.dataset import ReadIssue
 from taxospec.embeddings.space import FloatMatrix
-from taxospec.findings import CELL_JOINER, Severity
+from taxospec.findings import CELL_JOINER, Flag, Severity
 from taxospec.spec.model import EmbeddingSpec
 
 
@@ -57,8 +56,7 @@ def prompt_incoherent(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
             if overlap < params.min_prompt_overlap:
                 issues.append(
                     scored(
-                        ctx.issue(
-                            "prompt-incoherent",
+                        ctx.flag(
                             f"class {ctx.class_names[c]!r}: {prompts[0]!r} and {prompts[p]!r} retrieve different "
                             f"examples (overlap {overlap:.0%} of their top {top})",
                             class_name=ctx.class_names[c],
@@ -94,8 +92,7 @@ def positive_unreached(ctx: CheckContext, params: None) -> Outcome:
             if v not in reached:
                 issues.append(
                     scored(
-                        view.issue(
-                            "positive-unreached",
+                        view.flag(
                             f"none of the {len(prompts)} prompt(s) of {ctx.class_names[c]!r} retrieves this example",
                             v,
                         ),
@@ -135,8 +132,7 @@ def axis_value_disputed(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
             if values[guess] != value and probs[v][guess] >= params.zero_shot_confidence:
                 issues.append(
                     scored(
-                        view.issue(
-                            "axis-value-disputed",
+                        view.flag(
                             f"annotated {axis_name}={value}, but it looks like {axis_name}={values[guess]} "
                             f"(zero-shot probability {probs[v][guess]:.2f})",
                             v,
@@ -218,10 +214,9 @@ def _value_prompts(ctx: CheckContext, view: EmbeddingView, axis_name: str) -> tu
     return values, np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
 
 
-def _gap(ctx: CheckContext, name: str, axes: tuple[str, ...], cell: tuple[str, ...], examples: int) -> ReadIssue:
+def _gap(ctx: CheckContext, name: str, axes: tuple[str, ...], cell: tuple[str, ...], examples: int) -> Flag:
     where = ", ".join(f"{axis}={value}" for axis, value in zip(axes, cell, strict=True))
-    return ctx.issue(
-        "scenario-gap",
+    return ctx.flag(
         f"no {name!r} example looks like {where} (zero-shot over {examples} examples): collect that scenario",
         class_name=name,
         axis=CELL_JOINER.join(axes),

@@ -3,7 +3,7 @@ and the neighbour index with its k-NN graph, built once), and the helpers the ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.checks.base import CheckContext, SkipCheck
-from taxospec.dataset import ReadIssue
+from taxospec.findings import Flag
 from taxospec.spec.model import EmbeddingSpec, Spec
 
 INNER_FENCE = 1.5
@@ -84,9 +84,9 @@ class EmbeddingView:
                 out[int(c)] = (mean / norm).astype(np.float32)
         return out
 
-    def issue(self, code: str, message: str, vector: int, **where: Any) -> ReadIssue:
-        """An issue located at the sample of `vector`."""
-        return self.ctx.issue(code, message, int(self.rows[vector]), **where)
+    def flag(self, message: str, vector: int, **where: Any) -> Flag:
+        """A flag located at the sample of `vector`."""
+        return self.ctx.flag(message, int(self.rows[vector]), **where)
 
 
 def view_of(ctx: CheckContext) -> EmbeddingView:
@@ -112,8 +112,6 @@ def lower_fence(values: npt.NDArray[np.float64], factor: float) -> float:
     return float(q1 - factor * (q3 - q1))
 
 
-def scored(issue: ReadIssue, score: float) -> ReadIssue:
-    """`issue` with its 0..1 score (clipped, four decimals), kept apart from its flag."""
-    from dataclasses import replace
-
-    return replace(issue, score=round(float(np.clip(score, 0.0, 1.0)), 4))
+def scored(flag: Flag, score: float) -> Flag:
+    """`flag` with its 0..1 score (clipped, four decimals), kept apart from the flag itself."""
+    return replace(flag, score=round(float(np.clip(score, 0.0, 1.0)), 4))

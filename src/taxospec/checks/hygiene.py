@@ -6,8 +6,8 @@ from typing import Any
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
 from taxospec.checks.labels import _reader_check
-from taxospec.dataset import Judgement, ReadIssue
-from taxospec.findings import Severity
+from taxospec.dataset import Judgement
+from taxospec.findings import Flag, Severity
 from taxospec.plugins.hookspecs import hookimpl
 
 
@@ -21,7 +21,7 @@ def task_unannotated(ctx: CheckContext, params: None) -> Outcome:
     for i in range(len(items)):
         if items.n_submitted[i] == 0 and items.n_skipped[i] == 0:
             draft = f" (only {items.n_drafts[i]} draft(s), which do not count)" if items.n_drafts[i] else ""
-            issues.append(ctx.issue("task-unannotated", f"the task has no annotation{draft}", task=i))
+            issues.append(ctx.flag(f"the task has no annotation{draft}", task=i))
     return len(items), issues
 
 
@@ -30,7 +30,7 @@ def task_only_skipped(ctx: CheckContext, params: None) -> Outcome:
     """A task every annotator skipped: unclear media, or a case the instructions do not cover."""
     items = ctx.dataset.items
     issues = [
-        ctx.issue("task-only-skipped", f"the task was skipped {items.n_skipped[i]} time(s) and never annotated", task=i)
+        ctx.flag(f"the task was skipped {items.n_skipped[i]} time(s) and never annotated", task=i)
         for i in range(len(items))
         if items.n_submitted[i] == 0 and items.n_skipped[i] > 0
     ]
@@ -71,7 +71,7 @@ def annotator_disagreement(ctx: CheckContext, params: None) -> Outcome:
                     f"{_shown(mine.get(what))} vs {_shown(theirs.get(what))}"
                 )
                 axis = what.removeprefix("axis ") if what.startswith("axis ") else None
-                issues.append(ReadIssue("annotator-disagreement", message, task, counted.annotation_id, axis=axis))
+                issues.append(Flag(message, task, counted.annotation_id, axis=axis))
     return max(len(ctx.dataset.samples), len(issues)), issues
 
 

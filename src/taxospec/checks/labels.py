@@ -108,7 +108,7 @@ def config_mismatch(ctx: CheckContext, params: None) -> Outcome:
     return max(1, len(mismatches)), mismatches
 
 
-def _missing_axis_values(ctx: CheckContext, scope: str, code: str) -> Outcome:
+def _missing_axis_values(ctx: CheckContext, scope: str) -> Outcome:
     cols = ctx.columns
     issues = []
     evaluated = 0
@@ -120,7 +120,7 @@ def _missing_axis_values(ctx: CheckContext, scope: str, code: str) -> Outcome:
         evaluated += int(relevant.sum())
         for sample in np.flatnonzero(relevant & (cols.axes[i] == VALUE_MISSING)):
             where = "the region" if scope == "region" else "the task"
-            issues.append(ctx.issue(code, f"{where} has no value for axis {axis_name!r}", int(sample), axis=axis_name))
+            issues.append(ctx.flag(f"{where} has no value for axis {axis_name!r}", int(sample), axis=axis_name))
     return evaluated, issues
 
 
@@ -129,7 +129,7 @@ def axis_value_missing(ctx: CheckContext, params: None) -> Outcome:
     """An example without a value for a required axis that applies to its class (task-level axes).
 
     Untagged examples cannot count towards coverage, so the collection plan would ask for data you have."""
-    return _missing_axis_values(ctx, "item", "axis-value-missing")
+    return _missing_axis_values(ctx, "item")
 
 
 @check("region-attribute-missing", "labels", Severity.ERROR)
@@ -137,7 +137,7 @@ def region_attribute_missing(ctx: CheckContext, params: None) -> Outcome:
     """A region without its per-region attribute for a required region-scope axis (e.g. angle, distance).
 
     Label Studio does not enforce per-region `required` on import or through the API."""
-    return _missing_axis_values(ctx, "region", "region-attribute-missing")
+    return _missing_axis_values(ctx, "region")
 
 
 def _box_corners(ctx: CheckContext) -> tuple[Any, ...]:
@@ -173,7 +173,6 @@ def box_outside_image(ctx: CheckContext, params: None) -> Outcome:
             | ~np.isfinite(y1)
         )
     issues = ctx.per_sample(
-        "box-outside-image",
         outside,
         lambda s: f"the box spans x {_pct(x0[s])}–{_pct(x1[s])}, y {_pct(y0[s])}–{_pct(y1[s])} of the image",
     )
@@ -187,7 +186,7 @@ def box_degenerate(ctx: CheckContext, params: None) -> Outcome:
     cols = ctx.columns
     boxes = np.isin(cols.kind, (KIND_BOX, KIND_TRACK)) & np.isfinite(cols.w) & np.isfinite(cols.h)
     bad = boxes & ((cols.w <= 0) | (cols.h <= 0))
-    issues = ctx.per_sample("box-degenerate", bad, lambda s: f"the box is {cols.w[s]:g} × {cols.h[s]:g} % of the image")
+    issues = ctx.per_sample(bad, lambda s: f"the box is {cols.w[s]:g} × {cols.h[s]:g} % of the image")
     return int(boxes.sum()), issues
 
 
@@ -198,7 +197,6 @@ def segment_reversed(ctx: CheckContext, params: None) -> Outcome:
     timed = np.isin(cols.kind, (KIND_SEGMENT, KIND_TRACK))
     bad = timed & (cols.end_frame < cols.start_frame)
     issues = ctx.per_sample(
-        "segment-reversed",
         bad,
         lambda s: f"the segment ends at frame {cols.end_frame[s]:g} before it starts at frame {cols.start_frame[s]:g}",
     )
@@ -224,7 +222,7 @@ def segment_outside_video(ctx: CheckContext, params: None) -> Outcome:
         frames = f" of {length[s]:g}" if np.isfinite(length[s]) else ""
         return f"the segment covers frames {cols.start_frame[s]:g}–{cols.end_frame[s]:g}{frames}"
 
-    issues = ctx.per_sample("segment-outside-video", bad, describe)
+    issues = ctx.per_sample(bad, describe)
     return int(timed.sum()), issues
 
 
@@ -256,8 +254,7 @@ def frame_rate_mismatch(ctx: CheckContext, params: None) -> Outcome:
         real = float(facts[task][0])
         if abs(used - real) > FRAME_RATE_TOLERANCE * real:
             issues.append(
-                ctx.issue(
-                    "frame-rate-mismatch",
+                ctx.flag(
                     f"the video runs at {real:g} fps, but its frames were timed at {used:g} fps: every segment "
                     f"time is off by {abs(real / used - 1):.0%} (set labelstudio.frame_rate: {real:g})",
                     s,

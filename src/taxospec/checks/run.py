@@ -7,9 +7,9 @@ from typing import Any
 
 from taxospec.checks.base import Check, CheckContext, SkipCheck
 from taxospec.checks.params import params_of
-from taxospec.dataset import Dataset, ReadIssue
+from taxospec.dataset import Dataset
 from taxospec.embeddings.space import EmbeddingSpace
-from taxospec.findings import CheckStat, Finding, Severity
+from taxospec.findings import CheckStat, Finding, Flag, Severity
 from taxospec.plugins.registry import checks
 
 TaskLink = Callable[[int, int, "int | None"], "str | None"]
@@ -49,13 +49,13 @@ def run_checks(
     return findings, stats
 
 
-def _run_one(item: Check[Any], context: CheckContext) -> tuple[CheckStat, list[ReadIssue]]:
+def _run_one(item: Check[Any], context: CheckContext) -> tuple[CheckStat, list[Flag]]:
     """One check's statistics and issues, at the severity the spec gives it (none when skipped)."""
     spec = context.spec
     setting = spec.checks.get(item.name)
     severity = Severity(setting.severity) if setting and setting.severity else item.severity
     reason = "turned off in the spec" if setting and not setting.enabled else item.skip(spec)
-    evaluated, issues = 0, list[ReadIssue]()
+    evaluated, issues = 0, list[Flag]()
     if reason is None:
         try:
             evaluated, issues = item.run(context, params_of(item, spec))
@@ -76,9 +76,7 @@ def _run_one(item: Check[Any], context: CheckContext) -> tuple[CheckStat, list[R
     return stat, issues
 
 
-def _finding(
-    check: Check[Any], severity: Severity, issue: ReadIssue, dataset: Dataset, link: TaskLink | None
-) -> Finding:
+def _finding(check: Check[Any], severity: Severity, issue: Flag, dataset: Dataset, link: TaskLink | None) -> Finding:
     task_id = project = None
     if issue.task is not None and 0 <= issue.task < len(dataset.items):
         task_id = int(dataset.items.task_id[issue.task])

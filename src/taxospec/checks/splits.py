@@ -32,9 +32,7 @@ def split_missing(ctx: CheckContext, params: SplitsSpec) -> Outcome:
     tasks = _annotated_tasks(ctx)
     split = ctx.dataset.items.split
     issues = [
-        ctx.issue(
-            "split-missing", f"the task has no {params.field!r} (expected one of: {', '.join(params.values)})", task=i
-        )
+        ctx.flag(f"the task has no {params.field!r} (expected one of: {', '.join(params.values)})", task=i)
         for i in tasks
         if split[i] is None
     ]
@@ -47,8 +45,7 @@ def split_unknown(ctx: CheckContext, params: SplitsSpec) -> Outcome:
     tasks = _annotated_tasks(ctx)
     split = ctx.dataset.items.split
     issues = [
-        ctx.issue(
-            "split-unknown",
+        ctx.flag(
             f"the task's split {split[i]!r} is not one of {', '.join(params.values)}",
             task=i,
             split=split[i],
@@ -73,8 +70,7 @@ def split_class_missing_in_val(ctx: CheckContext, params: SplitsSpec) -> Outcome
         evaluated += 1
         if not (val & (cols.class_idx == c)).any():
             issues.append(
-                ctx.issue(
-                    "split-class-missing-in-val",
+                ctx.flag(
                     f"class {name!r} has {in_train} example(s) in {params.train!r} and none in {params.validation!r}",
                     class_name=name,
                     split=params.validation,
@@ -110,8 +106,7 @@ def split_axis_value_missing_in_val(ctx: CheckContext, params: SplitsSpec) -> Ou
                 evaluated += 1
                 if v not in val_values:
                     issues.append(
-                        ctx.issue(
-                            "split-axis-value-missing-in-val",
+                        ctx.flag(
                             f"class {name!r} at {axis_name}={value} is in {params.train!r} but not in "
                             f"{params.validation!r}",
                             class_name=name,
@@ -141,8 +136,7 @@ def split_group_leakage(ctx: CheckContext, params: SplitsSpec) -> Outcome:
             parts = ", ".join(f"{len(tasks)} task(s) in {split!r}" for split, tasks in sorted(by_split.items()))
             first = min(t for tasks in by_split.values() for t in tasks)
             issues.append(
-                ctx.issue(
-                    "split-group-leakage",
+                ctx.flag(
                     f"{params.group_by} {group!r} spans several splits: {parts}",
                     task=first,
                     value=group,

@@ -29,7 +29,6 @@ def segment_too_short(ctx: CheckContext, params: TemporalTightness) -> Outcome:
     duration = cols.end_s - cols.start_s
     bad = segments & (duration >= 0) & (duration < params.min_seconds)
     issues = ctx.per_sample(
-        "segment-too-short",
         bad,
         lambda s: f"the segment lasts {duration[s]:.2f} s; the spec asks for at least {params.min_seconds:g} s",
     )
@@ -49,7 +48,6 @@ def segment_too_long(ctx: CheckContext, params: TemporalTightness) -> Outcome:
     bad = segments & (duration > params.max_seconds)
     limit = params.max_seconds
     issues = ctx.per_sample(
-        "segment-too-long",
         bad,
         lambda s: f"the segment lasts {duration[s]:.2f} s; the spec allows at most {limit:g} s",
     )
@@ -81,7 +79,7 @@ def box_too_small(ctx: CheckContext, params: SpatialTightness) -> Outcome:
             f"{params.min_area:.3%} and {params.min_side_px} px"
         )
 
-    issues = ctx.per_sample("box-too-small", bad, describe)
+    issues = ctx.per_sample(bad, describe)
     return int(boxes.sum()), issues
 
 
@@ -91,7 +89,6 @@ def box_too_large(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     boxes, area, _ = _area_and_sides(ctx)
     bad = boxes & (area > params.max_area)
     issues = ctx.per_sample(
-        "box-too-large",
         bad,
         lambda s: f"the box covers {area[s]:.0%} of the frame; the spec allows at most {params.max_area:.0%}",
     )
@@ -127,7 +124,7 @@ def box_cut_by_edge(ctx: CheckContext, params: SpatialTightness) -> Outcome:
         ]
         return f"the box touches the {' and '.join(edges)} edge"
 
-    issues = ctx.per_sample("box-cut-by-edge", bad, describe)
+    issues = ctx.per_sample(bad, describe)
     return int(boxes.sum()), issues
 
 
