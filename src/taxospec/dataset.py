@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -74,6 +73,34 @@ class ReadIssue:
 
 
 @dataclass(frozen=True, slots=True)
+class Written:
+    """A class label or an axis value as the export wrote it, where it does not name exactly one of the
+    spec's (nothing, several, or something the spec does not have). The label checks (`empty-label`,
+    `multiple-labels`, `unknown-label`, `axis-value-unknown`) judge these; the example itself is in the
+    sample table with `NO_CLASS` or `VALUE_UNKNOWN`."""
+
+    task: int
+    """The task's row in `items`."""
+    annotation_id: int
+    region_id: str | None
+    axis: str | None
+    """The axis the value is for; None for the class label."""
+    values: tuple[object, ...] | None
+    """What was written, in order; None when the field was absent altogether."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSeen:
+    """A field of the export (a Label Studio control) that carries results the spec cannot place: how often,
+    and where first."""
+
+    count: int
+    task: int
+    """The row in `items` of the first task that uses it."""
+    annotation_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Judgement:
     """What one submitted annotation of a task says, aspect by aspect, for comparing annotators: kept for
     the tasks with more than one submitted annotation. Aspects are named in words (`the label`, `the
@@ -103,6 +130,9 @@ class ItemTable:
         self.n_drafts: array[int] = array("l")
         self.counted_annotation: array[int] = array("q")
         self.n_samples: array[int] = array("l")
+        self.n_results: array[int] = array("l")
+        """Results the counted annotation holds, as the reader counts them (-1: unknown, or no counted
+        annotation)."""
 
     def __len__(self) -> int:
         return len(self.task_id)
@@ -130,6 +160,7 @@ class ItemTable:
         self.n_drafts.append(n_drafts)
         self.counted_annotation.append(counted_annotation)
         self.n_samples.append(0)
+        self.n_results.append(-1)
         return len(self.task_id) - 1
 
 
@@ -206,9 +237,10 @@ NO_GEOMETRY = (math.nan,) * 8
 NO_TIMING = (math.nan,) * 5
 
 
-@dataclass
+@dataclass(frozen=True)
 class Dataset:
-    """Everything read from one export, normalized against one spec."""
+    """Everything read from one export, normalized against one spec; built once (`DatasetBuilder`), never
+    written afterwards."""
 
     spec: Spec
     source: str
@@ -216,9 +248,14 @@ class Dataset:
     items: ItemTable
     samples: SampleTable
     issues: list[ReadIssue] = field(default_factory=list)
+    """Problems of the export's own structure, which only its reader can see (`malformed-task`, …)."""
+    written: list[Written] = field(default_factory=list)
+    """Labels and axis values as written where they do not resolve to one of the spec's."""
+    unknown_fields: dict[str, FieldSeen] = field(default_factory=dict)
+    """Fields carrying results that neither the tool's config nor the spec knows, by name."""
+    fields_known_from: str = "the spec"
+    """What defines the known fields (`the config` when the reader was given the tool's config)."""
     annotations_total: int = 0
-    keypoints: int = 0
-    controls_seen: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     judgements: list[Judgement] = field(default_factory=list)
     """Every submitted annotation of the tasks that have several, as annotators judged them."""

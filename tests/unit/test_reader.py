@@ -41,7 +41,7 @@ def test_image_export_regions_attributes_and_pixels() -> None:
     dataset = read_export(IMG_SPEC, LS / "img_easy_JSON.json", LS / "img_label_config.xml")
     samples = dataset.samples
     assert len(dataset.items) == 3 and len(samples) == 1
-    assert dataset.keypoints == 1
+    assert any(note.startswith("1 keypoint region(s) read and not checked") for note in dataset.notes)
     assert samples.region_id[0] == "r1" and samples.kind[0] == KIND_BOX
     assert (samples.x[0], samples.y[0], samples.w[0], samples.h[0]) == (10, 20, 30, 40)
     assert (samples.image_w[0], samples.image_h[0]) == (640, 480)
@@ -81,7 +81,7 @@ def test_completed_by_objects_prediction_objects_and_completions(tmp_path: Path)
     task["predictions"] = [{"id": 9, "result": [], "model_version": "v1", "score": 0.5}]
     old_style = {"id": 50, "data": task["data"], "completions": task["annotations"]}
     dataset = read_export(IMG_SPEC, _write(tmp_path, [task, old_style]), LS / "img_label_config.xml")
-    assert len(dataset.samples) == 2 and dataset.issues == []
+    assert len(dataset.samples) == 2 and dataset.issues == [] and dataset.written == []
 
 
 def test_json_min_matches_json_for_classes_and_item_axes() -> None:
@@ -305,3 +305,65 @@ def test_multi_image_tasks_are_named_in_a_note(tmp_path: Path) -> None:
         "per task, so the media of such tasks is not read (media-missing)"
     ]
     assert dataset.items.media[0] is None and dataset.items.media[1] is None
+
+
+def _findings(report: Any, code: str) -> list[tuple[Any, ...]]:
+    return sorted(
+        (f.task_id, f.region_id, f.axis, f.value, f.count, f.message) for f in report.findings if f.code == code
+    )
+
+
+def test_label_checks_judge_what_was_written(tmp_path: Path) -> None:
+    """The reader only hands over what the export wrote; the label checks decide what is wrong with it, one
+    flag per region however many pieces it has."""
+    occluded_twice = _box("c", ["Car"])
+    tasks = [
+        _task([_box("a", ["Bus"]), _box("b", []), _box("d", ["Car", "Person"])], task_id=1),
+        _task([occluded_twice], task_id=2),
+        {"id": 3, "data": {"image": "3.jpg"}, "annotations": [{"id": 3, "result": []}]},
+        _task([_box("e", ["Car"])], task_id=4),
+    ]
+    # region c: two values of a region axis, the first not one of its values
+    tasks[1]["annotations"][0]["result"][-1]["value"]["choices"] = ["maybe", "no"]
+    weather = {"from_name": "weather", "to_name": "image", "type": "choices", "value": {"choices": ["rain"]}}
+    tasks[3]["annotations"][0]["result"].append(weather)
+    tasks[0]["annotations"][0]["result"].append(weather)
+    report = check(IMG_SPEC, _write(tmp_path, tasks))
+    assert _findings(report, "unknown-label") == [
+        (1, "a", None, "Bus", None, "region 'a' is labeled 'Bus', which is not a class of the spec")
+    ]
+    assert _findings(report, "empty-label") == [(1, "b", None, None, None, "region 'b' has an empty label list")]
+    assert _findings(report, "multiple-labels") == [
+        (1, "d", None, None, None, "region 'd' has 2 labels ('Car', 'Person')"),
+        (2, "c", "occluded", None, None, "axis 'occluded' has 2 values where one is allowed"),
+    ]
+    assert _findings(report, "axis-value-unknown") == [
+        (2, "c", "occluded", "maybe", None, "axis 'occluded' has value 'maybe', which the spec does not list")
+    ]
+    assert _findings(report, "unknown-control") == [
+        (1, None, None, "weather", 2, "control 'weather' appears in 2 result(s) but is not in the spec")
+    ]
+    assert _findings(report, "annotation-empty") == [
+        (3, None, None, None, None, "task 3: the counted annotation has an empty result")
+    ]
+
+
+def test_label_checks_read_any_reader_through_the_builder() -> None:
+    """A reader of another format fills the same tables through `DatasetBuilder`; the same checks judge them."""
+    from taxospec.checks.run import run_checks
+    from taxospec.dataset_builder import Box, DatasetBuilder
+
+    builder = DatasetBuilder(IMG_SPEC, "rows.csv", "csv")
+    row = builder.task(7, "7.jpg")
+    builder.example(row, "Bus", axes={"scene": "dusk", "weather": "rain"}, box=Box(1, 1, 5, 5), region_id="r1")
+    builder.example(row, "", axes={"scene": "day", "weather": "sun"}, box=Box(1, 1, 5, 5), region_id="r2")
+    builder.example(row, "Car", axes={"scene": "day", "occluded": "no"}, box=Box(1, 1, 5, 5), region_id="r3")
+    dataset = builder.build()
+    findings, _ = run_checks(dataset, select={"unknown-label", "empty-label", "axis-value-unknown", "unknown-control"})
+    assert sorted((f.code, f.task_id, f.region_id, f.count) for f in findings) == [
+        ("axis-value-unknown", 7, "r1", None),
+        ("empty-label", 7, "r2", None),
+        ("unknown-control", 7, None, 2),
+        ("unknown-label", 7, "r1", None),
+    ]
+    assert [int(c) for c in dataset.columns.class_idx] == [-1, -1, 0]

@@ -244,7 +244,8 @@ def test_the_testing_helpers_build_exports_and_register_plugins(tmp_path: Path) 
     dataset = read_export(spec, export)
     assert [dataset.class_names[c] for c in dataset.columns.class_idx] == ["fox", "cat", "fox", "cat"]
     assert dataset.columns.w.tolist() == [50.0] * 4 and dataset.items.split == ["train"] * 4
-    assert [i.code for i in dataset.issues] == ["axis-value-unknown"], "'dusk' is not a lighting value"
+    assert [(w.axis, w.values) for w in dataset.written] == [("lighting", ("dusk",))], "not a lighting value"
+    assert dataset.issues == []
     plugin = types.ModuleType("fake_embedder_plugin")
     plugin.taxospec_embedders = hookimpl(lambda: [FakeEmbedderFactory()])  # type: ignore[attr-defined]
     assert "fake" not in embedders()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
-from taxospec.checks.labels import _reader_check
 from taxospec.dataset import Judgement
 from taxospec.findings import Flag, Severity
 from taxospec.plugins.hookspecs import hookimpl
@@ -37,12 +36,16 @@ def task_only_skipped(ctx: CheckContext, params: None) -> Outcome:
     return len(items), issues
 
 
-annotation_empty = _reader_check(
-    "annotation-empty",
-    Severity.WARNING,
-    """A submitted annotation with an empty result: submitted by accident, or a skip that was not marked.""",
-    family="hygiene",
-)
+@check("annotation-empty", "hygiene", Severity.WARNING)
+def annotation_empty(ctx: CheckContext, params: None) -> Outcome:
+    """A submitted annotation with an empty result: submitted by accident, or a skip that was not marked."""
+    items = ctx.dataset.items
+    flags = [
+        Flag(f"task {items.task_id[i]}: the counted annotation has an empty result", i, items.counted_annotation[i])
+        for i in range(len(items))
+        if items.n_results[i] == 0
+    ]
+    return max(len(ctx.dataset.samples), len(flags)), flags
 
 
 @check("annotator-disagreement", "hygiene", Severity.WARNING)

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from taxospec.checks.base import Check, CheckContext, Outcome, check
-from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, VALUE_MISSING
-from taxospec.findings import Severity
+from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, VALUE_MISSING, Written
+from taxospec.findings import Flag, Severity
 from taxospec.plugins.hookspecs import hookimpl
 
 EDGE_TOLERANCE = 0.01
@@ -16,6 +16,9 @@ EDGE_TOLERANCE = 0.01
 
 
 def _reader_check(name: str, severity: Severity, doc: str, family: str = "labels") -> Check[Any]:
+    """A check that reports what a reader found wrong with the export's own structure under `name` (only
+    the reader sees a task that is not an object, or a result without a value)."""
+
     def run(ctx: CheckContext, params: None) -> Outcome:
         issues = ctx.from_reader(name)
         evaluated = max(len(ctx.dataset.samples), len(issues))
@@ -25,35 +28,83 @@ def _reader_check(name: str, severity: Severity, doc: str, family: str = "labels
     return check(name, family, severity)(run)
 
 
-unknown_label = _reader_check(
-    "unknown-label",
-    Severity.ERROR,
+def _where(region_id: str | None) -> str:
+    return f"region {region_id!r}" if region_id else "the task"
+
+
+def _labels_written(ctx: CheckContext) -> list[Written]:
+    """The class labels as written where they name no class of the spec."""
+    return [w for w in ctx.dataset.written if w.axis is None]
+
+
+def _at(written: Written, message: str, **where: Any) -> Flag:
+    return Flag(message, written.task, written.annotation_id, written.region_id, **where)
+
+
+@check("unknown-label", "labels", Severity.ERROR)
+def unknown_label(ctx: CheckContext, params: None) -> Outcome:
     """A region or image labeled with something that is not a class of the spec.
 
     A label outside the taxonomy is a typo, a renamed class or a class nobody agreed on; training on it
-    either drops the example or teaches a class the spec does not have.""",
-)
-empty_label = _reader_check(
-    "empty-label",
-    Severity.ERROR,
+    either drops the example or teaches a class the spec does not have."""
+    flags = [
+        _at(
+            w,
+            f"{_where(w.region_id)} is labeled {w.values[0]!r}, which is not a class of the spec",
+            value=str(w.values[0]),
+        )
+        for w in _labels_written(ctx)
+        if w.values is not None and len(w.values) == 1
+    ]
+    return max(len(ctx.dataset.samples), len(flags)), flags
+
+
+@check("empty-label", "labels", Severity.ERROR)
+def empty_label(ctx: CheckContext, params: None) -> Outcome:
     """An example with no class: an empty label list, or no class choice on a whole-image task.
 
-    The example is invisible to training, and usually means the annotator skipped a step.""",
-)
-multiple_labels = _reader_check(
-    "multiple-labels",
-    Severity.ERROR,
+    The example is invisible to training, and usually means the annotator skipped a step."""
+    flags = [
+        _at(w, f"{_where(w.region_id)} has {'no class label' if w.values is None else 'an empty label list'}")
+        for w in _labels_written(ctx)
+        if not w.values
+    ]
+    return max(len(ctx.dataset.samples), len(flags)), flags
+
+
+@check("multiple-labels", "labels", Severity.ERROR)
+def multiple_labels(ctx: CheckContext, params: None) -> Outcome:
     """Several labels (or several values of one axis) where exactly one is allowed.
 
-    A training example has one class; two labels on one box are a contradiction the model cannot learn.""",
-)
-axis_value_unknown = _reader_check(
-    "axis-value-unknown",
-    Severity.ERROR,
+    A training example has one class; two labels on one box are a contradiction the model cannot learn."""
+    flags = []
+    for w in ctx.dataset.written:
+        if w.values is None or len(w.values) < 2:
+            continue
+        if w.axis is None:
+            shown = ", ".join(repr(x) for x in w.values[:5])
+            flags.append(_at(w, f"{_where(w.region_id)} has {len(w.values)} labels ({shown})"))
+        else:
+            message = f"axis {w.axis!r} has {len(w.values)} values where one is allowed"
+            flags.append(_at(w, message, axis=w.axis))
+    return max(len(ctx.dataset.samples), len(flags)), flags
+
+
+@check("axis-value-unknown", "labels", Severity.ERROR)
+def axis_value_unknown(ctx: CheckContext, params: None) -> Outcome:
     """An axis value that the spec does not list (a typo, or a value added in Label Studio only).
 
-    Coverage is counted over the spec's values; an unknown value counts for nothing.""",
-)
+    Coverage is counted over the spec's values; an unknown value counts for nothing."""
+    flags = []
+    for w in ctx.dataset.written:
+        if w.axis is None or not w.values or w.values[0] in ctx.spec.axes[w.axis].values:
+            continue
+        value = w.values[0]
+        message = f"axis {w.axis!r} has value {value!r}, which the spec does not list"
+        flags.append(_at(w, message, axis=w.axis, value=str(value)))
+    return max(len(ctx.dataset.samples), len(flags)), flags
+
+
 malformed_task = _reader_check(
     "malformed-task",
     Severity.ERROR,
@@ -89,14 +140,25 @@ duplicate_region_id = _reader_check(
 
     Per-region attributes are joined by id, so they may land on the wrong region.""",
 )
-unknown_control = _reader_check(
-    "unknown-control",
-    Severity.WARNING,
+
+
+@check("unknown-control", "config", Severity.WARNING)
+def unknown_control(ctx: CheckContext, params: None) -> Outcome:
     """Results from a control that neither the config nor the spec knows (reported once per control).
 
-    Either the spec is missing an axis, or the export comes from a different project than it thinks.""",
-    family="config",
-)
+    Either the spec is missing an axis, or the export comes from a different project than it thinks."""
+    dataset = ctx.dataset
+    flags = [
+        Flag(
+            f"control {name!r} appears in {seen.count} result(s) but is not in {dataset.fields_known_from}",
+            seen.task,
+            seen.annotation_id,
+            count=seen.count,
+            value=name,
+        )
+        for name, seen in sorted(dataset.unknown_fields.items())
+    ]
+    return max(len(dataset.samples), len(flags)), flags
 
 
 @check("config-mismatch", "config", Severity.ERROR)

@@ -7,7 +7,6 @@ point at the region's id); they are merged here. Results that cannot be read bec
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +35,9 @@ class ParsedAnnotation:
     regions: dict[str, Region]
 
 
-def parse_annotation(
-    annotation: dict[str, Any], item: int, issues: list[ReadIssue], controls_seen: Counter[str]
-) -> ParsedAnnotation | None:
-    """Group `annotation`'s results (of task row `item`); None when its result is not a list.
-
-    Problems are appended to `issues`; each control's use is counted in `controls_seen`.
-    """
+def parse_annotation(annotation: dict[str, Any], item: int, issues: list[ReadIssue]) -> ParsedAnnotation | None:
+    """Group `annotation`'s results (of task row `item`); None when its result is not a list. Problems are
+    appended to `issues`."""
     results = annotation.get("result")
     if results is None:
         results = []
@@ -50,7 +45,7 @@ def parse_annotation(
     if not isinstance(results, list):
         issues.append(ReadIssue("malformed-result", "the annotation's result is not a list", item, annotation_id))
         return None
-    parser = _Parser(item, annotation_id, issues, controls_seen, results)
+    parser = _Parser(item, annotation_id, issues, results)
     take = parser.take
     for index, result in enumerate(results):
         take(index, result)
@@ -63,13 +58,11 @@ class _Parser:
         item: int,
         annotation_id: int,
         issues: list[ReadIssue],
-        controls_seen: Counter[str],
         results: list[Any],
     ) -> None:
         self.item = item
         self.annotation_id = annotation_id
         self.issues = issues
-        self.controls_seen = controls_seen
         self.geometry_ids = {
             region_key(r.get("id")) for r in results if isinstance(r, dict) and type_of(r) in REGION_TYPES
         }
@@ -95,7 +88,6 @@ class _Parser:
             what = "no value object" if not isinstance(value, dict) else "no from_name"
             self._issue("malformed-result", f"result {index} has {what}", region_id)
             return
-        self.controls_seen[from_name] += 1
         if result_type in REGION_TYPES:
             region = self._region_for(index, region_id, result_type, value)
             self._merge(region, result, result_type, from_name, value, region_id)

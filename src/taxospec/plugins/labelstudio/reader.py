@@ -8,23 +8,12 @@ annotator-disagreement check.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from taxospec.dataset import (
-    KIND_ITEM,
-    NO_CLASS,
-    NO_GEOMETRY,
-    NO_TIMING,
-    VALUE_MISSING,
-    VALUE_UNKNOWN,
-    Dataset,
-    ItemTable,
-    ReadIssue,
-    SampleTable,
-)
+from taxospec.dataset import KIND_ITEM, Dataset, ReadIssue
+from taxospec.dataset_builder import DatasetBuilder
 from taxospec.gc_pause import gc_paused
 from taxospec.plugins.labelstudio import predictions
 from taxospec.plugins.labelstudio.annotation import parse_annotation
@@ -66,34 +55,27 @@ def read_label_studio_export(path: str | Path, spec: Spec, config: LabelConfig |
     if fmt == LS_JSON_MIN:
         tasks = group_json_min(tasks, mapping, spec)
         if any(axis.scope == "region" for axis in spec.axes.values()):
-            reader.dataset.notes.append(
+            reader.builder.note(
                 "JSON_MIN drops region ids, so per-region axis values cannot be joined to their regions; "
                 "export JSON for per-region checks"
             )
     for position, task in enumerate(tasks):
         reader.ingest(task, position)
-    reader.finish()
-    return reader.dataset
+    return reader.finish()
 
 
 class _Reader:
     def __init__(self, spec: Spec, mapping: ControlMapping, source: str, fmt: str) -> None:
         self.spec = spec
         self.mapping = mapping
-        self.items = ItemTable()
-        self.samples = SampleTable(len(spec.axes))
-        self.dataset = Dataset(spec, source, fmt, self.items, self.samples)
-        self.dataset.issues.extend(ReadIssue("config-mismatch", mismatch) for mismatch in mapping.mismatches)
+        self.builder = DatasetBuilder(spec, source, fmt, class_names=mapping.label_to_class)
+        self.issues: list[ReadIssue] = [ReadIssue("config-mismatch", mismatch) for mismatch in mapping.mismatches]
         self.class_index = {label: list(spec.classes).index(name) for label, name in mapping.label_to_class.items()}
         self.axis_controls = [spec.labelstudio.axis_controls.get(axis, axis) for axis in spec.axes]
-        self.axis_names = list(spec.axes)
-        self.axis_value_index = [{v: i for i, v in enumerate(axis.values)} for axis in spec.axes.values()]
         self.unit = spec.unit
-        self.unknown_controls: Counter[str] = Counter()
-        self.unknown_control_first: dict[str, tuple[int, int | None]] = {}
         self.assumed_frame_rate = False
         self.noted_media_shape = False
-        self.issues = self.dataset.issues
+        self.keypoints = 0
         self._at: tuple[int, int, str | None] = (-1, -1, None)
 
     # --- tasks ----------------------------------------------------------------------------------------
@@ -108,22 +90,25 @@ class _Reader:
         drafts = task.get("drafts")
         counted = counted_annotation(submitted)
         self._note_media_shape(task_id, data)
-        item = self.items.add(
+        split = text(data.get(self.mapping.split_field)) if self.mapping.split_field else None
+        item = self.builder.task(
             task_id,
-            id_or(task.get("project"), -1),
             text(data.get(self.mapping.data_key)),
-            text(data.get(self.mapping.split_field)) if self.mapping.split_field else None,
-            text(data.get(self.mapping.group_field)) if self.mapping.group_field else None,
-            len(submitted),
-            skipped,
-            len(drafts) if isinstance(drafts, list) else 0,
-            annotation_id_of(counted) if counted is not None else -1,
+            split=split,
+            group=text(data.get(self.mapping.group_field)) if self.mapping.group_field else None,
+            project_id=id_or(task.get("project"), -1),
+            annotations=len(submitted),
+            skipped=skipped,
+            drafts=len(drafts) if isinstance(drafts, list) else 0,
+            counted_annotation=annotation_id_of(counted) if counted is not None else -1,
         )
-        self.dataset.annotations_total += len(annotations)
         if counted is None:
             return
-        if self._read_counted(task, item, data, counted) and len(submitted) > 1:
-            self.dataset.judgements.extend(task_judgements(item, counted, submitted, self.spec, self.mapping))
+        if self._read_counted(task, item, data, counted, split is None) and len(submitted) > 1:
+            for judgement in task_judgements(item, counted, submitted, self.spec, self.mapping):
+                self.builder.judgement(
+                    item, judgement.annotation_id, judgement.annotator, judgement.says, counted=judgement.counted
+                )
 
     def _task_fields(self, task: dict[str, Any], position: int) -> tuple[int, dict[str, Any], list[Any]]:
         """The task's id (a negative stand-in when it has none), data object and annotations list."""
@@ -162,36 +147,36 @@ class _Reader:
         media = data.get(self.mapping.data_key)
         if isinstance(media, (list, dict)) and not self.noted_media_shape:
             self.noted_media_shape = True
-            self.dataset.notes.append(
+            self.builder.note(
                 f"task {task_id} holds a {'list' if isinstance(media, list) else 'mapping'} under "
                 f"data.{self.mapping.data_key} (a multi-image task?): taxospec reads one media URI per task, so "
                 "the media of such tasks is not read (media-missing)"
             )
 
-    def _read_counted(self, task: dict[str, Any], item: int, data: dict[str, Any], counted: dict[str, Any]) -> bool:
+    def _read_counted(
+        self, task: dict[str, Any], item: int, data: dict[str, Any], counted: dict[str, Any], needs_split: bool
+    ) -> bool:
         """The samples of the counted annotation of task row `item`, and the model's predictions of them;
         False when its result could not be read at all."""
         annotation_id = annotation_id_of(counted)
-        parsed = parse_annotation(counted, item, self.issues, self.dataset.controls_seen)
+        parsed = parse_annotation(counted, item, self.issues)
         if parsed is None:
             return False
-        if self.mapping.split_control and self.items.split[item] is None:
+        if needs_split and self.mapping.split_control:
             split = parsed.choices.get(self.mapping.split_control)
             if split:
-                self.items.split[item] = text(split[0])
-        fps = self._frame_rate(data, parsed.regions)
+                self.builder.split(item, text(split[0]))
+        self.builder.results(item, len(parsed.choices) + len(parsed.regions))
         if not parsed.choices and not parsed.regions:
-            message = f"task {self.items.task_id[item]}: the counted annotation has an empty result"
-            self.issues.append(ReadIssue("annotation-empty", message, item, annotation_id))
             return True
-        first = len(self.samples)
-        self._add_samples(item, annotation_id, parsed.choices, parsed.regions, fps)
+        fps = self._frame_rate(data, parsed.regions)
+        added = self._add_samples(item, annotation_id, parsed.choices, parsed.regions, fps)
         if task.get("predictions") and self.unit in ("image", "box"):
-            self._predictions(task["predictions"], range(first, len(self.samples)))
+            self._predictions(task["predictions"], added)
         return True
 
-    def _predictions(self, given: Any, rows: range) -> None:
-        """The team's model's predictions of this task's samples (`rows`), into `dataset.predictions`."""
+    def _predictions(self, given: Any, samples: list[tuple[int, predictions.Box | None]]) -> None:
+        """The team's model's predictions of this task's `samples` (row, box), into the dataset."""
         controls, types = self.mapping.class_controls, self.mapping.class_types
 
         def is_class_control(from_name: str | None, kind: str | None) -> bool:
@@ -201,13 +186,9 @@ class _Reader:
             return self.class_index.get(label) if isinstance(label, str) else None
 
         found = predictions.predicted(given, is_class_control, class_of)
-        if not found:
-            return
-        s = self.samples
-        samples = [
-            (row, None if s.kind[row] == KIND_ITEM else (s.x[row], s.y[row], s.w[row], s.h[row])) for row in rows
-        ]
-        self.dataset.predictions.update(predictions.assign(found, samples))
+        if found:
+            for row, (class_idx, score) in predictions.assign(found, samples).items():
+                self.builder.prediction(row, class_idx, score)
 
     # --- samples ------------------------------------------------------------------------------------------
 
@@ -218,7 +199,8 @@ class _Reader:
         item_choices: dict[str, list[Any]],
         regions: dict[str, Region],
         fps: float,
-    ) -> None:
+    ) -> list[tuple[int, predictions.Box | None]]:
+        """The samples of one annotation, added; each with its box (None for a whole-task sample)."""
         mapping = self.mapping
         class_controls = mapping.class_controls
         for control in item_choices:
@@ -228,14 +210,13 @@ class _Reader:
             for control in class_controls or ():
                 if control in item_choices:
                     labels = item_choices[control]
-            class_idx = self._class_of(labels, item, annotation_id, None)
-            axes = self._axis_values(item_choices, None, item, annotation_id, None, class_idx)
-            self.samples.add(item, annotation_id, None, KIND_ITEM, class_idx, axes, NO_GEOMETRY, NO_TIMING)
-            self.items.n_samples[item] += 1
+            resolved = self.builder.labels(item, annotation_id, None, labels, self._axes_written(item_choices, None))
+            row = self.builder.sample(item, annotation_id, None, resolved, KIND_ITEM)
             for region in regions.values():
                 if region.from_name is not None:
                     self._note_control(region.from_name, item, annotation_id)
-            return
+            return [(row, None)]
+        added: list[tuple[int, predictions.Box | None]] = []
         for key, region in regions.items():
             region_id = None if key.startswith("#") else key.split("#", 1)[0]
             for control in region.attributes:
@@ -243,7 +224,7 @@ class _Reader:
             if region.result_type is None or region.from_name is None or region.value is None:
                 continue  # attributes whose region was dropped as malformed
             if region.result_type in ("keypointlabels", "keypoint"):
-                self.dataset.keypoints += 1
+                self.keypoints += 1
                 continue
             is_class_region = (
                 region.from_name in class_controls
@@ -253,89 +234,22 @@ class _Reader:
             if not is_class_region:
                 self._note_control(region.from_name, item, annotation_id)
                 continue
-            class_idx = self._class_of(region.labels, item, annotation_id, region_id)
-            axes = self._axis_values(item_choices, region.attributes, item, annotation_id, region_id, class_idx)
+            axes = self._axes_written(item_choices, region.attributes)
+            resolved = self.builder.labels(item, annotation_id, region_id, region.labels, axes)
             self._at = (item, annotation_id, region_id)
             for piece_kind, geometry, timing in region_pieces(region, fps, self._report_at):
-                self.samples.add(item, annotation_id, region_id, piece_kind, class_idx, axes, geometry, timing)
-                self.items.n_samples[item] += 1
+                row = self.builder.sample(item, annotation_id, region_id, resolved, piece_kind, geometry, timing)
+                added.append((row, (geometry[0], geometry[1], geometry[2], geometry[3])))
+        return added
 
-    def _class_of(self, labels: list[Any] | None, item: int, annotation_id: int, region_id: str | None) -> int:
-        where = f"region {region_id!r}" if region_id else "the task"
-        if not labels:
-            code = "empty-label"
-            message = f"{where} has no class label" if labels is None else f"{where} has an empty label list"
-            self.issues.append(ReadIssue(code, message, item, annotation_id, region_id))
-            return NO_CLASS
-        if len(labels) > 1:
-            shown = ", ".join(repr(x) for x in labels[:5])
-            self.issues.append(
-                ReadIssue(
-                    "multiple-labels", f"{where} has {len(labels)} labels ({shown})", item, annotation_id, region_id
-                )
-            )
-            return NO_CLASS
-        label = labels[0]
-        index = self.class_index.get(label) if isinstance(label, str) else None
-        if index is None:
-            self.issues.append(
-                ReadIssue(
-                    "unknown-label",
-                    f"{where} is labeled {label!r}, which is not a class of the spec",
-                    item,
-                    annotation_id,
-                    region_id,
-                    value=str(label),
-                )
-            )
-            return NO_CLASS
-        return index
-
-    def _axis_values(
-        self,
-        item_choices: dict[str, list[Any]],
-        attributes: dict[str, list[Any]] | None,
-        item: int,
-        annotation_id: int,
-        region_id: str | None,
-        class_idx: int,
-    ) -> list[int]:
+    def _axes_written(
+        self, item_choices: dict[str, list[Any]], attributes: dict[str, list[Any]] | None
+    ) -> list[list[Any] | None]:
+        """Each spec axis's values as written: the region's own attribute, else the task's choice."""
         out = []
-        for i, control in enumerate(self.axis_controls):
+        for control in self.axis_controls:
             values = attributes.get(control) if attributes else None
-            if values is None:
-                values = item_choices.get(control)
-            if not values:
-                out.append(VALUE_MISSING)
-                continue
-            value = values[0]
-            index = self.axis_value_index[i].get(value) if isinstance(value, str) else None
-            if len(values) > 1:
-                self.issues.append(
-                    ReadIssue(
-                        "multiple-labels",
-                        f"axis {self.axis_names[i]!r} has {len(values)} values where one is allowed",
-                        item,
-                        annotation_id,
-                        region_id,
-                        axis=self.axis_names[i],
-                    )
-                )
-            if index is None:
-                self.issues.append(
-                    ReadIssue(
-                        "axis-value-unknown",
-                        f"axis {self.axis_names[i]!r} has value {value!r}, which the spec does not list",
-                        item,
-                        annotation_id,
-                        region_id,
-                        axis=self.axis_names[i],
-                        value=str(value),
-                    )
-                )
-                out.append(VALUE_UNKNOWN)
-            else:
-                out.append(index)
+            out.append(values if values is not None else item_choices.get(control))
         return out
 
     def _report_at(self, code: str, message: str) -> None:
@@ -353,8 +267,7 @@ class _Reader:
             return
         if mapping.known_controls is not None and control in mapping.known_controls:
             return
-        self.unknown_controls[control] += 1
-        self.unknown_control_first.setdefault(control, (item, annotation_id))
+        self.builder.unknown_field(control, item, annotation_id)
 
     def _frame_rate(self, data: dict[str, Any], regions: dict[str, Region]) -> float:
         if self.mapping.frame_rate is not None:
@@ -371,23 +284,19 @@ class _Reader:
                     return frames / duration
         if self.spec.media == "video" and not self.assumed_frame_rate:
             self.assumed_frame_rate = True
-            self.dataset.notes.append(
+            self.builder.note(
                 f"no frame rate in the spec, the config or the tasks: {DEFAULT_FRAME_RATE:g} fps assumed "
                 "(set labelstudio.frame_rate in the spec)"
             )
         return DEFAULT_FRAME_RATE
 
-    def finish(self) -> None:
-        for control, count in sorted(self.unknown_controls.items()):
-            item, annotation_id = self.unknown_control_first[control]
-            where = "in the config" if self.mapping.known_controls is not None else "in the spec"
-            self.issues.append(
-                ReadIssue(
-                    "unknown-control",
-                    f"control {control!r} appears in {count} result(s) but is not {where}",
-                    item,
-                    annotation_id,
-                    count=count,
-                    value=control,
-                )
+    def finish(self) -> Dataset:
+        """The dataset read."""
+        for issue in self.issues:
+            self.builder.issue(issue)
+        if self.keypoints:
+            self.builder.note(
+                f"{self.keypoints} keypoint region(s) read and not checked: an example is a whole task, a box, "
+                "a segment or a track"
             )
+        return self.builder.build("the config" if self.mapping.known_controls is not None else "the spec")
