@@ -97,7 +97,7 @@ def main() -> None:
             f"taxospec: 1\nname: bench\nclasses: {{a: {{}}}}\nembedding: {{model: {options.model}}}\n"
         )
         dataset = read_export(spec, export)
-        sources = MediaSources(ls_document_root=root)
+        sources = MediaSources(roots={"ls-document-root": root})
         device = embedder.device
         sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 

@@ -85,7 +85,7 @@ def main() -> None:
         report = check(
             root / "spec.yaml",
             root / "export.json",
-            media=MediaSources(ls_document_root=root),
+            media=MediaSources(roots={"ls-document-root": root}),
             cache_dir=root / "cache",
         )
         ran = [s.code for s in report.checks if s.family == "embeddings" and not s.skipped]
@@ -114,7 +114,7 @@ def _staged_decoding(root: Path, gpu: Any) -> None:
     from taxospec.media.sources import MediaSources
 
     spec = load_spec_text((root / "spec.yaml").read_text())
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
     (root / "jpg").mkdir()
     rng = np.random.default_rng(5)
     tasks = []
@@ -175,7 +175,9 @@ def _messy_media_on_the_device(root: Path, gpu: Any) -> None:
         tasks.append(image_task(i + 1, f"/data/local-files/?d=messy/{name}", "a"))
     (root / "messy.json").write_text(json.dumps(tasks))
     dataset = read_export(load_spec_text((root / "spec.yaml").read_text()), root / "messy.json")
-    space = embed_dataset(dataset, gpu, MediaSources(ls_document_root=root), device_decode=True, batch_size=8)
+    space = embed_dataset(
+        dataset, gpu, MediaSources(roots={"ls-document-root": root}), device_decode=True, batch_size=8
+    )
     names = list(files)
     embedded = sorted(names[int(dataset.columns.task[s])] for s in space.samples)
     problems = {names[i.task]: i.code for i in dataset.issues}

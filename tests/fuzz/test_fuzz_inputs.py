@@ -179,7 +179,10 @@ def test_fuzz_media_uris() -> None:
         server = _redirecting_server()
         port = server.server_address[1]
         sources = MediaSources(
-            ls_document_root=root, ls_media_root=root, media_root=root, http_timeout=2.0, allow_http=("127.0.0.1",)
+            media_root=root,
+            http_timeout=2.0,
+            allow_http=("127.0.0.1",),
+            roots={"ls-document-root": root, "ls-media-root": root},
         )
         bases = [
             f"http://127.0.0.1:{port}/r/1",

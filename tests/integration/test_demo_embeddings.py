@@ -65,7 +65,7 @@ def reports(demos: dict[int, Path], tmp_path_factory: pytest.TempPathFactory) ->
         seed: check(
             folder / "spec.yaml",
             folder / "export.json",
-            media=MediaSources(ls_document_root=folder),
+            media=MediaSources(roots={"ls-document-root": folder}),
             cache_dir=cache,
             device="cpu",
         )
@@ -123,7 +123,7 @@ def test_a_cached_rerun_reports_exactly_what_the_fresh_run_did(demos: dict[int, 
         return check(
             demos[11] / "spec.yaml",
             demos[11] / "export.json",
-            media=MediaSources(ls_document_root=demos[11]),
+            media=MediaSources(roots={"ls-document-root": demos[11]}),
             cache_dir=tmp_path / "cache",
             device="cpu",
         )
@@ -170,7 +170,7 @@ def _check_version(kind: str, folder: Path, tmp_path: Path) -> Any:
     return check(
         folder / f"spec{kind}.yaml",
         folder / f"export{kind}.json",
-        media=MediaSources(ls_document_root=folder),
+        media=MediaSources(roots={"ls-document-root": folder}),
         cache_dir=tmp_path / "cache",
         device="cpu",
     )

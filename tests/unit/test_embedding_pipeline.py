@@ -60,7 +60,7 @@ def test_images_boxes_cache_and_media_problems(tmp_path: Path, tiny_weights: Pat
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
     spec = pipeline_spec(tmp_path, tiny_weights)
-    media = MediaSources(export_dir=tmp_path, ls_document_root=root)
+    media = MediaSources(export_dir=tmp_path, roots={"ls-document-root": root})
     cache = tmp_path / "cache"
     report = check(spec, export, media=media, cache_dir=cache, device="cpu")
     counts = report.counts_by_code()
@@ -196,7 +196,7 @@ def test_turned_boxes_are_cropped_where_label_studio_draws_them(
     export = tmp_path / "export.json"
     export.write_text(json.dumps([task]))
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
-    space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=tmp_path), cache=None)
+    space = embed_dataset(dataset, embedder, MediaSources(roots={"ls-document-root": tmp_path}), cache=None)
     margin = dataset.spec.embedding.box_margin
     turned, unturned = (crop(picture, (50, 10, 20, 40), margin, turn) for turn in (90, 0))
     expected, beside = embedder.encode_images([turned, unturned])
@@ -231,7 +231,7 @@ def test_escapes_through_linked_folders_and_planted_pipes_are_refused(tmp_path: 
     outside.mkdir()
     (outside / "x.png").write_bytes(b"x")
     (root / "real" / "x.png").write_bytes(b"x")
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
     assert read_media("/data/local-files/?d=real/x.png", sources) == b"x"
     (root / "away").symlink_to(outside, target_is_directory=True)
     with pytest.raises(MediaProblem, match="escapes its root"):
@@ -259,7 +259,7 @@ def test_uris_no_file_can_have_are_refused_plainly(tmp_path: Path) -> None:
 
     root = tmp_path / "root"
     (root / "upload" / "1").mkdir(parents=True)
-    sources = MediaSources(media_root=root, ls_document_root=root, ls_media_root=root)
+    sources = MediaSources(media_root=root, roots={"ls-document-root": root, "ls-media-root": root})
     refused = {
         "/data/local-files/?d=img/a%00b.png": "a path cannot hold a NUL character",
         "/data/upload/1/a%00.png": "a path cannot hold a NUL character",
@@ -460,7 +460,7 @@ def test_a_rerun_from_the_cache_gives_the_space_a_cold_run_gave(
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
 
     def run(what: Dataset) -> EmbeddingSpace:
         cache = EmbeddingCache(tmp_path / "cache", embedder.model_id, embedder.preprocess_id)
@@ -547,7 +547,7 @@ def test_process_decoding_matches_thread_decoding(
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
     threads = embed_dataset(dataset, embedder, sources, workers=2, processes=False)
     processes = embed_dataset(
         dataset,
@@ -581,7 +581,7 @@ def test_decoding_on_the_device_matches_pillow(tmp_path: Path, tiny_weights: Pat
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
     pillow = embed_dataset(dataset, embedder, sources, device_decode=False)
     assert [i.code for i in pillow.issues] == ["media-unreadable"]
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
@@ -687,7 +687,7 @@ def test_a_box_with_no_area_costs_only_its_own_vector(
         "processes": {"workers": 2, "processes": True},
         "device": {"workers": 1, "device_decode": True},
     }[how]
-    space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), **options)
+    space = embed_dataset(dataset, embedder, MediaSources(roots={"ls-document-root": root}), **options)
     assert space.samples.tolist() == good_rows
     assert not [issue for issue in space.issues if issue.code.startswith("media-")]
     findings, _ = run_checks(dataset, select={"box-degenerate", "box-outside-image"})
@@ -862,7 +862,9 @@ def test_huge_pictures_are_refused_before_decoding(
     export.write_text(json.dumps([box_task(i + 1, f"/data/local-files/?d=img/{n}", "a") for i, n in enumerate(names)]))
     for device_decode in (False, True):
         dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
-        space = embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), device_decode=device_decode)
+        space = embed_dataset(
+            dataset, embedder, MediaSources(roots={"ls-document-root": root}), device_decode=device_decode
+        )
         assert sorted((i.code, i.task) for i in space.issues) == [("media-refused", t) for t in (3, 4, 5)]
         assert len(space.samples) == 3
 

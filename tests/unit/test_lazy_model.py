@@ -48,7 +48,7 @@ class CountingFactory:
 def test_a_rerun_from_the_cache_loads_no_model(tmp_path: Path, tiny_weights: Path) -> None:
     root, export = boxes_export(tmp_path, 4)
     dataset = read_export(load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text()), export)
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
     cache_root = tmp_path / "cache"
     factory = CountingFactory()
     request = ModelRequest("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
@@ -81,7 +81,7 @@ def test_a_rerun_from_the_cache_loads_no_model(tmp_path: Path, tiny_weights: Pat
 def test_a_record_that_no_longer_matches_is_corrected(tmp_path: Path, tiny_weights: Path) -> None:
     root, export = boxes_export(tmp_path, 3)
     spec = pipeline_spec(tmp_path, tiny_weights)
-    media = MediaSources(ls_document_root=root)
+    media = MediaSources(roots={"ls-document-root": root})
     cache_root = tmp_path / "cache"
     before = check(spec, export, media=media, cache_dir=cache_root, device="cpu")
     records = json.loads((cache_root / "models.json").read_text())
@@ -155,7 +155,7 @@ def test_a_cli_rerun_imports_neither_torch_nor_open_clip(tmp_path: Path) -> None
     script = (
         "import sys; from taxospec import check; from taxospec.media import MediaSources; "
         f"r = check({str(demo / 'spec.yaml')!r}, {str(demo / 'export.json')!r}, "
-        f"media=MediaSources(ls_document_root={str(demo)!r}), cache_dir={str(tmp_path)!r}, device='cpu'); "
+        f"media=MediaSources(roots={{'ls-document-root': {str(demo)!r}}}), cache_dir={str(tmp_path)!r}, device='cpu'); "
         "print(len(r.findings), 'torch' in sys.modules, 'open_clip' in sys.modules)"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -186,7 +186,7 @@ def test_a_cache_that_cannot_be_written_is_a_clear_error(tmp_path: Path, tiny_we
     cache.folder.write_text("in the way")
     dataset = read_export(load_spec_text(spec.read_text()), export)
     with pytest.raises(EmbeddingError, match="cannot be written"):
-        embed_dataset(dataset, embedder, MediaSources(ls_document_root=root), cache=cache, workers=1)
+        embed_dataset(dataset, embedder, MediaSources(roots={"ls-document-root": root}), cache=cache, workers=1)
 
 
 def test_missing_and_broken_media_do_not_load_the_model_again(tmp_path: Path, tiny_weights: Path) -> None:
@@ -199,7 +199,7 @@ def test_missing_and_broken_media_do_not_load_the_model_again(tmp_path: Path, ti
     (root / "img" / "broken.png").write_bytes(b"\x89PNG not really")
     export.write_text(json.dumps(tasks))
     dataset_spec = load_spec_text(pipeline_spec(tmp_path, tiny_weights).read_text())
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
     cache_root = tmp_path / "cache"
     factory = CountingFactory()
     request = ModelRequest("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))

@@ -15,9 +15,16 @@ import pytest
 
 from taxospec import check, load_spec
 from taxospec.media.sources import MediaSources
-from taxospec.plugins.interfaces import Embedder, EmbedderFactory, ExportReader, LocatingResolver, MediaResolver
+from taxospec.plugins.interfaces import (
+    DeclaresRoots,
+    Embedder,
+    EmbedderFactory,
+    ExportReader,
+    LocatingResolver,
+    MediaResolver,
+)
 from taxospec.plugins.manager import get_plugin_manager
-from taxospec.plugins.registry import checks, embedders, export_readers, media_resolvers, refresh
+from taxospec.plugins.registry import checks, embedders, export_readers, media_resolvers, media_roots, refresh
 
 PLUGIN = '''
 """acme's taxospec plugin: CSV exports, acme:// media, a fake embedder and a check of its own."""
@@ -28,6 +35,7 @@ from taxospec.checks.base import check
 from taxospec.dataset import ReadIssue
 from taxospec.dataset_builder import DatasetBuilder
 from taxospec.media import MediaProblem
+from taxospec.media.sources import MediaRoot
 from taxospec.findings import Severity
 from taxospec.plugins import hookimpl
 from taxospec.testing import FakeEmbedderFactory
@@ -61,13 +69,16 @@ class AcmeCsvReader:
 class AcmeResolver:
     name = "acme"
 
+    def roots(self):
+        return [MediaRoot("acme-root", "acme's picture folder, for acme:// URIs.")]
+
     def claims(self, uri):
         return uri.startswith("acme://")
 
     def locate(self, uri, sources):
-        if sources.media_root is None:
-            raise MediaProblem("media-missing", f"{uri}: give --media-root for acme:// media")
-        return sources.media_root / uri[len("acme://"):]
+        if sources.root("acme-root") is None:
+            raise MediaProblem("media-missing", f"{uri}: give --acme-root for acme:// media")
+        return sources.root("acme-root") / uri[len("acme://"):]
 
     def read(self, uri, sources):
         path = self.locate(uri, sources)
@@ -169,6 +180,7 @@ def test_the_contributions_meet_the_contracts(acme: Path) -> None:
     factory = embedders().get("acme-fake")
     assert isinstance(reader, ExportReader) and isinstance(factory, EmbedderFactory)
     assert isinstance(resolver, MediaResolver) and isinstance(resolver, LocatingResolver)
+    assert isinstance(resolver, DeclaresRoots) and "acme-root" in media_roots()
     assert isinstance(factory.load("m", "p", device="cpu", precision="auto", spec_dir=None), Embedder)
     assert "acme-night-without-split" in checks()
 
@@ -177,7 +189,7 @@ def test_a_third_party_reader_resolver_embedder_and_check_run_end_to_end(acme: P
     report = check(
         load_spec(acme / "spec.yaml"),
         acme / "export.csv",
-        media=MediaSources(media_root=acme / "pictures"),
+        media=MediaSources(roots={"acme-root": acme / "pictures"}),
         cache_dir=acme / "cache",
     )
     assert report.export_format == "acme-csv"
@@ -203,7 +215,7 @@ def test_the_cli_loads_the_installed_plugin_in_a_process_of_its_own(acme: Path) 
     assert "acme-taxospec 0.3" in listed.stdout
     ran = subprocess.run(
         [sys.executable, "-m", "taxospec", "check", acme / "spec.yaml", acme / "export.csv", "--format", "json"]
-        + ["--media-root", acme / "pictures", "--cache-dir", acme / "cache", "--fail-on", "warning"],
+        + ["--acme-root", acme / "pictures", "--cache-dir", acme / "cache", "--fail-on", "warning"],
         capture_output=True,
         text=True,
         env=env,

@@ -24,7 +24,7 @@ def test_thumbnails_come_only_from_safe_readable_images(tmp_path: Path, tiny_wei
 
     root, export = boxes_export(tmp_path, 6)
     png(tmp_path / "outside.png", (1, 2, 3))
-    sources = MediaSources(ls_document_root=root)
+    sources = MediaSources(roots={"ls-document-root": root})
     report = check(pipeline_spec(tmp_path, tiny_weights), export, media=sources, cache_dir=tmp_path / "c")
     (root / "img" / "1.png").write_bytes(b"\x89PNG broken now")
     media = {task: f"/data/local-files/?d=img/{task - 1}.png" for task in range(1, 7)}

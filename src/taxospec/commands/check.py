@@ -3,7 +3,6 @@ options to it, e.g. the Label Studio plugin's live project."""
 
 from __future__ import annotations
 
-import copy
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options
+from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options, with_root_options
 from taxospec.errors import EXIT_OK
 from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
@@ -211,9 +210,10 @@ def _write_scores(report: Any, path: Path) -> None:
 
 @hookimpl
 def taxospec_register_commands(cli: click.Group) -> None:
-    """Register `taxospec check`, with the options of every check source."""
+    """Register `taxospec check`, with the options of every check source and an option for each media root
+    of the registered resolvers."""
     from taxospec.plugins.registry import check_sources
 
-    command = copy.copy(check_command)
-    command.params = [*check_command.params, *(option for source in check_sources() for option in source.options())]
+    command = with_root_options(check_command)
+    command.params = [*command.params, *(option for source in check_sources() for option in source.options())]
     cli.add_command(command)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from taxospec.media.sources import MediaSources
+    from taxospec.media.sources import MediaRoot, MediaSources
     from taxospec.spec.model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,14 +35,17 @@ def _media_map(value: str) -> tuple[str, Path]:
 
 
 def embedding_options(command: F) -> F:
-    """Add the media and model options (--embeddings, --media-root, --ls-document-root, --ls-media-root,
-    --allow-http, --media-map, --cache-dir, --model, --pretrained, --architecture-file, --device,
-    --batch-size) to a command, which receives them as one `embedding: EmbeddingChoices` argument."""
+    """Add the media and model options (--embeddings, --media-root, --allow-http, --media-map, --cache-dir,
+    --model, --pretrained, --architecture-file, --device, --batch-size) to a command, which receives them,
+    with the folders of the resolvers' roots (`with_root_options`), as one `embedding: EmbeddingChoices`
+    argument."""
 
     @functools.wraps(command)
     def gathered(*args: Any, **kwargs: Any) -> Any:
-        choices = EmbeddingChoices(**{name: kwargs.pop(name) for name in _NAMES})
-        return command(*args, embedding=choices, **kwargs)
+        given = {name: kwargs.pop(name) for name in _NAMES if name != "roots"}
+        params = click.get_current_context().command.params
+        roots = {p.root: kwargs.pop(p.name) for p in params if isinstance(p, RootOption) and p.name in kwargs}
+        return command(*args, embedding=EmbeddingChoices(**given, roots=roots), **kwargs)
 
     for option in reversed(_OPTIONS):
         gathered = option(gathered)
@@ -54,8 +58,6 @@ class EmbeddingChoices:
 
     embeddings: Path | None
     media_root: Path | None
-    ls_document_root: Path | None
-    ls_media_root: Path | None
     allow_http: tuple[str, ...]
     media_map: tuple[tuple[str, Path], ...]
     cache_dir: Path | None
@@ -64,6 +66,8 @@ class EmbeddingChoices:
     architecture_file: Path | None
     device: str
     batch_size: int
+    roots: dict[str, Path | None]
+    """The folder each resolver root's option gave (`ls-document-root` → a folder or None)."""
 
     def sources(self, export_dir: Path) -> MediaSources:
         """Where media may be read from (plain paths relative to `export_dir` besides the roots given)."""
@@ -72,8 +76,7 @@ class EmbeddingChoices:
         return MediaSources(
             export_dir=export_dir,
             media_root=self.media_root,
-            ls_document_root=self.ls_document_root,
-            ls_media_root=self.ls_media_root,
+            roots={name: folder for name, folder in self.roots.items() if folder is not None},
             allow_http=self.allow_http,
             mapped=self.media_map,
         )
@@ -95,12 +98,6 @@ _OPTIONS = [
         help="Precomputed embeddings (.npz/.npy/.parquet keyed by task_id and region_id).",
     ),
     click.option("--media-root", type=FOLDER, help="Folder that plain media paths are under."),
-    click.option(
-        "--ls-document-root",
-        type=FOLDER,
-        help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d= URIs.",
-    ),
-    click.option("--ls-media-root", type=FOLDER, help="Label Studio's media folder, for /data/upload/ URIs."),
     click.option("--allow-http", multiple=True, metavar="HOST", help="Allow downloading media from HOST ('*': any)."),
     click.option(
         "--media-map",
@@ -134,6 +131,26 @@ _OPTIONS = [
         "--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Pictures per encoder batch."
     ),
 ]
+
+
+class RootOption(click.Option):
+    """`--NAME FOLDER` for a resolver's `MediaRoot`."""
+
+    def __init__(self, root: MediaRoot) -> None:
+        super().__init__([f"--{root.name}"], type=FOLDER, help=root.help)
+        self.root = root.name
+
+
+def with_root_options(command: click.Command) -> click.Command:
+    """A copy of `command` (built with `embedding_options`) with an option for each folder the registered
+    resolvers read from (`--ls-document-root`, …), placed after `--media-root`."""
+    from taxospec.plugins.registry import media_roots
+
+    copied = copy.copy(command)
+    names = [p.name for p in command.params]
+    at = names.index("media_root") + 1 if "media_root" in names else len(names)
+    copied.params = [*command.params[:at], *(RootOption(root) for root in media_roots()), *command.params[at:]]
+    return copied
 
 
 def with_model(spec: Spec, model: str | None, pretrained: str | None, architecture: Path | None) -> Spec:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options
+from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options, with_root_options
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
 
@@ -77,5 +77,5 @@ def todo_command(
 
 @hookimpl
 def taxospec_register_commands(cli: click.Group) -> None:
-    """Register `taxospec todo`."""
-    cli.add_command(todo_command)
+    """Register `taxospec todo`, with an option for each media root of the registered resolvers."""
+    cli.add_command(with_root_options(todo_command))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +22,25 @@ class MediaProblem(Exception):
 
 
 @dataclass(frozen=True)
+class MediaRoot:
+    """A folder a resolver reads from, which the user names with an option of its own (`--NAME FOLDER`
+    on every command that reads media)."""
+
+    name: str
+    """The option's name without dashes, and the key in `MediaSources.roots` (`ls-document-root`)."""
+    help: str
+
+
+@dataclass(frozen=True)
 class MediaSources:
     """Where media may be read from, as the user configured it."""
 
     export_dir: Path | None = None
     media_root: Path | None = None
-    ls_document_root: Path | None = None
-    ls_media_root: Path | None = None
+    """The folder plain media paths are under (`--media-root`)."""
+    roots: Mapping[str, Path] = field(default_factory=dict)
+    """Folders named by resolvers (`MediaRoot`), by name: e.g. the Label Studio plugin's
+    `ls-document-root` and `ls-media-root`."""
     allow_http: tuple[str, ...] = ()
     http_timeout: float = 10.0
     http_max_bytes: int = 200 * 1024 * 1024
@@ -39,23 +52,29 @@ class MediaSources:
     mirrored on disk. A mapping wins over every resolver; the longest matching prefix is used."""
 
     def __post_init__(self) -> None:
-        for name in ("export_dir", "media_root", "ls_document_root", "ls_media_root"):
+        for name in ("export_dir", "media_root"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))  # accept str from Python callers
+        roots = {name: Path(folder) for name, folder in self.roots.items() if folder is not None}
+        object.__setattr__(self, "roots", roots)  # a copy of its own (a mapping proxy would not pickle)
         mapped = sorted(((str(p), Path(f)) for p, f in self.mapped), key=lambda m: len(m[0]), reverse=True)
         object.__setattr__(self, "mapped", tuple(mapped))
 
+    def root(self, name: str) -> Path | None:
+        """The folder given for the resolver root `name`, or None."""
+        return self.roots.get(name)
+
     def scope(self) -> str:
         """What a media URI's local path depends on: the roots (for remembering resolved paths)."""
-        roots = (self.export_dir, self.media_root, self.ls_document_root, self.ls_media_root)
-        scope = "|".join(os.path.abspath(r) if r is not None else "" for r in roots)
+        scope = "|".join(os.path.abspath(r) if r is not None else "" for r in (self.export_dir, self.media_root))
+        scope += "".join(f"|{name}:{os.path.abspath(folder)}" for name, folder in sorted(self.roots.items()))
         return scope + "".join(f"|{prefix}={os.path.abspath(folder)}" for prefix, folder in self.mapped)
 
     @property
     def any(self) -> bool:
         """Whether any media source was configured."""
-        return any((self.media_root, self.ls_document_root, self.ls_media_root, self.allow_http, self.mapped))
+        return any((self.media_root, self.roots, self.allow_http, self.mapped))
 
 
 def is_inline(uri: str | None) -> bool:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from taxospec.dataset import Dataset
-    from taxospec.media.sources import MediaSources
+    from taxospec.media.sources import MediaRoot, MediaSources
     from taxospec.report import Report
     from taxospec.spec.model import Spec
 
@@ -77,6 +77,16 @@ class LocatingResolver(MediaResolver, Protocol):
 
     def locate(self, uri: str, sources: MediaSources) -> str | Path | None:
         """The local file behind `uri` (a `MediaProblem` when it is refused), or None when it has none."""
+        ...
+
+
+@runtime_checkable
+class DeclaresRoots(MediaResolver, Protocol):
+    """A resolver that reads from folders of its own, each given by an option of its own (`--NAME`) on
+    every command that reads media, and handed to it in `MediaSources.roots`."""
+
+    def roots(self) -> list[MediaRoot]:
+        """The folders it reads from."""
         ...
 
 

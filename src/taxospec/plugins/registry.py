@@ -8,10 +8,12 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from taxospec.errors import TaxospecError, UnknownNameError
+from taxospec.plugins.interfaces import DeclaresRoots
 from taxospec.plugins.manager import get_plugin_manager
 
 if TYPE_CHECKING:
     from taxospec.checks.base import Check
+    from taxospec.media.sources import MediaRoot
     from taxospec.plugins.interfaces import CheckSource, EmbedderFactory, ExportReader, MediaResolver
     from taxospec.spec.lint import LintRule
     from taxospec.spec.templates import SpecTemplate
@@ -93,6 +95,14 @@ def media_resolvers() -> Catalog[MediaResolver]:
 
 
 @functools.lru_cache(maxsize=1)
+def media_roots() -> Catalog[MediaRoot]:
+    """The folders the registered resolvers read from (`DeclaresRoots`), each given by an option `--NAME`."""
+    return Catalog(
+        "media root", [root for r in media_resolvers() if isinstance(r, DeclaresRoots) for root in r.roots()]
+    )
+
+
+@functools.lru_cache(maxsize=1)
 def embedders() -> Catalog[EmbedderFactory]:
     """Every registered embedder factory (open_clip is the built-in one)."""
     return Catalog("embedder", _flatten(get_plugin_manager().hook.taxospec_embedders()))
@@ -112,5 +122,14 @@ def check_sources() -> Catalog[CheckSource]:
 
 def refresh() -> None:
     """Gather the contributions again (after a plugin was registered or unregistered at run time)."""
-    for catalog in (lint_rules, spec_templates, checks, media_resolvers, embedders, export_readers, check_sources):
+    for catalog in (
+        lint_rules,
+        spec_templates,
+        checks,
+        media_resolvers,
+        media_roots,
+        embedders,
+        export_readers,
+        check_sources,
+    ):
         catalog.cache_clear()

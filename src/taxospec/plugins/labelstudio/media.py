@@ -7,11 +7,15 @@ import urllib.parse
 from dataclasses import dataclass
 
 from taxospec.media.files import _safe_join, read_file
-from taxospec.media.sources import MediaProblem, MediaSources
+from taxospec.media.sources import MediaProblem, MediaRoot, MediaSources
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import MediaResolver
 
 _LOCAL_FILES = "/data/local-files/?d="
+DOCUMENT_ROOT = MediaRoot(
+    "ls-document-root", "Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d= URIs."
+)
+MEDIA_ROOT = MediaRoot("ls-media-root", "Label Studio's media folder, for /data/upload/ URIs.")
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,10 @@ class LocalFilesResolver:
 
     name: str = "label-studio-local-files"
 
+    def roots(self) -> list[MediaRoot]:
+        """`--ls-document-root`."""
+        return [DOCUMENT_ROOT]
+
     def claims(self, uri: str) -> bool:
         """`/data/local-files/` URIs."""
         if uri.startswith(_LOCAL_FILES):
@@ -27,12 +35,12 @@ class LocalFilesResolver:
         return urllib.parse.urlsplit(uri).path.rstrip("/").endswith("/data/local-files")
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
-        """Read from under `ls_document_root` (or `media_root`)."""
+        """Read from under the `ls-document-root` (or `media_root`)."""
         return read_file(self.locate(uri, sources), sources.max_bytes)
 
     def locate(self, uri: str, sources: MediaSources) -> str:
         """The local file `uri` names."""
-        root = sources.ls_document_root or sources.media_root
+        root = sources.root(DOCUMENT_ROOT.name) or sources.media_root
         if root is None:
             raise MediaProblem(
                 "media-missing", f"{uri}: give --ls-document-root (Label Studio's LOCAL_FILES_DOCUMENT_ROOT)"
@@ -54,21 +62,26 @@ class UploadResolver:
 
     name: str = "label-studio-upload"
 
+    def roots(self) -> list[MediaRoot]:
+        """`--ls-media-root`."""
+        return [MEDIA_ROOT]
+
     def claims(self, uri: str) -> bool:
         """`/data/upload/` URIs."""
         return "/data/upload/" in urllib.parse.urlsplit(uri).path
 
     def read(self, uri: str, sources: MediaSources) -> bytes:
-        """Read from `ls_media_root/upload/…`."""
+        """Read from `upload/…` under the `ls-media-root`."""
         return read_file(self.locate(uri, sources), sources.max_bytes)
 
     def locate(self, uri: str, sources: MediaSources) -> str:
         """The local file `uri` names."""
-        if sources.ls_media_root is None:
+        root = sources.root(MEDIA_ROOT.name)
+        if root is None:
             raise MediaProblem("media-missing", f"{uri}: give --ls-media-root (Label Studio's media folder)")
         path = urllib.parse.unquote(urllib.parse.urlsplit(uri).path)
         relative = "upload/" + path.split("/data/upload/", 1)[1]
-        return _safe_join(sources.ls_media_root, relative)
+        return _safe_join(root, relative)
 
 
 @hookimpl
