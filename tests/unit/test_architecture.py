@@ -141,3 +141,22 @@ def test_the_architecture_page_names_every_folder_hook_and_contract() -> None:
     ]
     missing += [name for name in contracts if name not in page]
     assert len(contracts) >= 10 and missing == []
+
+
+MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 400
+
+
+def test_functions_and_modules_stay_small_enough_to_hold_in_the_head() -> None:
+    """No function over 60 lines (decorators not counted) and no module over 400 lines in src/."""
+    too_long = []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(SRC)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno is not None:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}: {lines} lines")
+    assert too_long == []

@@ -3,10 +3,13 @@ options to it, e.g. the Label Studio plugin's live project."""
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,41 +27,82 @@ if TYPE_CHECKING:
     from taxospec.spec.model import Spec
 
 FORMATS = ("terminal", "json", "markdown", "junit", "html")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ReportChoices:
+    """What the report options said: where the report goes and in which format, what fails the run."""
+
+    fmt: str | None
+    output: Path | None
+    scores_path: Path | None
+    fail_on: str
+    per_code: int
+    no_thumbnails: bool
+
+    def resolved_format(self) -> str:
+        """The format to write: the one named, else the output file's, else the terminal."""
+        from taxospec.render.formats import format_for
+
+        fmt = self.fmt or (format_for(self.output.suffix) if self.output else "terminal")
+        if fmt == "terminal" and self.output is not None:
+            raise click.UsageError("the terminal format prints to the screen; use --format json|markdown|junit with -o")
+        return fmt
+
+
+_REPORT_OPTIONS = [
+    click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: terminal, or from -o)."),
+    click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to this file."),
+    click.option(
+        "--scores",
+        "scores_path",
+        type=click.Path(path_type=Path),
+        help="Also write the per-example scores (label quality, outlier, uniqueness, duplicate) to this CSV file.",
+    ),
+    click.option(
+        "--fail-on",
+        type=click.Choice([s.value for s in Severity]),
+        default="error",
+        show_default=True,
+        help="Exit 1 when a finding is at or above this severity.",
+    ),
+    click.option(
+        "--per-code",
+        type=click.IntRange(min=0),
+        default=5,
+        show_default=True,
+        help="Findings shown per code in the terminal.",
+    ),
+    click.option(
+        "--no-thumbnails", is_flag=True, help="HTML: leave out the pictures of flagged tasks (read from the media)."
+    ),
+]
+
+
+def report_options(command: F) -> F:
+    """Add the report options (--format, -o, --scores, --fail-on, --per-code, --no-thumbnails) to a command,
+    which receives them as one `report: ReportChoices` argument."""
+
+    @functools.wraps(command)
+    def gathered(*args: Any, **kwargs: Any) -> Any:
+        choices = ReportChoices(**{f.name: kwargs.pop(f.name) for f in fields(ReportChoices)})
+        return command(*args, report=choices, **kwargs)
+
+    for option in reversed(_REPORT_OPTIONS):
+        gathered = option(gathered)
+    return gathered  # type: ignore[return-value]
 
 
 @click.command(name="check")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path), required=False)
 @click.argument("export", metavar="EXPORT", type=click.Path(path_type=Path), required=False)
 @click.option("--config", "config", type=click.Path(path_type=Path), help="The project's labeling config (XML).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format (default: terminal, or from -o).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to this file.")
-@click.option(
-    "--scores",
-    "scores_path",
-    type=click.Path(path_type=Path),
-    help="Also write the per-example scores (label quality, outlier, uniqueness, duplicate) to this CSV file.",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice([s.value for s in Severity]),
-    default="error",
-    show_default=True,
-    help="Exit 1 when a finding is at or above this severity.",
-)
-@click.option(
-    "--per-code",
-    type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
-    help="Findings shown per code in the terminal.",
-)
+@report_options
 @click.option("--select", multiple=True, metavar="CODE", help="Run only these checks (repeatable).")
 @click.option("--list-checks", is_flag=True, help="List every check with its family and severity, and exit.")
 @embedding_options
 @click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
-@click.option(
-    "--no-thumbnails", is_flag=True, help="HTML: leave out the pictures of flagged tasks (read from the media)."
-)
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -66,16 +110,11 @@ def check_command(
     spec_path: Path | None,
     export: Path | None,
     config: Path | None,
-    fmt: str | None,
-    output: Path | None,
-    scores_path: Path | None,
-    fail_on: str,
-    per_code: int,
+    report: ReportChoices,
     select: tuple[str, ...],
     list_checks: bool,
     embedding: EmbeddingChoices,
     no_embeddings: bool,
-    no_thumbnails: bool,
     **source_values: Any,
 ) -> None:
     """Check a Label Studio export against the spec and report everything that breaks it.
@@ -90,31 +129,53 @@ def check_command(
     --ls-document-root, --ls-media-root, --allow-http, --media-map) or embeddings are given (--embeddings).
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
     """
-    from taxospec.api import check as run_check
-    from taxospec.plugins.registry import check_sources, checks
-    from taxospec.render.formats import format_for
+    from taxospec.plugins.registry import checks
     from taxospec.spec import load_spec
     from taxospec.spec.lint import refuse_lint_errors
 
     if list_checks:
         _list_checks(spec_path)
         ctx.exit(EXIT_OK)
-    if scores_path is not None and no_embeddings:
+    if report.scores_path is not None and no_embeddings:
         raise click.UsageError("--scores needs the embedding checks (it cannot go with --no-embeddings)")
     if spec_path is None:
-        raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
+        raise click.UsageError(NO_INPUT)
     for code in select:
         checks().get(code)
     spec = refuse_lint_errors(embedding.spec_with_model(load_spec(spec_path)))
-    fmt = fmt or (format_for(output.suffix) if output else "terminal")
-    if fmt == "terminal" and output is not None:
-        raise click.UsageError("the terminal format prints to the screen; use --format json|markdown|junit with -o")
+    fmt = report.resolved_format()
+    result, media, after = _run(spec, CheckInput(export, config), source_values, embedding, select, no_embeddings)
+    for step in after:
+        step(result)
+    if report.scores_path is not None:
+        _write_scores(result, report.scores_path)
+    threshold = Severity(report.fail_on)
+    pictures = _pictures(result, fmt, media, spec, report.no_thumbnails)
+    _emit(result, fmt, report.output, per_code=report.per_code, fail_on=threshold, pictures=pictures)
+    ctx.exit(result.exit_code(threshold))
+
+
+NO_INPUT = "give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)"
+
+
+def _run(
+    spec: Spec,
+    given: CheckInput,
+    source_values: dict[str, Any],
+    embedding: EmbeddingChoices,
+    select: tuple[str, ...],
+    no_embeddings: bool,
+) -> tuple[Report, MediaSources, list[Callable[[Report], None]]]:
+    """Let each check source amend the input (a live project pulled into a temporary folder), then check
+    it: the report, the media sources it read from, and the steps to run on the report (write-back)."""
+    from taxospec.api import check as run_check
+    from taxospec.plugins.registry import check_sources
+
     with ExitStack() as stack:
-        given = CheckInput(export, config)
         for source in check_sources():
             given = source.prepare(source_values, given, stack)
         if given.export is None:
-            raise click.UsageError("give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)")
+            raise click.UsageError(NO_INPUT)
         media = embedding.sources(given.export.parent)
         report = run_check(
             spec,
@@ -130,20 +191,7 @@ def check_command(
             batch_size=embedding.batch_size,
             progress=sys.stderr.isatty(),
         )
-    for after in given.after:
-        after(report)
-    if scores_path is not None:
-        _write_scores(report, scores_path)
-    threshold = Severity(fail_on)
-    _emit(
-        report,
-        fmt,
-        output,
-        per_code=per_code,
-        fail_on=threshold,
-        pictures=_pictures(report, fmt, media, spec, no_thumbnails),
-    )
-    ctx.exit(report.exit_code(threshold))
+    return report, media, list(given.after)
 
 
 def _list_checks(spec_path: Path | None) -> None:
