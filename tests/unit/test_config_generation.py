@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from taxospec import load_spec, read_export
+from taxospec import load_spec, load_spec_text, read_export
 from taxospec.plugins.labelstudio.config import parse_label_config
 from taxospec.plugins.labelstudio.generate import instructions, label_config, validate_config
 from taxospec.plugins.labelstudio.mapping import resolve_mapping
@@ -102,9 +102,23 @@ def test_results_of_the_generated_config_are_read(tmp_path: Path) -> None:
 def test_instructions_say_the_rules_in_words() -> None:
     text = instructions(load_spec(EXAMPLES / "football-signals" / "spec.yaml"))
     assert "<b>clapping</b> (a look-alike the model must not confuse)" in text
-    assert "It looks like timeout: label it as clapping, not as them." in text
+    assert "It looks like timeout: label it as clapping, not as timeout." in text
+    assert " Do not confuse" not in text.replace(". Do not confuse", ""), "every description ends as a sentence"
     assert "keep each segment at least 0.3 s and at most 3 s long" in text
     assert "Tag each region with its angle (front, side, behind), always." in text
+
+
+def test_instructions_end_descriptions_as_sentences_and_name_every_look_alike() -> None:
+    spec = load_spec_text(
+        "taxospec: 1\nname: falls\nclasses:\n"
+        "  falling: {description: a person falling to the ground, hard_negatives: [sitting, lying]}\n"
+        "  sitting: {role: negative, description: 'sits down!'}\n"
+        "  lying: {role: negative}\n"
+    )
+    text = instructions(spec)
+    assert "a person falling to the ground. Do not confuse it with sitting or lying.</li>" in text
+    assert "sits down! It looks like falling: label it as sitting, not as falling.</li>" in text
+    assert "Rules" not in text, "no rules, no empty list"
 
 
 def test_config_command(run_cli: Callable[..., Result], tmp_path: Path) -> None:

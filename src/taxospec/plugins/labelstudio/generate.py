@@ -89,6 +89,17 @@ def validate_config(xml: str) -> None:
         raise ConfigInvalid(f"Label Studio refuses the generated config: {exc}") from None
 
 
+def _sentence(text: str) -> str:
+    """`text` stripped, ending as a sentence does (a full stop added where it has no end mark)."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?…:;)\"'" else text + "."
+
+
+def _either(names: list[str] | tuple[str, ...]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def instructions(spec: Spec) -> str:
     """Labeling instructions (HTML, for the project's instructions) in plain words from the spec."""
     parts = [f"<h2>{escape(spec.name)}</h2>"]
@@ -98,9 +109,9 @@ def instructions(spec: Spec) -> str:
     for name, cls in spec.classes.items():
         role = "what the model must find" if cls.role == "positive" else "a look-alike the model must not confuse"
         looks = [p for p in spec.positives if name in spec.classes[p].hard_negatives]
-        also = f" It looks like {', '.join(looks)}: label it as {name}, not as them." if looks else ""
-        negatives = f" Do not confuse it with {', '.join(cls.hard_negatives)}." if cls.hard_negatives else ""
-        text = escape(cls.description.strip() or "(no description)")
+        also = f" It looks like {_either(looks)}: label it as {name}, not as {_either(looks)}." if looks else ""
+        negatives = f" Do not confuse it with {_either(cls.hard_negatives)}." if cls.hard_negatives else ""
+        text = escape(_sentence(cls.description) or "(no description)")
         parts.append(f"<li><b>{escape(name)}</b> ({role}): {text}{escape(also + negatives)}</li>")
     parts.append("</ul>")
     rules = []
@@ -121,7 +132,8 @@ def instructions(spec: Spec) -> str:
         where = "each region" if axis.scope == "region" else "each task"
         need = "always" if axis.required else "when it applies"
         rules.append(f"Tag {where} with its {axis_name} ({', '.join(axis.values)}), {need}.")
-    parts.append("<h3>Rules</h3><ul>" + "".join(f"<li>{escape(r)}</li>" for r in rules) + "</ul>")
+    if rules:
+        parts.append("<h3>Rules</h3><ul>" + "".join(f"<li>{escape(r)}</li>" for r in rules) + "</ul>")
     return "\n".join(parts) + "\n"
 
 
