@@ -49,6 +49,10 @@ class Check(Generic[P]):
     run: Callable[[CheckContext, P], Outcome]
     params: Callable[[Spec], P]
     skip: Callable[[Spec], str | None]
+    local: bool = False
+    """Whether what it finds on a task depends on that task's own export record alone (its annotations and
+    data; not other tasks, not the media): such a check can re-check one task as it is saved. The findings
+    of the others stay as the last whole-dataset run left them."""
 
     @property
     def description(self) -> str:
@@ -62,12 +66,14 @@ def check(
     severity: Severity,
     params: Callable[[Spec], Any] = lambda spec: None,
     skip: Callable[[Spec], str | None] = lambda spec: None,
+    *,
+    local: bool = False,
 ) -> Callable[[Callable[[CheckContext, Any], Outcome]], Check[Any]]:
-    """Declare a check; the decorated function's docstring is its documentation."""
+    """Declare a check; the decorated function's docstring is its documentation. `local`: see `Check.local`."""
 
     def declare(func: Callable[[CheckContext, Any], Outcome]) -> Check[Any]:
         summary = " ".join((func.__doc__ or name).strip().split("\n\n")[0].split())
-        return Check(name, family, severity, summary, func, params, skip)
+        return Check(name, family, severity, summary, func, params, skip, local)
 
     return declare
 

@@ -44,7 +44,7 @@ def duplicate_media(ctx: CheckContext, params: DuplicatesSpec) -> Outcome:
     return len(tasks_of), issues
 
 
-@check("segments-too-close", "duplicates", Severity.WARNING, params=lambda s: s.duplicates)
+@check("segments-too-close", "duplicates", Severity.WARNING, params=lambda s: s.duplicates, local=True)
 def segments_too_close(ctx: CheckContext, params: DuplicatesSpec) -> Outcome:
     """Two segments of one class in one video that overlap or are closer than `duplicates.min_gap_seconds`.
 

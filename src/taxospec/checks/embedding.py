@@ -136,7 +136,7 @@ def hard_negative_margin(ctx: CheckContext, params: None) -> Outcome:
 def _media_check(code: str, severity: Severity, doc: str) -> Check[Any]:
     from taxospec.checks.labels import _reader_check
 
-    return _reader_check(code, severity, doc, family="embeddings")
+    return _reader_check(code, severity, doc, family="embeddings", local=False)
 
 
 media_missing = _media_check(

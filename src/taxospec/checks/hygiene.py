@@ -10,7 +10,7 @@ from taxospec.findings import Flag, Severity
 from taxospec.plugins.hookspecs import hookimpl
 
 
-@check("task-unannotated", "hygiene", Severity.WARNING)
+@check("task-unannotated", "hygiene", Severity.WARNING, local=True)
 def task_unannotated(ctx: CheckContext, params: None) -> Outcome:
     """A task with no annotation at all (perhaps only a draft).
 
@@ -24,7 +24,7 @@ def task_unannotated(ctx: CheckContext, params: None) -> Outcome:
     return len(items), issues
 
 
-@check("task-only-skipped", "hygiene", Severity.WARNING)
+@check("task-only-skipped", "hygiene", Severity.WARNING, local=True)
 def task_only_skipped(ctx: CheckContext, params: None) -> Outcome:
     """A task every annotator skipped: unclear media, or a case the instructions do not cover."""
     items = ctx.dataset.items
@@ -36,7 +36,7 @@ def task_only_skipped(ctx: CheckContext, params: None) -> Outcome:
     return len(items), issues
 
 
-@check("annotation-empty", "hygiene", Severity.WARNING)
+@check("annotation-empty", "hygiene", Severity.WARNING, local=True)
 def annotation_empty(ctx: CheckContext, params: None) -> Outcome:
     """A submitted annotation with an empty result: submitted by accident, or a skip that was not marked."""
     items = ctx.dataset.items
@@ -48,7 +48,7 @@ def annotation_empty(ctx: CheckContext, params: None) -> Outcome:
     return max(len(ctx.dataset.samples), len(flags)), flags
 
 
-@check("annotator-disagreement", "hygiene", Severity.WARNING)
+@check("annotator-disagreement", "hygiene", Severity.WARNING, local=True)
 def annotator_disagreement(ctx: CheckContext, params: None) -> Outcome:
     """Annotators of one task disagree on its label(s) or on a task-level axis value.
 

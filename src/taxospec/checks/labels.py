@@ -15,7 +15,7 @@ EDGE_TOLERANCE = 0.01
 """Percent of the image a box may stick out by (editor rounding) before it is outside."""
 
 
-def _reader_check(name: str, severity: Severity, doc: str, family: str = "labels") -> Check[Any]:
+def _reader_check(name: str, severity: Severity, doc: str, family: str = "labels", local: bool = True) -> Check[Any]:
     """A check that reports what a reader found wrong with the export's own structure under `name` (only
     the reader sees a task that is not an object, or a result without a value)."""
 
@@ -25,7 +25,7 @@ def _reader_check(name: str, severity: Severity, doc: str, family: str = "labels
         return evaluated, issues
 
     run.__doc__ = doc
-    return check(name, family, severity)(run)
+    return check(name, family, severity, local=local)(run)
 
 
 def _where(region_id: str | None) -> str:
@@ -41,7 +41,7 @@ def _at(written: Written, message: str, **where: Any) -> Flag:
     return Flag(message, written.task, written.annotation_id, written.region_id, **where)
 
 
-@check("unknown-label", "labels", Severity.ERROR)
+@check("unknown-label", "labels", Severity.ERROR, local=True)
 def unknown_label(ctx: CheckContext, params: None) -> Outcome:
     """A region or image labeled with something that is not a class of the spec.
 
@@ -59,7 +59,7 @@ def unknown_label(ctx: CheckContext, params: None) -> Outcome:
     return max(len(ctx.dataset.samples), len(flags)), flags
 
 
-@check("empty-label", "labels", Severity.ERROR)
+@check("empty-label", "labels", Severity.ERROR, local=True)
 def empty_label(ctx: CheckContext, params: None) -> Outcome:
     """An example with no class: an empty label list, or no class choice on a whole-image task.
 
@@ -72,7 +72,7 @@ def empty_label(ctx: CheckContext, params: None) -> Outcome:
     return max(len(ctx.dataset.samples), len(flags)), flags
 
 
-@check("multiple-labels", "labels", Severity.ERROR)
+@check("multiple-labels", "labels", Severity.ERROR, local=True)
 def multiple_labels(ctx: CheckContext, params: None) -> Outcome:
     """Several labels (or several values of one axis) where exactly one is allowed.
 
@@ -90,7 +90,7 @@ def multiple_labels(ctx: CheckContext, params: None) -> Outcome:
     return max(len(ctx.dataset.samples), len(flags)), flags
 
 
-@check("axis-value-unknown", "labels", Severity.ERROR)
+@check("axis-value-unknown", "labels", Severity.ERROR, local=True)
 def axis_value_unknown(ctx: CheckContext, params: None) -> Outcome:
     """An axis value that the spec does not list (a typo, or a value added in Label Studio only).
 
@@ -186,7 +186,7 @@ def _missing_axis_values(ctx: CheckContext, scope: str) -> Outcome:
     return evaluated, issues
 
 
-@check("axis-value-missing", "labels", Severity.ERROR)
+@check("axis-value-missing", "labels", Severity.ERROR, local=True)
 def axis_value_missing(ctx: CheckContext, params: None) -> Outcome:
     """An example without a value for a required axis that applies to its class (task-level axes).
 
@@ -194,7 +194,7 @@ def axis_value_missing(ctx: CheckContext, params: None) -> Outcome:
     return _missing_axis_values(ctx, "item")
 
 
-@check("region-attribute-missing", "labels", Severity.ERROR)
+@check("region-attribute-missing", "labels", Severity.ERROR, local=True)
 def region_attribute_missing(ctx: CheckContext, params: None) -> Outcome:
     """A region without its per-region attribute for a required region-scope axis (e.g. angle, distance).
 
@@ -217,7 +217,7 @@ def _box_corners(ctx: CheckContext) -> tuple[Any, ...]:
     return xs.min(axis=0), xs.max(axis=0), ys.min(axis=0), ys.max(axis=0)
 
 
-@check("box-outside-image", "labels", Severity.ERROR)
+@check("box-outside-image", "labels", Severity.ERROR, local=True)
 def box_outside_image(ctx: CheckContext, params: None) -> Outcome:
     """A box (or polygon, or a track at any keyframe) that extends beyond the image.
 
@@ -242,7 +242,7 @@ def box_outside_image(ctx: CheckContext, params: None) -> Outcome:
     return int(spatial.sum()) + int((cols.kind == KIND_TRACK).sum()), issues + tracks
 
 
-@check("box-degenerate", "labels", Severity.ERROR)
+@check("box-degenerate", "labels", Severity.ERROR, local=True)
 def box_degenerate(ctx: CheckContext, params: None) -> Outcome:
     """A box of zero or negative width or height: a click, not a drawn region."""
     cols = ctx.columns
@@ -252,7 +252,7 @@ def box_degenerate(ctx: CheckContext, params: None) -> Outcome:
     return int(boxes.sum()), issues
 
 
-@check("segment-reversed", "labels", Severity.ERROR)
+@check("segment-reversed", "labels", Severity.ERROR, local=True)
 def segment_reversed(ctx: CheckContext, params: None) -> Outcome:
     """A segment whose end frame comes before its start frame."""
     cols = ctx.columns

@@ -26,7 +26,7 @@ def _annotated_tasks(ctx: CheckContext) -> list[int]:
     return [i for i in range(len(items)) if items.n_samples[i] > 0]
 
 
-@check("split-missing", "splits", Severity.ERROR, params=_splits, skip=_no_splits)
+@check("split-missing", "splits", Severity.ERROR, params=_splits, skip=_no_splits, local=True)
 def split_missing(ctx: CheckContext, params: SplitsSpec) -> Outcome:
     """An annotated task without a split: it lands in training or validation by accident."""
     tasks = _annotated_tasks(ctx)
@@ -39,7 +39,7 @@ def split_missing(ctx: CheckContext, params: SplitsSpec) -> Outcome:
     return len(tasks), issues
 
 
-@check("split-unknown", "splits", Severity.ERROR, params=_splits, skip=_no_splits)
+@check("split-unknown", "splits", Severity.ERROR, params=_splits, skip=_no_splits, local=True)
 def split_unknown(ctx: CheckContext, params: SplitsSpec) -> Outcome:
     """A task whose split is not one of `splits.values` (e.g. `valid` where the spec says `val`)."""
     tasks = _annotated_tasks(ctx)

@@ -21,7 +21,9 @@ def _no_boxes(spec: Spec) -> str | None:
     return None if spec.unit in ("box", "track") else "the spec's unit has no boxes"
 
 
-@check("segment-too-short", "tightness", Severity.ERROR, params=lambda s: s.tightness.temporal, skip=_not_video)
+@check(
+    "segment-too-short", "tightness", Severity.ERROR, params=lambda s: s.tightness.temporal, skip=_not_video, local=True
+)
 def segment_too_short(ctx: CheckContext, params: TemporalTightness) -> Outcome:
     """A segment shorter than `tightness.temporal.min_seconds`: too few frames to show the action."""
     cols = ctx.columns
@@ -35,7 +37,9 @@ def segment_too_short(ctx: CheckContext, params: TemporalTightness) -> Outcome:
     return int(segments.sum()), issues
 
 
-@check("segment-too-long", "tightness", Severity.ERROR, params=lambda s: s.tightness.temporal, skip=_not_video)
+@check(
+    "segment-too-long", "tightness", Severity.ERROR, params=lambda s: s.tightness.temporal, skip=_not_video, local=True
+)
 def segment_too_long(ctx: CheckContext, params: TemporalTightness) -> Outcome:
     """A segment longer than `tightness.temporal.max_seconds`: mostly frames that are not the action.
 
@@ -61,7 +65,7 @@ def _area_and_sides(ctx: CheckContext) -> tuple[Any, Any, Any]:
     return boxes, cols.area, side_px
 
 
-@check("box-too-small", "tightness", Severity.ERROR, params=lambda s: s.tightness.spatial, skip=_no_boxes)
+@check("box-too-small", "tightness", Severity.ERROR, params=lambda s: s.tightness.spatial, skip=_no_boxes, local=True)
 def box_too_small(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     """A box smaller than `min_area` of the frame or with a side under `min_side_px` pixels.
 
@@ -83,7 +87,7 @@ def box_too_small(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     return int(boxes.sum()), issues
 
 
-@check("box-too-large", "tightness", Severity.ERROR, params=lambda s: s.tightness.spatial, skip=_no_boxes)
+@check("box-too-large", "tightness", Severity.ERROR, params=lambda s: s.tightness.spatial, skip=_no_boxes, local=True)
 def box_too_large(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     """A box larger than `max_area` of the frame: it labels the scene, not the object."""
     boxes, area, _ = _area_and_sides(ctx)
@@ -95,7 +99,9 @@ def box_too_large(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     return int(boxes.sum()), issues
 
 
-@check("box-cut-by-edge", "tightness", Severity.WARNING, params=lambda s: s.tightness.spatial, skip=_no_boxes)
+@check(
+    "box-cut-by-edge", "tightness", Severity.WARNING, params=lambda s: s.tightness.spatial, skip=_no_boxes, local=True
+)
 def box_cut_by_edge(ctx: CheckContext, params: SpatialTightness) -> Outcome:
     """A box touching the frame edge (within `edge_margin`): the object is probably cut off.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ import click
 
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
+from taxospec.plugins.labelstudio.client import TOKEN_VARIABLE
 from taxospec.plugins.labelstudio.live import TARGET_CHOICES, TARGETS_HELP
-from taxospec.plugins.labelstudio.serve import SECRET_HEADER
+from taxospec.plugins.labelstudio.receiver import SECRET_HEADER
 
 
 @click.command(name="config")
@@ -127,11 +129,20 @@ def pull_command(url: str, api_key: str | None, project: int, output: Path, inte
     "--secret",
     envvar="TAXOSPEC_WEBHOOK_SECRET",
     required=True,
-    help=f"Shared secret Label Studio sends in the {SECRET_HEADER} header; default: $TAXOSPEC_WEBHOOK_SECRET.",
+    help=f"Shared secret: Label Studio sends it in the {SECRET_HEADER} header of taxospec's webhook, and as the "
+    "Basic authentication password of the ML backend; default: $TAXOSPEC_WEBHOOK_SECRET.",
 )
-@click.option("--register", is_flag=True, help="Create the project's webhook pointing here first.")
+@click.option("--register", is_flag=True, help="Point the project's webhook here first (updated if it is there).")
+@click.option("--unregister", is_flag=True, help="Remove the project's webhook pointing here, and exit.")
 @click.option("--public-url", help="The URL Label Studio reaches this server at (default: http://HOST:PORT/).")
 @write_targets_option("--write-to")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the queue of events, the catch-up mark and the write locks (default: $TAXOSPEC_STATE_DIR, "
+    "else ~/.local/state/taxospec).",
+)
+@click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True, help="Tasks checked at once.")
 def serve_command(
     spec_path: Path,
     ls_url: str,
@@ -141,42 +152,101 @@ def serve_command(
     port: int,
     secret: str,
     register: bool,
+    unregister: bool,
     public_url: str | None,
     write_to: str,
+    state_dir: Path | None,
+    workers: int,
 ) -> None:
-    """Check each annotation as it is saved: a webhook receiver that writes findings back into the task.
+    """Check each annotation as it is saved: a webhook receiver and a Label Studio ML backend in one.
 
-    On ANNOTATION_CREATED, ANNOTATION_UPDATED, ANNOTATIONS_CREATED and ANNOTATIONS_DELETED it answers at
-    once (202) and checks the task behind a bounded queue, then puts the task's findings in its meta under
-    `taxospec` and in a prediction named taxospec (--write-to), or removes them when fixed. PROJECT_UPDATED
-    refreshes the labeling config. Requests without the shared secret, malformed or oversized ones and ones
-    for another project are refused (4xx). --register creates the webhook on the project. Stop with Ctrl-C.
+    Connect it either way (or both): --register points a project webhook here (with the secret in its
+    header), or add it in the project's Settings → Model as an ML backend at this URL with Basic
+    authentication (any user, the secret as password); then opening a task asks it for the task's
+    findings, and saving an annotation re-checks the task. Events are stored on disk before they are
+    answered, coalesced per task, and checked by --workers threads; while Label Studio is unreachable they
+    wait, and at start the tasks changed while the server was stopped are checked. Each task's findings
+    (its own, merged with what the last `check --write-back` found across the dataset) go into its meta
+    under `taxospec` and into a prediction named taxospec that draws them on the regions (--write-to).
+    Requests without the secret, malformed or oversized ones, ids out of range and other projects' events
+    are refused (4xx). --unregister removes the webhook and exits. Stop with Ctrl-C.
     """
-    from taxospec.plugins.labelstudio.client import connect, project_config
-    from taxospec.plugins.labelstudio.serve import Receiver, start
-    from taxospec.plugins.labelstudio.serve import register as register_webhook
-    from taxospec.plugins.labelstudio.writeback import TARGETS
-    from taxospec.spec import load_spec
+    from taxospec.plugins.labelstudio.client import connect
+    from taxospec.plugins.labelstudio.locks import state_dir as state_folder
+    from taxospec.plugins.labelstudio.serve import unregister as unregister_webhook
 
     if len(secret.strip()) < 8:
         raise click.BadParameter("use a secret of at least 8 characters", param_hint="--secret")
-    spec = load_spec(spec_path)
+    if register and unregister:
+        raise click.UsageError("--register and --unregister do not go together")
     client = connect(ls_url, api_key)
-    xml = project_config(client, project)
-    receiver = Receiver(spec, client, project, xml, secret, ls_url=ls_url, targets=TARGETS[write_to])
-    receiver.config  # noqa: B018 - a config that does not parse stops serve here, before it listens
-    server = start(receiver, host, port)
+    if unregister:
+        hook_url = public_url or f"http://{host}:{port}/"
+        removed = unregister_webhook(client, project, hook_url)
+        click.echo(f"removed {removed} webhook(s) pointing at {hook_url} from project {project}", err=True)
+        return
+    folder = state_folder(state_dir)
+    service = _service(spec_path, client, ls_url, project, folder, write_to)
+    _log_to_stderr([secret, api_key or os.environ.get(TOKEN_VARIABLE, "")])
+    _serve(service, secret, (host, port), workers, public_url, register)
+
+
+def _serve(
+    service: Any, secret: str, address: tuple[str, int], workers: int, public_url: str | None, register: bool
+) -> None:
+    """Listen (registering the webhook first when asked) until Ctrl-C or SIGTERM."""
+    from taxospec.plugins.labelstudio.locks import project_key
+    from taxospec.plugins.labelstudio.serve import register as register_webhook
+    from taxospec.plugins.labelstudio.serve import start
+
+    host, port = address
+    server = start(service, secret, host, port, workers)
+    here = f"http://{host}:{server.server_port}/"
     if register:
-        hook = register_webhook(client, project, public_url or f"http://{host}:{server.server_port}/", secret)
-        click.echo(f"registered webhook {hook} on project {project}", err=True)
-    click.echo(f"listening on http://{host}:{server.server_port}/ for project {project}", err=True)
+        hook, created = register_webhook(service.client, service.project, public_url or here, secret)
+        click.echo(f"{'registered' if created else 'updated'} webhook {hook} on project {service.project}", err=True)
+    state = service.state_dir / f"{project_key(service.url, service.project)}.sqlite3"
+    click.echo(f"listening on {here} for project {service.project} (state: {state})", err=True)
     _stop_on_signals()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        service.stopping.set()
         server.server_close()
+
+
+def _service(spec_path: Path, client: Any, ls_url: str, project: int, folder: Path, write_to: str) -> Any:
+    """The receiver's service for `project`, its config parsed (a config that does not parse stops serve
+    here, before it listens)."""
+    from taxospec.plugins.labelstudio.client import project_config
+    from taxospec.plugins.labelstudio.locks import project_key
+    from taxospec.plugins.labelstudio.service import Service
+    from taxospec.plugins.labelstudio.state import StateStore
+    from taxospec.plugins.labelstudio.writeback import TARGETS
+    from taxospec.spec import load_spec
+
+    spec = load_spec(spec_path)
+    store = StateStore(folder / f"{project_key(ls_url, project)}.sqlite3")
+    service = Service(spec, client, ls_url, project, store, folder, TARGETS[write_to], project_config(client, project))
+    service.config  # noqa: B018
+    return service
+
+
+def _log_to_stderr(secrets: list[str]) -> None:
+    """The receiver's log on stderr, every secret blanked."""
+    import logging
+
+    from taxospec.plugins.labelstudio.serve import Redacting
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(Redacting(secrets))
+    logger = logging.getLogger("taxospec")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def _stop_on_signals() -> None:

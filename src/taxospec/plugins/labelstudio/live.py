@@ -51,6 +51,18 @@ class LiveProject:
                 show_default=True,
                 help=TARGETS_HELP,
             ),
+            click.Option(
+                ["--no-views"],
+                is_flag=True,
+                help="With --write-back: leave the Data Manager tabs alone (default: keep a tab per severity "
+                "and per check with findings).",
+            ),
+            click.Option(
+                ["--state-dir"],
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Folder of taxospec's state and locks (default: $TAXOSPEC_STATE_DIR, else "
+                "~/.local/state/taxospec); writers sharing it never write one task at once.",
+            ),
         ]
 
     def prepare(self, values: Mapping[str, Any], given: CheckInput, stack: ExitStack) -> CheckInput:
@@ -78,21 +90,52 @@ class LiveProject:
         own = parse_label_config(project_xml, f"project {project}") if given.config is None or write_back else None
         after = given.after
         if write_back:
-            after = (*after, _writer(client, project, own, str(values.get("write_back_to") or "both")))
+            writer = Writer(
+                client,
+                url,
+                project,
+                own,
+                str(values.get("write_back_to") or "both"),
+                views=not values.get("no_views"),
+                state=values.get("state_dir"),
+            )
+            after = (*after, writer)
         config = given.config if given.config is not None else own
         return replace(given, export=export, config=config, link_base=ls_url or url, after=after)
 
 
-def _writer(client: Any, project: int, labels: Any, target: str) -> Any:
-    """What puts a report's findings into the project."""
+@dataclass(frozen=True)
+class Writer:
+    """What puts a batch run's findings into the project (under the project's lock) and keeps its Data
+    Manager tabs."""
 
-    def write(report: Report) -> None:
+    client: Any
+    url: str
+    project: int
+    labels: Any
+    target: str
+    views: bool
+    state: Path | None
+
+    def __call__(self, report: Report) -> None:
+        """Write `report`'s findings back."""
+        from taxospec.plugins.labelstudio.locks import project_lock, state_dir
+        from taxospec.plugins.labelstudio.task_findings import Run, by_task
+        from taxospec.plugins.labelstudio.views import sync_views
         from taxospec.plugins.labelstudio.writeback import TARGETS, destination, write_back
 
-        done = write_back(client, project, report.findings, destination(TARGETS[target], labels))
-        click.echo(f"wrote findings to {done.written} task(s), cleared {done.cleared} in project {project}", err=True)
-
-    return write
+        findings = by_task(report.findings, Run.now("batch"))
+        where = destination(TARGETS[self.target], self.labels)
+        with project_lock(state_dir(self.state), self.url, self.project):
+            done = write_back(self.client, self.project, findings, where)
+        click.echo(
+            f"wrote findings to {done.written} task(s), cleared {done.cleared} in project {self.project}", err=True
+        )
+        if self.views and "prediction" in where.targets:
+            codes = {f.code for items in findings.values() for f in items}
+            created = sync_views(self.client, self.project, codes, prune=True)
+            if created:
+                click.echo(f"added Data Manager tabs: {', '.join(created)}", err=True)
 
 
 @hookimpl
