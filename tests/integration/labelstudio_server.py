@@ -56,7 +56,8 @@ def running(data: Path) -> Iterator[str]:
         "SENTRY_DSN": "",
         "FRONTEND_SENTRY_DSN": "",
         "COLLECT_ANALYTICS": "false",
-        "SSRF_PROTECTION_ENABLED": "false",
+        "SSRF_PROTECTION_ENABLED": "false",  # webhooks to 127.0.0.1 (taxospec serve)
+        "ML_BLOCK_LOCAL_IP": "false",  # an ML backend on 127.0.0.1 (taxospec serve)
     }
     log = (data / "server.log").open("wb")
     process = subprocess.Popen(

@@ -1,6 +1,8 @@
-"""The findings that `check --write-back` writes show in Label Studio's own labeling editor: a headless
-Chromium logs in to the real server, opens a flagged task, selects the `taxospec` prediction and reads the
-findings panel. The screenshot is kept in build/test-artifacts/ for people to look at."""
+"""The findings that `check --write-back` writes show where annotators work, in Label Studio's own pages: a
+headless Chromium logs in to the real server, opens the Data Manager on taxospec's "errors" tab, opens the
+flagged task, selects the `taxospec` prediction, reads the findings panel, selects the region the finding
+is drawn on and reads its message in the region's details. The screenshots are kept in
+build/test-artifacts/ for people to look at (the README shows them)."""
 
 from __future__ import annotations
 
@@ -20,11 +22,29 @@ from .labelstudio_server import PASSWORD, TOKEN, USER, pushed_project
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("ls_token")]
 SPEC = EXAMPLES / "product-defects" / "spec.yaml"
-PNG = (
-    "data:image/png;base64,"
-    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR4nGNsYGBiYAAAApIAhPd8o1gAAAAASUVORK5CYII="
-)
-"""A 2 by 2 grey PNG: the editor needs an image that loads."""
+ARTIFACTS = ROOT / "build" / "test-artifacts"
+
+
+def _casing_picture() -> str:
+    """A brushed-metal casing with a scratch where the planted box is, as a data URI (the editor needs a
+    picture that loads; the screenshot is easier to read with one worth looking at)."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter
+
+    picture = Image.new("RGB", (640, 480), (168, 172, 178))
+    draw = ImageDraw.Draw(picture)
+    for y in range(0, 480, 3):
+        shade = 160 + (y * 7) % 24
+        draw.line([(0, y), (640, y)], fill=(shade, shade + 3, shade + 8))
+    draw.line([(470, 70), (515, 120)], fill=(70, 70, 75), width=3)  # the scratch, inside the planted box
+    picture = picture.filter(ImageFilter.GaussianBlur(0.6))
+    data = io.BytesIO()
+    picture.save(data, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(data.getvalue()).decode()
+
+
 LEAVES = "[...document.querySelectorAll('*')].filter(e => e.children.length === 0)"
 """The page's innermost elements, where the editor's texts are."""
 
@@ -42,7 +62,9 @@ def _session_cookies(server: str) -> list[http.cookiejar.Cookie]:
     return list(jar)
 
 
-def test_the_editor_shows_the_findings_panel(server: str, run_cli: Callable[..., Result], tmp_path: Path) -> None:
+def test_findings_are_drawn_in_the_editor_and_tabbed_in_the_data_manager(
+    server: str, run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
     from label_studio_sdk import LabelStudio
 
     pushed = run_cli("push", SPEC, "--url", server, "--title", "editor")
@@ -52,22 +74,40 @@ def test_the_editor_shows_the_findings_panel(server: str, run_cli: Callable[...,
     result = [r for r in task["annotations"][0]["result"] if r["from_name"] != "lighting"]  # planted: no lighting
     imported = client.projects.import_tasks(
         id=project,
-        request=[{"data": {**task["data"], "image": PNG}, "annotations": [{"result": result}]}],
+        request=[{"data": {**task["data"], "image": _casing_picture()}, "annotations": [{"result": result}]}],
         return_task_ids=True,
     )
     [task_id] = imported.task_ids or []
     wrote = run_cli("check", SPEC, "--url", server, "--project", str(project), "--write-back")
     assert "wrote findings to 1 task(s)" in wrote.stderr, wrote.stderr
+    views = {v.data["title"]: v.id for v in client.views.list(project=project)}
+    assert set(views) == {"taxospec: errors", "taxospec: axis-value-missing"}, views
+    expected = "[error] axis-value-missing: the task has no value for axis 'lighting' (region N2WTqyI4bC, batch run "
 
     with page(tmp_path / "profile") as tab:
         for cookie in _session_cookies(server):
             tab.call("Network.setCookie", name=cookie.name, value=cookie.value or "", url=server)
-        tab.call("Page.navigate", url=f"{server}/projects/{project}/data?task={task_id}")
-        prediction_tab = f"{LEAVES}.find(e => e.textContent.trim() === 'taxospec')"
+        errors_tab = f"{server}/projects/{project}/data?tab={views['taxospec: errors']}"
+        tab.call("Page.navigate", url=errors_tab)
+        assert tab.wait_for(f"{LEAVES}.some(e => e.textContent.trim() === 'taxospec: axis-value-missing')")
+        assert tab.wait_for(
+            "[...document.querySelectorAll('.dm-table__cell, [class*=table__cell]')]"
+            ".some(e => e.textContent.trim() === 'taxospec')"
+        ), "the tab lists no flagged task"
+        tab.screenshot(ARTIFACTS / "labelstudio-data-manager-tabs.png")
+        tab.call("Page.navigate", url=f"{errors_tab}&task={task_id}")
+        prediction_tab = (
+            "[...document.querySelectorAll('.lsf-annotation-button__name')]"
+            ".find(e => e.textContent.trim() === 'taxospec')"
+        )
         assert tab.wait_for(f"!!{prediction_tab}"), "the editor shows no taxospec prediction tab"
         panel_text = f"{LEAVES}.map(e => e.textContent).find(t => t.startsWith('[error] axis-value-missing'))"
         # select the prediction until its panel shows: a click while the editor still loads can be lost
         panel = tab.wait_for(f"{panel_text} || void {prediction_tab}?.click()", seconds=90)
-        tab.evaluate(f"{LEAVES}.find(e => e.textContent.startsWith('taxospec findings')).scrollIntoView()")
-        tab.screenshot(ROOT / "build" / "test-artifacts" / "labelstudio-editor-findings.png")
-    assert panel == "[error] axis-value-missing: the task has no value for axis 'lighting' (region N2WTqyI4bC)"
+        drawn = "document.querySelector('.lsf-outliner-item__title')"
+        assert tab.wait_for(f"{drawn}?.textContent") == "scratch", "the offending box is not drawn"
+        details = "document.querySelector('.lsf-detailed-region__meta-text')?.textContent"
+        message = tab.wait_for(f"{details} || void {drawn}.click()", seconds=30)
+        tab.screenshot(ARTIFACTS / "labelstudio-editor-findings.png")
+    assert panel.startswith(expected), panel
+    assert message.startswith(expected), message

@@ -90,8 +90,8 @@ def test_the_prediction_draws_the_offending_region_and_puts_the_rest_in_the_pane
     assert drawn["id"] == "taxospec-r1" and drawn["type"] == "rectanglelabels" and drawn["readonly"] is True
     assert drawn["value"]["rectanglelabels"] == ["Car"] and drawn["original_width"] == 640
     assert drawn["meta"]["text"] == [
-        "[error] box-too-small: box-too-small here (batch run 2026-12-06 21:40 UTC)",
-        "[warning] likely-mislabel: likely-mislabel here (batch run 2026-12-06 21:40 UTC)",
+        "[error] box-too-small: box-too-small here (region r1, batch run 2026-12-06 21:40 UTC)",
+        "[warning] likely-mislabel: likely-mislabel here (region r1, batch run 2026-12-06 21:40 UTC)",
     ]
     assert [f["code"] for f in drawn["meta"]["taxospec"]] == ["box-too-small", "likely-mislabel"]
     assert panel["from_name"] == "taxospec" and len(panel["value"]["text"]) == 3

@@ -58,10 +58,11 @@ RETRY_DELAYS = (0.5, 1.5)
 
 def _retryable(exc: Exception) -> bool:
     status = getattr(exc, "status_code", None)
-    return int(status) >= 500 if status is not None else _unreachable(exc)
+    return int(status) >= 500 if status is not None else unreachable(exc)
 
 
-def _unreachable(exc: Exception) -> bool:
+def unreachable(exc: Exception) -> bool:
+    """Whether `exc` says the server could not be reached at all (no connection, a timeout)."""
     name = type(exc).__name__
     return "Connect" in name or "Timeout" in name or isinstance(exc, OSError)
 
@@ -94,14 +95,13 @@ def push(
     xml = label_config(spec)
     validate_config(xml)
     text = instructions(spec)
-    if project is None and title:
-        with requests_about(None):
-            found = [p for p in client.projects.list(title=title) if getattr(p, "title", None) == title]
-        project = int(found[0].id) if found else None
+    title = title or spec.name
+    if project is None:
+        project = _project_titled(client, title)
     with requests_about(project):
         if project is None:
             created = client.projects.create(
-                title=title or spec.name, label_config=xml, expert_instruction=text, show_instruction=True
+                title=title, label_config=xml, expert_instruction=text, show_instruction=True
             )
             return PushResult(int(created.id), True)
         current = client.projects.get(id=project)
@@ -109,6 +109,19 @@ def push(
             _refuse_orphans(client, project, getattr(current, "label_config", "") or "", xml)
         client.projects.update(id=project, label_config=xml, expert_instruction=text, show_instruction=True)
         return PushResult(int(project), False)
+
+
+def _project_titled(client: Any, title: str) -> int | None:
+    """The one project titled `title` (None when there is none); an error naming them when several are."""
+    with requests_about(None):
+        found = sorted(int(p.id) for p in client.projects.list(title=title) if getattr(p, "title", None) == title)
+    if len(found) > 1:
+        ids = ", ".join(map(str, found))
+        raise LabelStudioError(
+            f"{len(found)} projects are titled {title!r} (ids {ids}): say which with --project ID, or give a "
+            "--title no project has"
+        )
+    return found[0] if found else None
 
 
 def _refuse_orphans(client: Any, project: int, old_xml: str, new_xml: str) -> None:
@@ -175,11 +188,41 @@ def pull(client: Any, project: int, output: Path, *, interpolate: bool = False, 
     return len(data)
 
 
+def not_label_studio(url: str) -> str | None:
+    """Why the server at `url` is not Label Studio (None when it looks like one): asked without the token, at
+    the version endpoint every Label Studio answers."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    base = url.rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{base}/api/version/", timeout=5) as answer:
+            server, body = answer.headers.get("Server", ""), answer.read(65536)
+    except urllib.error.HTTPError as error:
+        server, body = error.headers.get("Server", ""), error.read(65536)
+    except (OSError, ValueError):
+        return None  # unreachable or odd: the caller's own message says so
+    try:
+        version = json.loads(body)
+    except ValueError:
+        version = None
+    if server.startswith("taxospec") or (isinstance(version, dict) and version.get("model_class") == "taxospec"):
+        return f"{base} is a taxospec server (taxospec serve), not Label Studio: give Label Studio's own URL"
+    if isinstance(version, dict) and ("label-studio-os-package" in version or "release" in version):
+        return None
+    return f"{base} does not look like Label Studio: it has no /api/version/ (is the URL right?)"
+
+
 def explain(exc: Exception, url: str, project: int | None = None) -> LabelStudioError:
     """A clear `LabelStudioError` for an SDK or HTTP failure (the token never appears in it)."""
     status = getattr(exc, "status_code", None)
     body = getattr(exc, "body", None)
     name = type(exc).__name__
+    if status in (401, 403) or (status == 404 and not project):
+        unlike = not_label_studio(url) if url else None
+        if unlike is not None:
+            return LabelStudioError(unlike)
     if status in (401, 403):
         return LabelStudioError(f"Label Studio refused the token ({status}): check --api-key or {TOKEN_VARIABLE}")
     if status == 404:
@@ -187,7 +230,7 @@ def explain(exc: Exception, url: str, project: int | None = None) -> LabelStudio
     if status is not None:
         detail = body if isinstance(body, (str, dict)) else ""
         return LabelStudioError(f"Label Studio answered {status}: {detail}")
-    if _unreachable(exc):
+    if unreachable(exc):
         where = f" at {url}" if url else ""
         return LabelStudioError(f"cannot reach Label Studio{where} ({name}): is it running, is the URL right?")
     return LabelStudioError(f"Label Studio request failed: {name}: {exc}")

@@ -195,17 +195,18 @@ def _serve(
     service: Any, secret: str, address: tuple[str, int], workers: int, public_url: str | None, register: bool
 ) -> None:
     """Listen (registering the webhook first when asked) until Ctrl-C or SIGTERM."""
-    from taxospec.plugins.labelstudio.locks import project_key
+    from taxospec.plugins.labelstudio.locks import only_one, project_key
     from taxospec.plugins.labelstudio.serve import register as register_webhook
-    from taxospec.plugins.labelstudio.serve import start
+    from taxospec.plugins.labelstudio.serve import start, stop
 
     host, port = address
-    server = start(service, secret, host, port, workers)
+    state = service.state_dir / f"{project_key(service.url, service.project)}.sqlite3"
+    held = only_one(state.with_suffix(".serve.lock"))
+    server, threads = start(service, secret, host, port, workers)
     here = f"http://{host}:{server.server_port}/"
     if register:
         hook, created = register_webhook(service.client, service.project, public_url or here, secret)
         click.echo(f"{'registered' if created else 'updated'} webhook {hook} on project {service.project}", err=True)
-    state = service.state_dir / f"{project_key(service.url, service.project)}.sqlite3"
     click.echo(f"listening on {here} for project {service.project} (state: {state})", err=True)
     _stop_on_signals()
     try:
@@ -213,8 +214,8 @@ def _serve(
     except KeyboardInterrupt:
         pass
     finally:
-        service.stopping.set()
-        server.server_close()
+        stop(service, server, threads)
+        del held
 
 
 def _service(spec_path: Path, client: Any, ls_url: str, project: int, folder: Path, write_to: str) -> Any:

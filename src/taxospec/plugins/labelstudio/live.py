@@ -132,8 +132,8 @@ class Writer:
             f"wrote findings to {done.written} task(s), cleared {done.cleared} in project {self.project}", err=True
         )
         if self.views and "prediction" in where.targets:
-            codes = {f.code for items in findings.values() for f in items}
-            created = sync_views(self.client, self.project, codes, prune=True)
+            found = {(f.code, f.severity) for items in findings.values() for f in items}
+            created = sync_views(self.client, self.project, found, prune=True)
             if created:
                 click.echo(f"added Data Manager tabs: {', '.join(created)}", err=True)
 

@@ -43,6 +43,21 @@ def project_key(url: str, project: int) -> str:
     return f"project-{project}-{hashlib.sha256(server.encode()).hexdigest()[:12]}"
 
 
+def only_one(path: Path) -> object:
+    """Hold `path`'s lock for as long as the returned handle lives; a `TaxospecError` when another process
+    holds it (one receiver per project and state folder: two would check every task twice)."""
+    handle = open(path, "a+b")  # noqa: SIM115 - held open for the process's life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise TaxospecError(
+            f"another taxospec serve already runs for this project with this state folder ({path.parent}); "
+            "stop it, or give another --state-dir"
+        ) from None
+    return handle
+
+
 @contextmanager
 def project_lock(folder: Path, url: str, project: int) -> Iterator[None]:
     """Hold the write lock of `project` (waits for another holder on this machine to finish)."""

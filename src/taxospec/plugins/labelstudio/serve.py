@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 from taxospec.errors import TaxospecError
@@ -14,17 +15,33 @@ from taxospec.plugins.labelstudio.receiver import SECRET_HEADER, Server, make_ha
 from taxospec.plugins.labelstudio.service import Service, log
 
 
-def start(service: Service, secret: str, host: str, port: int, workers: int) -> Server:
+def start(service: Service, secret: str, host: str, port: int, workers: int) -> tuple[Server, list[threading.Thread]]:
     """Bind the server, start the workers, and queue what changed while the receiver was down; the caller
-    runs `serve_forever`."""
+    runs `serve_forever`, then `stop`."""
     try:
         server = Server((host, port), make_handler(service, secret))
     except OSError as exc:
         raise TaxospecError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    for n in range(workers):
-        threading.Thread(target=service.work, name=f"taxospec-check-{n + 1}", daemon=True).start()
+    service.store.release_claims()  # claimed by a receiver that stopped before it finished them
+    threads = [
+        threading.Thread(target=service.work, name=f"taxospec-check-{n + 1}", daemon=True) for n in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
     threading.Thread(target=_catch_up, args=(service,), name="taxospec-catch-up", daemon=True).start()
-    return server
+    return server, threads
+
+
+def stop(service: Service, server: Server, workers: list[threading.Thread], grace: float = 20.0) -> None:
+    """Stop taking requests and let the workers finish the task each is checking (at most `grace` seconds;
+    a job cut off stays in the queue and is checked at the next start)."""
+    server.server_close()
+    service.stopping.set()
+    with service.store.changed:
+        service.store.changed.notify_all()
+    deadline = time.monotonic() + grace
+    for thread in workers:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _catch_up(service: Service) -> None:
@@ -59,7 +76,7 @@ def register(client: Any, project: int, url: str, secret: str) -> tuple[int, boo
         if mine:
             for extra in mine[1:]:
                 client.webhooks.delete(id=int(extra.id))
-            client.webhooks.update(id=int(mine[0].id), **settings)
+            client.webhooks.update(id=int(mine[0].id), **{k: v for k, v in settings.items() if k != "project"})
             return int(mine[0].id), False
         return int(client.webhooks.create(**settings).id), True
 

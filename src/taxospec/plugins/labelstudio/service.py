@@ -5,6 +5,7 @@ checked are queued (events sent while the receiver was down are not lost)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from taxospec.plugins.labelstudio.client import explain
+from taxospec.plugins.labelstudio.client import explain, unreachable
 from taxospec.plugins.labelstudio.config import LabelConfig, parse_label_config
 from taxospec.plugins.labelstudio.events import Event
 from taxospec.plugins.labelstudio.live_check import TaskChecker
@@ -32,6 +33,21 @@ LS_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 """How Label Studio's Data Manager filters spell a time."""
 
 
+def ls_time(value: Any) -> str | None:
+    """A task's `updated_at` (the SDK gives a datetime or, from some endpoints, a string) as Label Studio's
+    filters spell times, in UTC; None when it is neither."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc)
+    return str(value.strftime(LS_TIME))
+
+
 @dataclass
 class Service:
     """The receiver's shared state: the project, its config, the client, the store and the workers."""
@@ -49,7 +65,7 @@ class Service:
     """While Label Studio is unreachable: when the workers try again."""
     _config: LabelConfig | None = field(default=None, init=False, repr=False)
     _checker: TaskChecker | None = field(default=None, init=False, repr=False)
-    _tabs: set[str] = field(default_factory=set, init=False, repr=False)
+    _tabs: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
 
     @property
     def config(self) -> LabelConfig:
@@ -119,13 +135,14 @@ class Service:
     def _failed(self, job: Job, exc: Exception) -> None:
         status = getattr(exc, "status_code", None)
         what = "the sweep" if job.task == SWEEP else f"task {job.task}"
-        reason = str(explain(exc, self.url, self.project))
+        from_server = status is not None or unreachable(exc)
+        reason = str(explain(exc, self.url, self.project)) if from_server else f"{type(exc).__name__}: {exc}"
         if status == 404 and job.task != SWEEP:
             log.warning("%s: not in Label Studio (deleted?); dropped", what)
             self.store.drop(job)
             return
         delay = min(MAX_DELAY, 2.0 ** min(job.attempts, 6))
-        if status is None or status >= 500 or status in (401, 403):
+        if unreachable(exc) or (status is not None and (status >= 500 or status in (401, 403))):
             if not self.resume_at:
                 log.warning("%s: %s; jobs wait and are tried again", what, reason)
             self.resume_at = time.time() + delay
@@ -147,9 +164,17 @@ class Service:
             return []
         findings = self.checker.findings(task)
         with project_lock(self.state_dir, self.url, self.project):
-            update_task(self.client, task, findings, self.where)
+            change = update_task(self.client, task, findings, self.where)
+        kept = sum(f.run != "live" for f in findings)
+        log.info(
+            "task %s: %s finding(s), %s of them kept from earlier runs; %s",
+            task_id,
+            len(findings),
+            kept,
+            change or "nothing to change",
+        )
         self._note_change(getattr(task, "updated_at", None))
-        self._tabs_for({f.code for f in findings})
+        self._tabs_for({(f.code, f.severity) for f in findings})
         return findings
 
     def sweep(self) -> None:
@@ -175,14 +200,14 @@ class Service:
         return len(ids)
 
     def _note_change(self, updated_at: Any) -> None:
-        stamp = updated_at.strftime(LS_TIME) if hasattr(updated_at, "strftime") else None
+        stamp = ls_time(updated_at)
         if stamp is not None and stamp > (self.store.fact("last_change") or ""):
             self.store.set_fact("last_change", stamp)
 
-    def _tabs_for(self, codes: set[str]) -> None:
-        """Add the Data Manager tabs of codes seen for the first time (never deleting any: only a batch
-        run sees every finding)."""
-        new = codes - self._tabs
+    def _tabs_for(self, found: set[tuple[str, str]]) -> None:
+        """Add the Data Manager tabs of (code, severity) pairs seen for the first time (never deleting any:
+        only a batch run sees every finding)."""
+        new = found - self._tabs
         if new and "prediction" in self.targets:
             sync_views(self.client, self.project, self._tabs | new, prune=False)
             self._tabs |= new

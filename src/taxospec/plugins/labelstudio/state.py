@@ -70,6 +70,12 @@ class StateStore:
         """Notified whenever a job is added or becomes due again."""
         self._db().executescript(_SCHEMA)
 
+    def release_claims(self) -> None:
+        """Make every claimed job claimable at once: the process that claimed them is gone (one receiver runs
+        per state file, see `locks.only_one`)."""
+        with self._transaction() as db:
+            db.execute("UPDATE pending SET claimed_until = 0 WHERE claimed_until > 0")
+
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:

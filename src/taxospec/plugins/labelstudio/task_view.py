@@ -49,8 +49,9 @@ def note_of(findings: list[TaskFinding]) -> dict[str, Any]:
 
 
 def line_of(finding: TaskFinding) -> str:
-    """A finding in one line: `[error] box-too-small: … (batch run 2026-12-06 21:40 UTC)`."""
-    return f"[{finding.severity}] {finding.code}: {finding.message} ({finding.origin})"
+    """A finding in one line: `[error] box-too-small: … (region r1, batch run 2026-12-06 21:40 UTC)`."""
+    where = f"region {finding.region_id}, " if finding.region_id else ""
+    return f"[{finding.severity}] {finding.code}: {finding.message} ({where}{finding.origin})"
 
 
 def prediction_of(

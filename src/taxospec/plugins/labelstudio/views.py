@@ -38,18 +38,21 @@ def view_filters(key: str, value: str) -> dict[str, Any]:
     return {"conjunction": "and", "items": [item]}
 
 
-def wanted(codes: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """The tabs for findings of these codes: every severity, and each code; by title, their filters."""
-    tabs = {severity_title(severity): view_filters("severity", severity) for severity in SEVERITY_TABS}
-    tabs.update({code_title(code): view_filters("code", code) for code in sorted(set(codes))})
+def wanted(found: Iterable[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """The tabs for findings of these (code, severity) pairs: one per severity, then one per code; by title,
+    their filters."""
+    pairs = set(found)
+    severities = [severity for severity in SEVERITY_TABS if any(s == severity for _, s in pairs)]
+    tabs = {severity_title(severity): view_filters("severity", severity) for severity in severities}
+    tabs.update({code_title(code): view_filters("code", code) for code in sorted({c for c, _ in pairs})})
     return tabs
 
 
-def sync_views(client: Any, project: int, codes: Iterable[str], *, prune: bool) -> list[str]:
-    """Create or update the taxospec tabs of `project` for findings of `codes`; with `prune` (a batch run,
-    which sees every finding), delete the taxospec code tabs of codes that have none now. Tabs made by
-    people are never touched. Returns the titles created."""
-    tabs = wanted(codes)
+def sync_views(client: Any, project: int, found: Iterable[tuple[str, str]], *, prune: bool) -> list[str]:
+    """Create or update the taxospec tabs of `project` for findings of these (code, severity) pairs; with
+    `prune` (a batch run, which sees every finding), delete the taxospec tabs with no findings now. Tabs
+    made by people are never touched. Returns the titles created."""
+    tabs = wanted(found)
     created = []
     with requests_about(project):
         existing = {_title(view): view for view in client.views.list(project=project)}
@@ -63,13 +66,9 @@ def sync_views(client: Any, project: int, codes: Iterable[str], *, prune: bool) 
                 client.views.update(id=str(view.id), project=project, data=data)
         if prune:
             for title, view in existing.items():
-                if title.startswith(PREFIX) and title not in tabs and title not in _severity_titles():
+                if title.startswith(PREFIX) and title not in tabs:
                     client.views.delete(id=str(view.id))
     return created
-
-
-def _severity_titles() -> set[str]:
-    return {severity_title(severity) for severity in SEVERITY_TABS}
 
 
 def _title(view: Any) -> str:

@@ -96,10 +96,15 @@ def update_task(client: Any, task: Any, findings: list[TaskFinding] | None, wher
     says what changed: "written", "cleared" or None."""
     findings = findings or None
     changes = []
-    if "meta" in where.targets:
-        changes.append(_update_meta(client, task, findings))
-    if "prediction" in where.targets:
-        changes.append(_update_prediction(client, task, findings, where.panel))
+    try:
+        if "meta" in where.targets:
+            changes.append(_update_meta(client, task, findings))
+        if "prediction" in where.targets:
+            changes.append(_update_prediction(client, task, findings, where.panel))
+    except Exception as exc:  # the SDK raises ApiError
+        if getattr(exc, "status_code", None) == 404 and not _exists(client, int(task.id)):
+            return None  # the task was deleted while it was being written: nothing to write into
+        raise
     if any(changes):
         return "written" if findings is not None else "cleared"
     return None
@@ -122,19 +127,49 @@ def _update_prediction(client: Any, task: Any, findings: list[TaskFinding] | Non
     existing = ours(task)
     if findings is None:
         for prediction in existing:
-            client.predictions.delete(id=int(_field(prediction, "id")))
+            _delete(client, int(_field(prediction, "id")))
         return bool(existing)
     result, score = prediction_of(findings, task, panel)
     for extra in existing[1:]:
-        client.predictions.delete(id=int(_field(extra, "id")))
+        _delete(client, int(_field(extra, "id")))
     if existing:
         keep = existing[0]
         if _field(keep, "result") == result and _field(keep, "score") == score and len(existing) == 1:
             return False
-        client.predictions.update(id=int(_field(keep, "id")), result=result, score=score)
-        return True
+        if _update(client, int(_field(keep, "id")), result, score):
+            return True
     created = client.predictions.create(task=int(task.id), result=result, score=score, model_version=MODEL_VERSION)
     _keep_one(client, int(task.id), int(created.id), result, score)
+    return True
+
+
+def _exists(client: Any, task_id: int) -> bool:
+    try:
+        client.tasks.get(id=str(task_id))
+    except Exception as exc:  # the SDK raises ApiError
+        if getattr(exc, "status_code", None) == 404:
+            return False
+        raise
+    return True
+
+
+def _delete(client: Any, prediction: int) -> None:
+    """Delete a prediction; one another writer deleted meanwhile is gone all the same."""
+    try:
+        client.predictions.delete(id=prediction)
+    except Exception as exc:  # the SDK raises ApiError
+        if getattr(exc, "status_code", None) != 404:
+            raise
+
+
+def _update(client: Any, prediction: int, result: list[Any], score: float | None) -> bool:
+    """Update a prediction; False when another writer deleted it meanwhile."""
+    try:
+        client.predictions.update(id=prediction, result=result, score=score)
+    except Exception as exc:  # the SDK raises ApiError
+        if getattr(exc, "status_code", None) != 404:
+            raise
+        return False
     return True
 
 
@@ -149,9 +184,9 @@ def _keep_one(client: Any, task_id: int, mine: int, result: list[Any], score: fl
     if len(found) <= 1:
         return
     for extra in found[1:]:
-        client.predictions.delete(id=extra)
+        _delete(client, extra)
     if found[0] != mine:
-        client.predictions.update(id=found[0], result=result, score=score)
+        _update(client, found[0], result, score)
 
 
 def _field(item: Any, name: str) -> Any:
