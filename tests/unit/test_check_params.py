@@ -80,6 +80,8 @@ def test_list_checks_shows_each_checks_params(run_cli: Run, write_spec: Any) -> 
     spec = write_spec(BASE + "checks: {likely-mislabel: {params: {rounds: 1}}}\n")
     listed = run_cli("check", spec, "--list-checks").stdout
     assert "rounds=1" in listed  # the values this spec gives
+    scopes = {line.split()[0]: line.split()[3] for line in listed.splitlines() if not line.startswith(" ")}
+    assert scopes["box-too-small"] == "local" and scopes["split-group-leakage"] == "dataset"
 
 
 def _precomputed(tmp_path: Path) -> tuple[Path, Path, Path]:

@@ -195,14 +195,16 @@ def _run(
 
 
 def _list_checks(spec_path: Path | None) -> None:
-    """Print every check with its family, severity and parameters (the spec's, when given)."""
+    """Print every check with its family, severity, whether it is local (`taxospec serve` re-checks a saved
+    task with it) and parameters (the spec's, when given)."""
     from taxospec.checks.params import describe_params
     from taxospec.plugins.registry import checks
     from taxospec.spec import load_spec
 
     defaults = load_spec(spec_path) if spec_path is not None else None
     for item in checks():
-        click.echo(f"{item.name:34} {item.family:11} {item.severity.value:8} {item.summary}")
+        scope = "local" if item.local else "dataset"
+        click.echo(f"{item.name:34} {item.family:11} {item.severity.value:8} {scope:8} {item.summary}")
         shown = describe_params(item, defaults)
         if shown:
             click.echo(f"{'':34} params: {shown}")
