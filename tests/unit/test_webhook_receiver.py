@@ -315,3 +315,18 @@ def test_predict_draws_the_findings_of_each_task(tmp_path: Path) -> None:
         line.startswith("[error] split-group-leakage: leak (batch run 2026-12-01 10:00 UTC)")
         for line in panel["value"]["text"]
     )
+
+
+def test_a_bug_behind_a_route_costs_one_answer(url: str, service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error boundary of the front door: an exception in a route is a JSON 500, logged in one line, and
+    the next request is served."""
+
+    def broken(event: Any) -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(service, "accept", broken)
+    payload = json.dumps(_payload("webhook_02_ANNOTATION_CREATED.json")).encode()
+    status, answer = _request(url, payload)
+    assert status == 500 and "RuntimeError" in answer["message"]
+    monkeypatch.undo()
+    assert _post(url, payload) == 202

@@ -53,6 +53,14 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed outside any route (the client went away mid-answer): one log line, not
+        the standard library's traceback."""
+        import sys
+
+        kind, value, _ = sys.exc_info()
+        log.warning("%s: the connection failed: %s", client_address[0], kind.__name__ if kind else value)
+
 
 def make_handler(service: Service, secret: str) -> type[BaseHTTPRequestHandler]:
     """The request handler class bound to `service` and the shared `secret`."""
@@ -79,6 +87,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = route()
         except Refused as refused:
             status, body = refused.status, {"status": refused.status, "message": str(refused)}
+        except Exception as exc:  # a bug must cost one answer, never the server or a traceback
+            log.error("POST %s: internal error: %s: %s", self.path[:80], type(exc).__name__, exc)
+            status, body = 500, {"status": 500, "message": f"internal error ({type(exc).__name__}); see the log"}
         self._answer(status, body)
 
     def do_GET(self) -> None:
