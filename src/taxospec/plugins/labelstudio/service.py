@@ -63,6 +63,8 @@ class Service:
     stopping: threading.Event = field(default_factory=threading.Event)
     resume_at: float = 0.0
     """While Label Studio is unreachable: when the workers try again."""
+    outage: int = 0
+    """Failures in a row that said Label Studio is unreachable (the wait doubles with each)."""
     _config: LabelConfig | None = field(default=None, init=False, repr=False)
     _checker: TaskChecker | None = field(default=None, init=False, repr=False)
     _tabs: set[tuple[str, str]] = field(default_factory=set, init=False, repr=False)
@@ -128,9 +130,9 @@ class Service:
         else:
             self.check_task(job.task)
         self.store.done(job)
-        if self.resume_at:
+        if self.outage:
             log.warning("Label Studio answers again; %s job(s) wait", self.store.status()["pending"])
-            self.resume_at = 0.0
+            self.resume_at, self.outage = 0.0, 0
 
     def _failed(self, job: Job, exc: Exception) -> None:
         status = getattr(exc, "status_code", None)
@@ -143,8 +145,10 @@ class Service:
             return
         delay = min(MAX_DELAY, 2.0 ** min(job.attempts, 6))
         if unreachable(exc) or (status is not None and (status >= 500 or status in (401, 403))):
-            if not self.resume_at:
+            if not self.outage:
                 log.warning("%s: %s; jobs wait and are tried again", what, reason)
+            self.outage += 1
+            delay = min(MAX_DELAY, 2.0 ** min(self.outage - 1, 6))
             self.resume_at = time.time() + delay
         elif job.attempts + 1 >= MAX_FAILURES:
             log.error("%s: %s; dropped after %s tries", what, reason, job.attempts + 1)
