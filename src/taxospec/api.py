@@ -14,6 +14,7 @@ from taxospec.coverage import Coverage, compute_coverage
 from taxospec.dataset import Dataset
 from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
 from taxospec.errors import EmbeddingError, ExportError, OptionError
+from taxospec.example_table import ExampleTable
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
 from taxospec.media.sources import MediaSources, is_inline
 from taxospec.plugins.interfaces import ExportReader, LinksTasks
@@ -71,6 +72,7 @@ def check(
     device: str = "auto",
     batch_size: int = 32,
     progress: bool = False,
+    explore: bool = False,
 ) -> Report:
     """Check a Label Studio export against a spec and return the report (findings, statistics, counts).
 
@@ -78,6 +80,8 @@ def check(
     that tells which control holds what; `ls_url` the Label Studio URL for links to tasks. The embedding
     checks run on `embeddings` (an `EmbeddingSpace` or a precomputed file), or on embeddings computed with
     the spec's model from the media that `media` says where to find; without either they are skipped.
+    `explore` adds what the HTML explorer shows: every example (`Report.examples`) and, with embeddings,
+    the examples' 2-D map and nearest neighbours (`scores.map`).
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
@@ -95,7 +99,7 @@ def check(
     context = CheckContext(dataset, space)
     link = task_links(export, ls_url)
     findings, stats = run_checks(dataset, link=link, select=select, embeddings=space, context=context)
-    return build_report(dataset, findings, stats, str(export), context=context)
+    return build_report(dataset, findings, stats, str(export), context=context, explore=explore)
 
 
 def build_embeddings(
@@ -241,19 +245,23 @@ def build_report(
     stats: list[CheckStat],
     export_label: str,
     context: CheckContext | None = None,
+    explore: bool = False,
 ) -> Report:
     """Assemble the report document from a dataset, its findings and the check statistics; with the
-    checks' `context` (of a run with embeddings), the example scores and tightness tables too."""
+    checks' `context` (of a run with embeddings), the example scores and tightness tables too; with
+    `explore`, every example and the examples' map (see `check`)."""
     from taxospec.score_tables import score_tables
 
     spec = dataset.spec
-    tables = score_tables(context) if context is not None and context.embeddings is not None else None
+    scored = context is not None and context.embeddings is not None
+    tables = score_tables(context, with_map=explore) if context is not None and scored else None
+    examples = _example_table(dataset, context if tables is not None else None) if explore else None
     context_notes = context.embeddings.notes if context is not None and context.embeddings is not None else []
     context = CheckContext(dataset)
     severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
     coverage = compute_coverage(dataset, context)
     todo_list = _with_gaps(build_todo(coverage, export_label), dataset, context, findings)
-    files, inline = _media_of(dataset, findings)
+    files, inline = _media_of(dataset, findings, every=explore)
     report = Report(
         taxospec_version=__version__,
         spec_name=spec.name,
@@ -276,9 +284,18 @@ def build_report(
         todo=todo_list.items,
         media=files,
         scores=tables,
+        examples=examples,
     )
     report.keep_inline_media(inline)
     return report
+
+
+def _example_table(dataset: Dataset, scored: CheckContext | None) -> ExampleTable:
+    """Every example of `dataset`, joined to its row of the scores when the run has them."""
+    from taxospec.checks.embedding_view import view_of
+    from taxospec.example_table import example_table
+
+    return example_table(dataset, view_of(scored).rows if scored is not None else None)
 
 
 def _class_counts(context: CheckContext) -> dict[str, ClassCount]:
@@ -338,16 +355,16 @@ def _cells(coverage: Coverage) -> list[CellModel]:
     ]
 
 
-def _media_of(dataset: Dataset, findings: list[Finding]) -> tuple[dict[int, str], dict[int, str]]:
-    """Task id → media URI for the tasks that have findings (or are named by one: a duplicate group): the
-    files, and apart from them the pictures inlined in the tasks (no file to open)."""
+def _media_of(dataset: Dataset, findings: list[Finding], every: bool = False) -> tuple[dict[int, str], dict[int, str]]:
+    """Task id → media URI for the tasks that have findings (or are named by one: a duplicate group), or of
+    `every` task: the files, and apart from them the pictures inlined in the tasks (no file to open)."""
     flagged = {f.task_id for f in findings if f.task_id is not None}
     flagged |= {task for f in findings for task in f.related_tasks}
     files: dict[int, str] = {}
     inline: dict[int, str] = {}
-    if not flagged:
+    if not flagged and not every:
         return files, inline
     for task_id, uri in zip(dataset.items.task_id.tolist(), dataset.items.media, strict=True):
-        if task_id in flagged and uri:
+        if (every or task_id in flagged) and uri:
             (inline if is_inline(uri) else files)[int(task_id)] = uri
     return files, inline

@@ -90,6 +90,32 @@ class Written:
 
 
 @dataclass(frozen=True, slots=True)
+class Outline:
+    """The exact shape of an example whose geometry columns hold only the upright box around it, for
+    drawing it: a polygon's points, or an ellipse (centre, radii, turn), in percent of the picture."""
+
+    kind: str
+    """`polygon` or `ellipse`."""
+    points: tuple[tuple[float, float], ...] = ()
+    """A polygon's corners."""
+    ellipse: tuple[float, float, float, float, float] | None = None
+    """An ellipse's centre x, y, radii x, y and turn in degrees."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPoint:
+    """A labeled point on a task's picture (a keypoint region): kept for drawing; it is no training example."""
+
+    task: int
+    """The task's row in `items`."""
+    x: float
+    y: float
+    """In percent of the picture."""
+    label: str | None
+    region_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FieldSeen:
     """A field of the export (a Label Studio control) that carries results the spec cannot place: how often,
     and where first."""
@@ -255,6 +281,10 @@ class Dataset:
     """Fields carrying results that neither the tool's config nor the spec knows, by name."""
     fields_known_from: str = "the spec"
     """What defines the known fields (`the config` when the reader was given the tool's config)."""
+    outlines: dict[int, Outline] = field(default_factory=dict)
+    """Per sample (row of `samples`) whose shape is not its box: the shape, for drawing."""
+    keypoints: list[KeyPoint] = field(default_factory=list)
+    """The keypoints of the counted annotations, for drawing."""
     annotations_total: int = 0
     notes: list[str] = field(default_factory=list)
     judgements: list[Judgement] = field(default_factory=list)

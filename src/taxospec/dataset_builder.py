@@ -26,6 +26,8 @@ from taxospec.dataset import (
     FieldSeen,
     ItemTable,
     Judgement,
+    KeyPoint,
+    Outline,
     ReadIssue,
     SampleTable,
     Written,
@@ -79,6 +81,8 @@ class DatasetBuilder:
         self._notes: list[str] = []
         self._judgements: list[Judgement] = []
         self._predictions: dict[int, tuple[int, float]] = {}
+        self._outlines: dict[int, Outline] = {}
+        self._keypoints: list[KeyPoint] = []
         index = {name: i for i, name in enumerate(spec.classes)}
         self._classes = {written: index[name] for written, name in (class_names or {n: n for n in index}).items()}
         self._axes = list(spec.axes)
@@ -197,6 +201,14 @@ class DatasetBuilder:
         self._items.n_samples[task] += 1
         return row
 
+    def outline(self, sample: int, outline: Outline) -> None:
+        """The exact shape of the sample at row `sample` (a polygon, an ellipse), for drawing it."""
+        self._outlines[sample] = outline
+
+    def keypoint(self, task: int, x: float, y: float, label: str | None, region_id: str | None = None) -> None:
+        """A keypoint on the picture of the task at row `task` (percent of the picture), for drawing."""
+        self._keypoints.append(KeyPoint(task, x, y, label, region_id))
+
     def prediction(self, sample: int, class_idx: int, score: float) -> None:
         """The team's own model's prediction of the sample at row `sample`: a class index and a 0..1 score."""
         self._predictions[sample] = (class_idx, score)
@@ -253,6 +265,8 @@ class DatasetBuilder:
             issues=self._issues,
             written=self._written,
             unknown_fields=self._unknown_fields,
+            outlines=self._outlines,
+            keypoints=self._keypoints,
             fields_known_from=fields_known_from,
             annotations_total=self._annotations,
             notes=self._notes,

@@ -51,6 +51,8 @@ class Flag:
     """Task ids of the other tasks the problem concerns (the rest of a duplicate group)."""
     at_seconds: float | None = None
     """The moment of the media the problem concerns (the middle of a segment), when it is one."""
+    suggested_seconds: tuple[float, float] | None = None
+    """Bounds the check suggests instead (start, end in seconds), where it suggests some."""
 
 
 class ReportModel(BaseModel):
@@ -95,6 +97,9 @@ class Finding(ReportModel):
     """Label Studio task ids of the other tasks the finding concerns, e.g. the rest of a duplicate group."""
     at_seconds: float | None = None
     """The moment of the video the finding concerns (the middle of its segment), in seconds."""
+    suggested_seconds: list[float] | None = None
+    """The bounds the check suggests instead, `[start, end]` in seconds (`segment-ends-loose`: the
+    frames that look like the class)."""
 
 
 class CheckStat(ReportModel):

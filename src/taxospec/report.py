@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, PrivateAttr
 
 from taxospec.errors import EXIT_FINDINGS, EXIT_OK
+from taxospec.example_table import ExampleTable
 from taxospec.findings import CheckStat, ClassCount, Finding, ReportModel, Severity, Summary
 from taxospec.score_tables import ScoreTables
 from taxospec.todo import CoverageSummary, TodoItem
@@ -68,11 +69,14 @@ class Report(ReportModel):
     todo: list[TodoItem]
     """The collection to-do list, ranked (as `taxospec todo` writes it)."""
     media: dict[int, str] = Field(default_factory=dict)
-    """The media URI of each task that has findings or is named by one (task id → the URI as the export
-    gives it), to open or fix the file itself."""
+    """The media URI of each task that has findings or is named by one (of every task, with `examples`)
+    (task id → the URI as the export gives it), to open or fix the file itself."""
     scores: ScoreTables | None = None
     """The example scores (one row per embedded example) and the per-class tightness table, when the run
     had embeddings."""
+    examples: ExampleTable | None = None
+    """Every training example with its class, split, axis values and shape, when asked for (the HTML
+    explorer shows them)."""
     _inline_media: dict[int, str] = PrivateAttr(default_factory=dict)
 
     def keep_inline_media(self, inline: dict[int, str]) -> None:

@@ -24,7 +24,7 @@ from taxospec.checks.embedding_scores import (
     pair_margin,
     score_space,
 )
-from taxospec.checks.embedding_view import view_of
+from taxospec.checks.embedding_view import EmbeddingView, view_of
 from taxospec.checks.params import params_of
 from taxospec.findings import ReportModel
 
@@ -107,6 +107,19 @@ class ClassTightness(ReportModel):
     """The highest label quality `likely-mislabel` flagged in this class (the threshold as it fell)."""
 
 
+class ExampleMap(ReportModel):
+    """The embedded examples placed on a 2-D map (entry i is `ScoreTables.examples[i]`), for the HTML
+    explorer and any other tool that plots them."""
+
+    method: str
+    """How they were placed (`t-SNE (openTSNE, cosine, seed 0)`, …)."""
+    x: list[float]
+    y: list[float]
+    """Coordinates in [0, 1], one factor for both axes."""
+    neighbours: list[list[int]]
+    """Each example's nearest examples in the embedding space (indices into `examples`), nearest first."""
+
+
 class ScoreSummary(ReportModel):
     """How the example scores were computed on this dataset."""
 
@@ -134,10 +147,13 @@ class ScoreTables(ReportModel):
     summary: ScoreSummary
     examples: list[ExampleScore]
     tightness: list[ClassTightness]
+    map: ExampleMap | None = None
+    """The examples on a 2-D map with their nearest neighbours, when asked for (the HTML report asks)."""
 
 
-def score_tables(ctx: CheckContext) -> ScoreTables | None:
-    """The score tables of a run with embeddings (None without, or with too few examples to score)."""
+def score_tables(ctx: CheckContext, *, with_map: bool = False) -> ScoreTables | None:
+    """The score tables of a run with embeddings (None without, or with too few examples to score);
+    `with_map`: with the examples placed on a 2-D map (`ExampleMap`)."""
     try:
         view = view_of(ctx)
         scored = score_space(ctx)
@@ -188,7 +204,27 @@ def score_tables(ctx: CheckContext) -> ScoreTables | None:
         median_nearest_distance=round(duplicates.median_nearest, 6),
         duplicate_distance=round(duplicates.threshold, 6),
     )
-    return ScoreTables(summary=summary, examples=examples, tightness=tightness_rows(ctx, labels, quality, mislabel))
+    tightness = tightness_rows(ctx, labels, quality, mislabel)
+    placed = example_map(view) if with_map else None
+    return ScoreTables(summary=summary, examples=examples, tightness=tightness, map=placed)
+
+
+MAP_NEIGHBOURS = 8
+"""Neighbours kept per example for the explorer's "show neighbours"."""
+
+
+def example_map(view: EmbeddingView) -> ExampleMap:
+    """The view's examples on a 2-D map (`scores.projection`), each with its nearest neighbours."""
+    from taxospec.scores.projection import project
+
+    points, method = project(np.asarray(view.space.vectors))
+    _, ids = view.knn(MAP_NEIGHBOURS)
+    return ExampleMap(
+        method=method,
+        x=[round(float(v), 5) for v in points[:, 0]],
+        y=[round(float(v), 5) for v in points[:, 1]],
+        neighbours=[[int(i) for i in row if i >= 0] for row in ids[:, :MAP_NEIGHBOURS]],
+    )
 
 
 def _overall_noise(labels: LabelScores, given: npt.NDArray[np.int64]) -> float:

@@ -35,6 +35,9 @@ class Page:
     def __init__(self, socket: Any) -> None:
         self.socket = socket
         self.calls = 0
+        self.events: list[dict[str, Any]] = []
+        """Every event the page sent while a command was answered (enable a domain to receive its events:
+        `Runtime.enable` for console messages and exceptions, `Network.enable` for requests)."""
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """Send one DevTools command and return its result."""
@@ -42,6 +45,8 @@ class Page:
         self.socket.send(json.dumps({"id": self.calls, "method": method, "params": params}))
         while True:
             message = json.loads(self.socket.recv())
+            if "method" in message:
+                self.events.append(message)
             if message.get("id") == self.calls:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
@@ -61,6 +66,21 @@ class Page:
                 return value
             time.sleep(0.5)
         return None
+
+    def errors(self) -> list[str]:
+        """The console errors and uncaught exceptions seen so far (needs `Runtime.enable`)."""
+        out = []
+        for event in self.events:
+            if event["method"] == "Runtime.exceptionThrown":
+                details = event["params"]["exceptionDetails"]
+                out.append(str(details.get("exception", {}).get("description") or details.get("text")))
+            elif event["method"] == "Runtime.consoleAPICalled" and event["params"].get("type") == "error":
+                out.append(" ".join(str(a.get("value", a.get("description"))) for a in event["params"]["args"]))
+        return out
+
+    def requests(self) -> list[str]:
+        """The URLs the page requested so far (needs `Network.enable`)."""
+        return [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]
 
     def screenshot(self, path: Path) -> None:
         """Save the visible page as PNG."""

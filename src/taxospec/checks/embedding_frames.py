@@ -80,6 +80,7 @@ def segment_ends_loose(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
                 f"{' and '.join(loose)} look unlike {ctx.class_names[c]!r}; tighter bounds: "
                 f"{times[inside[0]]:.2f}–{times[inside[-1]]:.2f} s",
                 row,
+                suggested_seconds=(round(float(times[inside[0]]), 3), round(float(times[inside[-1]]), 3)),
             )
             issues.append(scored(issue, float(min(sims[row][0], sims[row][-1]))))
     return evaluated, issues

@@ -99,6 +99,7 @@ def _finding(check: Check[Any], severity: Severity, issue: Flag, dataset: Datase
         link=link(project, task_id, annotation_id) if link and project is not None and task_id is not None else None,
         related_tasks=[t for t in issue.related if t != task_id],
         at_seconds=issue.at_seconds,
+        suggested_seconds=list(issue.suggested_seconds) if issue.suggested_seconds is not None else None,
     )
 
 

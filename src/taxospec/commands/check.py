@@ -23,6 +23,7 @@ from taxospec.terminal import stdout_console
 
 if TYPE_CHECKING:
     from taxospec.media import MediaSources
+    from taxospec.render.formats import RenderOptions
     from taxospec.report import Report
     from taxospec.spec.model import Spec
 
@@ -40,6 +41,7 @@ class ReportChoices:
     fail_on: str
     per_code: int
     no_thumbnails: bool
+    pictures: int
 
     def resolved_format(self) -> str:
         """The format to write: the one named, else the output file's, else the terminal."""
@@ -75,14 +77,22 @@ _REPORT_OPTIONS = [
         help="Findings shown per code in the terminal.",
     ),
     click.option(
-        "--no-thumbnails", is_flag=True, help="HTML: leave out the pictures of flagged tasks (read from the media)."
+        "--no-thumbnails", is_flag=True, help="HTML: leave out every picture (of flagged tasks and in the explorer)."
+    ),
+    click.option(
+        "--pictures",
+        type=click.IntRange(min=0),
+        default=2000,
+        show_default=True,
+        help="HTML: pictures in the explorer at most (flagged tasks first, the rest spread over the dataset; "
+        "about 3 kB each).",
     ),
 ]
 
 
 def report_options(command: F) -> F:
-    """Add the report options (--format, -o, --scores, --fail-on, --per-code, --no-thumbnails) to a command,
-    which receives them as one `report: ReportChoices` argument."""
+    """Add the report options (--format, -o, --scores, --fail-on, --per-code, --no-thumbnails, --pictures) to
+    a command, which receives them as one `report: ReportChoices` argument."""
 
     @functools.wraps(command)
     def gathered(*args: Any, **kwargs: Any) -> Any:
@@ -144,14 +154,15 @@ def check_command(
         checks().get(code)
     spec = refuse_lint_errors(embedding.spec_with_model(load_spec(spec_path)))
     fmt = report.resolved_format()
-    result, media, after = _run(spec, CheckInput(export, config), source_values, embedding, select, no_embeddings)
+    given = CheckInput(export, config)
+    result, media, after = _run(spec, given, source_values, embedding, select, no_embeddings, fmt == "html")
     for step in after:
         step(result)
     if report.scores_path is not None:
         _write_scores(result, report.scores_path)
     threshold = Severity(report.fail_on)
-    pictures = _pictures(result, fmt, media, spec, report.no_thumbnails)
-    _emit(result, fmt, report.output, per_code=report.per_code, fail_on=threshold, pictures=pictures)
+    options = _render_options(result, fmt, media, spec, report, threshold)
+    _emit(result, fmt, report.output, per_code=report.per_code, options=options)
     ctx.exit(result.exit_code(threshold))
 
 
@@ -165,9 +176,11 @@ def _run(
     embedding: EmbeddingChoices,
     select: tuple[str, ...],
     no_embeddings: bool,
+    explore: bool,
 ) -> tuple[Report, MediaSources, list[Callable[[Report], None]]]:
     """Let each check source amend the input (a live project pulled into a temporary folder), then check
-    it: the report, the media sources it read from, and the steps to run on the report (write-back)."""
+    it (with what the HTML explorer shows, when `explore`): the report, the media sources it read from, and
+    the steps to run on the report (write-back)."""
     from taxospec.api import check as run_check
     from taxospec.plugins.registry import check_sources
 
@@ -190,6 +203,7 @@ def _run(
             device=embedding.device,
             batch_size=embedding.batch_size,
             progress=sys.stderr.isatty(),
+            explore=explore,
         )
     return report, media, list(given.after)
 
@@ -210,16 +224,25 @@ def _list_checks(spec_path: Path | None) -> None:
             click.echo(f"{'':34} params: {shown}")
 
 
-def _pictures(
-    report: Report, fmt: str, media: MediaSources, spec: Spec, no_thumbnails: bool
-) -> dict[tuple[int, float | None], str] | None:
-    """The pictures of flagged tasks for an HTML report, when the media can be read."""
-    if fmt != "html" or no_thumbnails or not (media.any or report.has_inline_media):
-        return None
+def _render_options(
+    report: Report, fmt: str, media: MediaSources, spec: Spec, choices: ReportChoices, fail_on: Severity
+) -> RenderOptions:
+    """What the format needs beside the report: for HTML, the pictures of flagged tasks and the explorer's,
+    when the media can be read (none with --no-thumbnails)."""
+    from taxospec.render.formats import RenderOptions
+
+    if fmt != "html" or choices.no_thumbnails or not (media.any or report.has_inline_media):
+        return RenderOptions(fail_on=fail_on)
+    from taxospec.render.explorer_media import explorer_media
     from taxospec.render.html import HTML_PER_CODE
     from taxospec.render.thumbnails import thumbnails
 
-    return thumbnails(report, media, per_code=HTML_PER_CODE, video=spec.media == "video")
+    video = spec.media == "video"
+    return RenderOptions(
+        fail_on=fail_on,
+        thumbnails=thumbnails(report, media, per_code=HTML_PER_CODE, video=video),
+        explorer=explorer_media(report, media, video=video, limit=choices.pictures),
+    )
 
 
 def _emit(
@@ -228,8 +251,7 @@ def _emit(
     output: Path | None,
     *,
     per_code: int,
-    fail_on: Severity,
-    pictures: dict[tuple[int, float | None], str] | None,
+    options: RenderOptions,
 ) -> None:
     """Print the report to the terminal, or render it in `fmt` to `output` (stdout when None)."""
     if fmt == "terminal":
@@ -237,9 +259,9 @@ def _emit(
 
         render_terminal(report, stdout_console(width=None if sys.stdout.isatty() else 120), per_code=per_code)
         return
-    from taxospec.render.formats import REPORT_FORMATS, RenderOptions
+    from taxospec.render.formats import REPORT_FORMATS
 
-    text = REPORT_FORMATS[fmt](report, RenderOptions(fail_on=fail_on, thumbnails=pictures))
+    text = REPORT_FORMATS[fmt](report, options)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from taxospec.findings import Severity
+from taxospec.render.explorer import ExplorerMedia
 from taxospec.render.html import HTML_PER_CODE, render_html
 from taxospec.render.report_files import render_json, render_junit, render_markdown
 from taxospec.report import Report
@@ -20,6 +21,8 @@ class RenderOptions:
     """The severity at which a finding fails (JUnit marks those checks failed)."""
     thumbnails: Mapping[tuple[int, float | None], str] | None = None
     """Pictures of flagged tasks for HTML ((task id, moment) → `data:` URI)."""
+    explorer: ExplorerMedia | None = None
+    """The pictures of the HTML explorer (its map and table need none, the examples show them)."""
 
 
 ReportRenderer = Callable[[Report, RenderOptions], str]
@@ -28,7 +31,9 @@ REPORT_FORMATS: dict[str, ReportRenderer] = {
     "json": lambda report, options: render_json(report),
     "markdown": lambda report, options: render_markdown(report),
     "junit": lambda report, options: render_junit(report, options.fail_on),
-    "html": lambda report, options: render_html(report, per_code=HTML_PER_CODE, thumbnails=options.thumbnails),
+    "html": lambda report, options: render_html(
+        report, per_code=HTML_PER_CODE, thumbnails=options.thumbnails, explorer=options.explorer
+    ),
 }
 """Every file format of the report, by name (`terminal` prints instead: `render_terminal`)."""
 

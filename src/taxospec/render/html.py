@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from html import escape
 
 from taxospec.findings import Finding, Severity
+from taxospec.render.explorer import ExplorerMedia, explorer_section
 from taxospec.render.html_scores import tightness_section
 from taxospec.report import CellModel, Report
 
@@ -98,10 +99,15 @@ document.addEventListener('DOMContentLoaded', function () {
 
 
 def render_html(
-    report: Report, *, per_code: int = HTML_PER_CODE, thumbnails: Mapping[tuple[int, float | None], str] | None = None
+    report: Report,
+    *,
+    per_code: int = HTML_PER_CODE,
+    thumbnails: Mapping[tuple[int, float | None], str] | None = None,
+    explorer: ExplorerMedia | None = None,
 ) -> str:
     """The whole report as one HTML document; `thumbnails` ((task id, moment) → `data:` URI, from
-    `render.thumbnails`) puts a picture of the task (at the finding's moment, for a video) beside it."""
+    `render.thumbnails`) puts a picture of the task (at the finding's moment, for a video) beside it. With
+    the report's `examples`, the explorer (`render.explorer`) comes first, with `explorer`'s pictures."""
     s = report.summary
     parts = [
         "<!DOCTYPE html>",
@@ -116,9 +122,12 @@ def render_html(
         f"taxospec {escape(report.taxospec_version)}</p>",
         "</header><main>",
         _tiles(report),
-        '<nav><a href="#classes">Classes</a><a href="#coverage">Coverage</a><a href="#todo">To collect</a>'
+        "<nav>"
+        + ('<a href="#map">Map</a><a href="#examples">Examples</a>' if report.examples is not None else "")
+        + '<a href="#classes">Classes</a><a href="#coverage">Coverage</a><a href="#todo">To collect</a>'
         + ('<a href="#tightness">Tightness</a>' if report.scores and report.scores.tightness else "")
         + '<a href="#findings">Findings</a><a href="#checks">Checks</a></nav>',
+        explorer_section(report, explorer),
         _classes(report),
         _coverage(report),
         _todo(report),

@@ -62,7 +62,13 @@ def thumbnails(
 
 
 def _pictures_of_task(
-    task: int, uri: str, moments: list[float | None], sources: MediaSources, video: bool
+    task: int,
+    uri: str,
+    moments: list[float | None],
+    sources: MediaSources,
+    video: bool,
+    size: int = SIZE,
+    quality: int = 80,
 ) -> dict[Picture, str]:
     from PIL import Image
 
@@ -77,18 +83,18 @@ def _pictures_of_task(
             data = read_media(uri, sources)
         if isinstance(data, bytes) and not video:
             with open_image(data, uri) as image:
-                image.draft("RGB", (SIZE * 2, SIZE * 2))  # JPEG: decode at a fraction of full size
-                return {(task, None): _encoded(upright(as_rgb(image), orientation_of(image)))}
+                image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at a fraction of full size
+                return {(task, None): _encoded(upright(as_rgb(image), orientation_of(image)), size, quality)}
         facts = probe_video(data)
         middle = facts.frames / facts.fps / 2 if facts else 0.0
         frames = video_frames(data, [middle if m is None else m for m in moments], uri)
-        return {(task, m): _encoded(frame) for m, frame in zip(moments, frames, strict=True)}
+        return {(task, m): _encoded(frame, size, quality) for m, frame in zip(moments, frames, strict=True)}
     except (MediaProblem, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return {}
 
 
-def _encoded(picture: Any) -> str:
-    picture.thumbnail((SIZE, SIZE))
+def _encoded(picture: Any, size: int = SIZE, quality: int = 80) -> str:
+    picture.thumbnail((size, size))
     buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=80)
+    picture.save(buffer, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

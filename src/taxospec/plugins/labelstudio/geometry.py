@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, NO_GEOMETRY, NO_TIMING
+from taxospec.dataset import KIND_BOX, KIND_POLYGON, KIND_SEGMENT, KIND_TRACK, NO_GEOMETRY, NO_TIMING, Outline
 from taxospec.plugins.labelstudio.results import Region, number
 
 Piece = tuple[int, tuple[float, ...], tuple[float, ...]]
@@ -49,6 +49,29 @@ def region_pieces(region: Region, fps: float, report: Report) -> list[Piece]:
         report("malformed-result", "a box has an infinite x, y, width or height")
     geometry = (x, y, w, h, number(value.get("rotation", 0)), w * h / 10000, image_w, image_h)
     return [(KIND_BOX, geometry, NO_TIMING)]
+
+
+def outline_of(region: Region) -> Outline | None:
+    """The exact shape of a polygon or ellipse region, for drawing it (None for other regions, and for one
+    whose numbers do not read)."""
+    value = region.value or {}
+    if region.result_type in ("polygonlabels", "polygon"):
+        points = value.get("points")
+        if not isinstance(points, list) or len(points) < 3:
+            return None
+        pairs = [(number(p[0]), number(p[1])) for p in points if isinstance(p, list) and len(p) >= 2]
+        if len(pairs) != len(points) or not all(math.isfinite(x) and math.isfinite(y) for x, y in pairs):
+            return None
+        return Outline("polygon", points=tuple(pairs))
+    if region.result_type in ("ellipselabels", "ellipse"):
+        numbers = tuple(
+            number(value.get(k, 0 if k == "rotation" else None)) for k in ("x", "y", "radiusX", "radiusY", "rotation")
+        )
+        if not all(math.isfinite(n) for n in numbers):
+            return None
+        cx, cy, rx, ry, turn = numbers
+        return Outline("ellipse", ellipse=(cx, cy, rx, ry, turn))
+    return None
 
 
 def _segments(value: dict[str, Any], fps: float, report: Report) -> list[Piece]:

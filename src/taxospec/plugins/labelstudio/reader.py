@@ -8,6 +8,7 @@ annotator-disagreement check.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from taxospec.plugins.labelstudio import predictions
 from taxospec.plugins.labelstudio.annotation import parse_annotation
 from taxospec.plugins.labelstudio.config import LabelConfig
 from taxospec.plugins.labelstudio.formats import LS_JSON_MIN, sniff_export
-from taxospec.plugins.labelstudio.geometry import region_pieces
+from taxospec.plugins.labelstudio.geometry import outline_of, region_pieces
 from taxospec.plugins.labelstudio.jsonmin import group_json_min
 from taxospec.plugins.labelstudio.jsonstream import iter_json
 from taxospec.plugins.labelstudio.judgements import task_judgements
@@ -225,6 +226,7 @@ class _Reader:
                 continue  # attributes whose region was dropped as malformed
             if region.result_type in ("keypointlabels", "keypoint"):
                 self.keypoints += 1
+                self._keypoint(item, region, region_id)
                 continue
             is_class_region = (
                 region.from_name in class_controls
@@ -237,10 +239,20 @@ class _Reader:
             axes = self._axes_written(item_choices, region.attributes)
             resolved = self.builder.labels(item, annotation_id, region_id, region.labels, axes)
             self._at = (item, annotation_id, region_id)
+            shape = outline_of(region)
             for piece_kind, geometry, timing in region_pieces(region, fps, self._report_at):
                 row = self.builder.sample(item, annotation_id, region_id, resolved, piece_kind, geometry, timing)
                 added.append((row, (geometry[0], geometry[1], geometry[2], geometry[3])))
+                if shape is not None:
+                    self.builder.outline(row, shape)
         return added
+
+    def _keypoint(self, item: int, region: Region, region_id: str | None) -> None:
+        value = region.value or {}
+        x, y = number(value.get("x")), number(value.get("y"))
+        if math.isfinite(x) and math.isfinite(y):
+            label = region.labels[0] if region.labels and isinstance(region.labels[0], str) else None
+            self.builder.keypoint(item, x, y, label, region_id)
 
     def _axes_written(
         self, item_choices: dict[str, list[Any]], attributes: dict[str, list[Any]] | None
