@@ -28,7 +28,7 @@ REGION_TYPES = frozenset(
 )
 """The result types that describe a region (and so carry a region id others can point at)."""
 
-_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "ellipselabels", "timelinelabels", "labels")
+_LABEL_KEYS = ("rectanglelabels", "polygonlabels", "ellipselabels", "keypointlabels", "timelinelabels", "labels")
 
 
 class Region:
