@@ -135,7 +135,8 @@
       if (!cell) continue;
       for (var j = 0; j < cell.length; j++) {
         var p = toScreen(cell[j]), d = (p[0] - px) * (p[0] - px) + (p[1] - py) * (p[1] - py);
-        if (d < bestD) { bestD = d; best = cell[j]; }
+        var preferred = best >= 0 && d <= bestD + 1 && D.examples.flagged[cell[j]] && !D.examples.flagged[best];
+        if (d < bestD || preferred) { bestD = Math.min(d, bestD); best = cell[j]; }
       }
     }
     return best;
@@ -469,6 +470,8 @@
       examples: function () { return N; },
       pointsOnMap: function () { var c = 0; for (var i = 0; i < N; i++) c += D.examples.hasXY[i]; return c; },
       rowsShown: function () { return state.rows.slice(); },
+      hasPoint: function (i) { return !!D.examples.hasXY[i]; },
+      codesOf: codesOf,
       selectPolygon: selectPolygon, sortBy: sortBy, openExample: openExample,
       toScreen: function (i) { return toScreen(i); },
       zoom: function (f) { view.scale *= f; draw(); return stats.drawMs; }
