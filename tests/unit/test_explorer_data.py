@@ -142,3 +142,15 @@ def test_fixture_exports_still_make_a_page(tmp_path: Path) -> None:
     for name in ("huge-coordinates", "no-value", "lone-surrogates", "data-null"):
         report = check(spec, FIXTURES / "exports" / name / "export.json", explore=True, embed=False)
         assert explorer_section(report, None).count("</script>") == 2
+
+
+def test_the_json_report_carries_the_examples_when_asked(tmp_path: Path, run_cli: Any) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    export = _export(tmp_path)
+    plain = json.loads(run_cli("check", spec, export, "--format", "json", "--no-embeddings").stdout)
+    explored = json.loads(run_cli("check", spec, export, "--format", "json", "--no-embeddings", "--explore").stdout)
+    assert plain["examples"] is None and len(explored["examples"]["task_id"]) == 4
+    page = tmp_path / "report.html"
+    run_cli("check", spec, export, "--no-embeddings", "-o", page)
+    assert 'id="explorer-data"' in page.read_text(), "the HTML report always explores"

@@ -42,6 +42,7 @@ class ReportChoices:
     per_code: int
     no_thumbnails: bool
     pictures: int
+    explore: bool
 
     def resolved_format(self) -> str:
         """The format to write: the one named, else the output file's, else the terminal."""
@@ -87,12 +88,18 @@ _REPORT_OPTIONS = [
         help="HTML: pictures in the explorer at most (flagged tasks first, the rest spread over the dataset; "
         "about 3 kB each).",
     ),
+    click.option(
+        "--explore",
+        is_flag=True,
+        help="Put every example and the embedding map (with each example's neighbours) in the report, as the "
+        "HTML report always does (for --format json).",
+    ),
 ]
 
 
 def report_options(command: F) -> F:
-    """Add the report options (--format, -o, --scores, --fail-on, --per-code, --no-thumbnails, --pictures) to
-    a command, which receives them as one `report: ReportChoices` argument."""
+    """Add the report options (--format, -o, --scores, --fail-on, --per-code, --no-thumbnails, --pictures,
+    --explore) to a command, which receives them as one `report: ReportChoices` argument."""
 
     @functools.wraps(command)
     def gathered(*args: Any, **kwargs: Any) -> Any:
@@ -155,7 +162,8 @@ def check_command(
     spec = refuse_lint_errors(embedding.spec_with_model(load_spec(spec_path)))
     fmt = report.resolved_format()
     given = CheckInput(export, config)
-    result, media, after = _run(spec, given, source_values, embedding, select, no_embeddings, fmt == "html")
+    explore = fmt == "html" or report.explore
+    result, media, after = _run(spec, given, source_values, embedding, select, no_embeddings, explore)
     for step in after:
         step(result)
     if report.scores_path is not None:
