@@ -46,6 +46,29 @@ splits: {{field: split, values: [train, val]}}
 """
 
 
+def pictures(folder: Path, n: int, seed: int = 0) -> None:
+    """`n` JPEGs of 320 × 240 (a sky, a ground, a figure), as `img/{task}.jpg`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image, ImageDraw
+
+    (folder / "img").mkdir()
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(40, 220, size=(n, 3, 3))
+
+    def write(i: int) -> None:
+        picture = Image.new("RGB", (320, 240), tuple(int(c) for c in colours[i, 0]))
+        draw = ImageDraw.Draw(picture)
+        draw.rectangle([0, 150, 320, 240], fill=tuple(int(c) for c in colours[i, 1]))
+        x = 40 + (i * 37) % 240
+        draw.ellipse([x, 60, x + 30, 90], fill=tuple(int(c) for c in colours[i, 2]))
+        draw.line([x + 15, 90, x + 15, 170], fill=(250, 250, 250), width=5)
+        picture.save(folder / "img" / f"{i + 1}.jpg", quality=85)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(n)))
+
+
 def generate(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path, Path]:
     rng = np.random.default_rng(seed)
     classes = [f"class{i:02d}" for i in range(12)]
@@ -124,48 +147,53 @@ def measure(report: Path, profile: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument(
+        "--pictures",
+        default="",
+        help="also write a JPEG per task and make pages with these --pictures budgets (e.g. 0,2000,10000)",
+    )
     options = parser.parse_args()
+    budgets = [int(b) for b in options.pictures.split(",")] if options.pictures else [None]
     rows = []
     for n in (int(s) for s in options.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="taxospec-explorer-") as tmp:
             folder = Path(tmp)
             spec, export, embeddings = generate(folder, n)
-            report = folder / "report.html"
-            began = time.perf_counter()
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "taxospec",
-                    "check",
-                    str(spec),
-                    str(export),
-                    "--embeddings",
-                    str(embeddings),
-                    "-o",
-                    str(report),
-                ],
-                capture_output=True,
-                text=True,
-            )
-            seconds = time.perf_counter() - began
-            if done.returncode not in (0, 1):
-                raise SystemExit(done.stderr[-3000:])
-            result = measure(report, folder / "profile")
-            rows.append((n, seconds, report.stat().st_size, result))
-            print(
-                f"{n:,} examples: check {seconds:.1f} s, page {report.stat().st_size / 1e6:.1f} MB, {result}",
-                flush=True,
-            )
+            if budgets != [None]:
+                pictures(folder, n)
+            for budget in budgets:
+                rows.append(_one(folder, n, spec, export, embeddings, budget))
     print(
-        f"\n{'examples':>9} {'check s':>8} {'page MB':>8} {'ready ms':>9} {'parse ms':>9} {'draw ms':>8} "
-        f"{'lasso ms':>9} {'sort ms':>8} {'scroll ms':>10}"
+        f"\n{'examples':>9} {'pictures':>8} {'check s':>8} {'page MB':>8} {'ready ms':>9} {'parse ms':>9} "
+        f"{'draw ms':>8} {'lasso ms':>9} {'sort ms':>8} {'scroll ms':>10}"
     )
     for n, seconds, size, r in rows:
+        shown = "-" if r["pictures"] < 0 else f"{r['pictures']:,}"
         print(
-            f"{n:>9,} {seconds:>8.1f} {size / 1e6:>8.1f} {r['ready']:>9.0f} {r['parse_only']:>9.0f} {r['draw']:>8.1f} "
-            f"{r['lasso']:>9.1f} {r['sort']:>8.1f} {r['scroll_event']:>10.1f}"
+            f"{n:>9,} {shown:>8} {seconds:>8.1f} {size / 1e6:>8.1f} {r['ready']:>9.0f} {r['parse_only']:>9.0f} "
+            f"{r['draw']:>8.1f} {r['lasso']:>9.1f} {r['sort']:>8.1f} {r['scroll_event']:>10.1f}"
         )
+
+
+def _one(
+    folder: Path, n: int, spec: Path, export: Path, embeddings: Path, budget: int | None
+) -> tuple[int, float, int, dict[str, float]]:
+    """One page: made (timed) and measured in the browser."""
+    report = folder / f"report-{budget}.html"
+    command = [sys.executable, "-m", "taxospec", "check", str(spec), str(export)]
+    command += ["--embeddings", str(embeddings), "-o", str(report)]
+    if budget is not None:
+        command += ["--media-root", str(folder), "--pictures", str(budget)]
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode not in (0, 1):
+        raise SystemExit(done.stderr[-3000:])
+    result = measure(report, folder / f"profile-{budget}")
+    result["pictures"] = -1 if budget is None else budget
+    size = report.stat().st_size
+    print(f"{n:,} examples, pictures {budget}: check {seconds:.1f} s, page {size / 1e6:.1f} MB, {result}", flush=True)
+    return n, seconds, size, result
 
 
 if __name__ == "__main__":

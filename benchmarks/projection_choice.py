@@ -70,7 +70,7 @@ METHODS: dict[str, Method] = {
 def knn(x: np.ndarray, k: int, cosine: bool) -> np.ndarray:
     import faiss
 
-    data = np.ascontiguousarray(x, dtype=np.float32)
+    data = np.array(x, dtype=np.float32, copy=True)  # normalised below: never the caller's array
     if cosine:
         data /= np.linalg.norm(data, axis=1, keepdims=True) + 1e-12
         index = faiss.IndexFlatIP(data.shape[1])
