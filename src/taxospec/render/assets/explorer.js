@@ -170,7 +170,8 @@
     canvas = $('map-canvas'); ctx = canvas.getContext('2d');
     function resize() {
       var box = canvas.parentElement.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
-      size.w = Math.max(200, box.width); size.h = Math.max(200, Math.min(640, box.width * 0.62));
+      var aspect = (bounds.y1 - bounds.y0) / Math.max(1e-6, bounds.x1 - bounds.x0);
+      size.w = Math.max(200, box.width); size.h = Math.max(320, Math.min(640, box.width * Math.min(0.62, aspect) + 40));
       canvas.width = size.w * dpr; canvas.height = size.h * dpr;
       canvas.style.width = size.w + 'px'; canvas.style.height = size.h + 'px';
       fitMap();
