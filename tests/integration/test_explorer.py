@@ -97,6 +97,10 @@ def test_the_map_lasso_sort_hover_and_one_example(tmp_path: Path) -> None:
             " drawn: taxospecExplorer.stats.pointsDrawn})"
         )
         assert explorer == {"n": embedded, "onMap": embedded, "drawn": embedded}
+        charts = tab.evaluate(
+            "[...document.querySelectorAll('#tightness svg[aria-label]')].map(s => s.getAttribute('aria-label'))"
+        )
+        assert {"label quality", "outlier score", "uniqueness", "duplicate score"} <= set(charts)
         box = _canvas(tab)
         tab.screenshot(ARTIFACTS / "explorer-map.png")
         points = _screen(tab, box)
