@@ -128,6 +128,18 @@ def test_the_map_lasso_sort_hover_and_one_example(tmp_path: Path) -> None:
         tab.evaluate(f"{header}.click()")
         ranked = [quality[i] for i in tab.evaluate("taxospecExplorer.rowsShown()") if quality[i] is not None]
         assert ranked == sorted(ranked, reverse=True)
+        # filter by a score: label quality below 0.5
+        tab.evaluate(
+            "(() => { const s = document.getElementById('filter-score'); s.value = 'quality';"
+            " s.dispatchEvent(new Event('change')); const b = document.getElementById('filter-bound');"
+            " b.value = '0.5'; b.dispatchEvent(new Event('input')); })()"
+        )
+        low = tab.evaluate("taxospecExplorer.rowsShown()")
+        assert low and set(low) == {i for i, q in enumerate(quality) if q is not None and q < 0.5}
+        tab.evaluate(
+            "(() => { const b = document.getElementById('filter-bound'); b.value = '';"
+            " b.dispatchEvent(new Event('input')); })()"
+        )
         # hover over a flagged example: its picture; click it: the example with its findings and neighbours
         flagged = tab.evaluate("JSON.parse(document.getElementById('explorer-data').textContent).examples.flags")
         box = _canvas(tab)

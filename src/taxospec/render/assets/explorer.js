@@ -31,7 +31,7 @@
     e.hasXY = new Uint8Array(N);
     for (i = 0; i < N; i++) if (e.x[i] !== null) e.hasXY[i] = 1;
     state = { colorBy: 'class', sort: null, desc: false, query: '', cls: -1, code: '', onlyFlagged: false,
-      onlySelected: false, selected: new Set(), focus: -1, rows: null };
+      onlySelected: false, selected: new Set(), focus: -1, rows: null, score: '', below: true, bound: null };
     view = { scale: 1, dx: 0, dy: 0 };
   }
 
@@ -271,7 +271,8 @@
     return out;
   }
   function visibleSet() {
-    if (!state.query && state.cls < 0 && !state.code && !state.onlyFlagged && !state.onlySelected) return null;
+    var scored = state.score && state.bound !== null;
+    if (!state.query && state.cls < 0 && !state.code && !state.onlyFlagged && !state.onlySelected && !scored) return null;
     var e = D.examples, out = new Uint8Array(N), q = state.query.toLowerCase();
     for (var i = 0; i < N; i++) {
       if (state.cls >= 0 && e.cls[i] !== state.cls) continue;
@@ -279,6 +280,10 @@
       if (state.onlySelected && !state.selected.has(i)) continue;
       if (state.code && codesOf(i).indexOf(state.code) < 0) continue;
       if (q && e.text[i].indexOf(q) < 0) continue;
+      if (scored) {
+        var v = e[state.score][i];
+        if (v === null || (state.below ? v >= state.bound : v <= state.bound)) continue;
+      }
       out[i] = 1;
     }
     return out;
@@ -375,6 +380,16 @@
     D.codes.forEach(function (c) { code.appendChild(el('option', { value: c }, c)); });
     code.addEventListener('change', function () { state.code = code.value; refresh(); });
     $('filter-text').addEventListener('input', function (ev) { state.query = ev.target.value; refresh(); });
+    var score = $('filter-score'), side = $('filter-side'), bound = $('filter-bound');
+    [['', 'any score'], ['quality', 'label quality'], ['outlier', 'outlier score'], ['uniqueness', 'uniqueness'],
+      ['duplicate', 'duplicate score']].forEach(function (o) { score.appendChild(el('option', { value: o[0] }, o[1])); });
+    function scoreFilter() {
+      state.score = score.value; state.below = side.value === 'below';
+      state.bound = bound.value === '' || isNaN(+bound.value) ? null : +bound.value;
+      refresh();
+    }
+    [score, side].forEach(function (x) { x.addEventListener('change', scoreFilter); });
+    bound.addEventListener('input', scoreFilter);
     $('only-flagged').addEventListener('change', function (ev) { state.onlyFlagged = ev.target.checked; refresh(); });
     els.onlySelected.addEventListener('change', function (ev) { state.onlySelected = ev.target.checked; refresh(); });
     $('clear-selection').addEventListener('click', function () { state.selected = new Set(); state.onlySelected = false; els.onlySelected.checked = false; refresh(); });
