@@ -42,7 +42,7 @@ demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/taxospec check examples/synthetic-signals/spec.yaml examples/synthetic-signals/export.json \
 		--ls-document-root examples/synthetic-signals --cache-dir build/demo/cache \
 		-o build/demo/embeddings.html || [ $$? -eq 1 ]
-	@echo "open build/demo/embeddings.html (the embedding findings, each with its picture)"
+	@echo "open build/demo/embeddings.html (the explorer: the embedding map, every example, the findings pictured)"
 
 test: $(STAMP) browser lint typecheck pytest
 

@@ -127,11 +127,15 @@ def test_flagged_tasks_are_pictured_in_the_page(run_cli: Any, tmp_path: Path) ->
     with page(tmp_path / "profile") as tab:
         tab.call("Page.navigate", url=out.as_uri())
         assert tab.wait_for("document.body.dataset.ready === 'yes'", seconds=30)
-        decoded = tab.evaluate("Array.from(document.images).filter(i => i.complete && i.naturalWidth > 0).length")
+        thumbs = "Array.from(document.querySelectorAll('img.thumb'))"
+        decoded = tab.evaluate(f"{thumbs}.filter(i => i.complete && i.naturalWidth > 0).length")
         assert decoded == len(pictures)
+        broken = "Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0).length"
+        assert tab.evaluate(broken) == 0, "every picture of the page decodes, the explorer's too"
         rows = tab.evaluate("document.querySelectorAll('#tightness tbody tr').length")
-        charts = tab.evaluate("document.querySelectorAll('#tightness figure svg').length")
-        cuts = tab.evaluate("document.querySelectorAll('#tightness figure line').length")
+        per_class = "#tightness figure svg[aria-label^='label quality of']"
+        charts = tab.evaluate(f'document.querySelectorAll("{per_class}").length')
+        cuts = tab.evaluate(f'document.querySelectorAll("{per_class} line").length')
         classes = len(report["scores"]["tightness"])
         flagged_classes = sum(1 for row in report["scores"]["tightness"] if row["label_quality_cut"] is not None)
         assert rows == charts == classes == 3 and cuts == flagged_classes >= 1
@@ -143,3 +147,4 @@ def test_flagged_tasks_are_pictured_in_the_page(run_cli: Any, tmp_path: Path) ->
     bare = tmp_path / "bare.html"
     run_cli(*args, "--cache-dir", tmp_path / "cache", "--no-thumbnails", "-o", bare)
     assert "<img" not in bare.read_text(encoding="utf-8")
+    assert '"pictures":[]' in bare.read_text(encoding="utf-8"), "--no-thumbnails leaves the explorer's out too"
