@@ -179,8 +179,12 @@ def _computed_space(
         space = run(embedder)
     except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
         space = run(loaded_embedder(changed.loaded, root, folder, request.recipe(factory)))  # it cannot change
-    if picture_hashes.wanted(dataset):
-        space.perceptual_hashes = picture_hashes.picture_hashes(dataset, media, space.content_hashes, root)
+    hashes, properties = picture_hashes.wanted(dataset), picture_hashes.properties_wanted(dataset)
+    if hashes or properties:
+        found = picture_hashes.picture_facts(
+            dataset, media, space.content_hashes, root, hashes=hashes, properties=properties
+        )
+        space.perceptual_hashes, space.picture_properties = found
     return space
 
 

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from taxospec.dataset import ReadIssue
 from taxospec.errors import EmbeddingError
+from taxospec.scores.picture_quality import PictureProperties
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -62,6 +63,9 @@ class EmbeddingSpace:
     video_facts: dict[int, tuple[float, int]] = field(default_factory=dict)
     """Per task (row of the dataset's items), what its video file says of itself (frame rate, frame
     count), where the stage read it: for the checks of real timing."""
+    picture_properties: dict[int, PictureProperties] = field(default_factory=dict)
+    """Per sample (dataset row) of a still picture, what its picture is like (brightness, sharpness, size,
+    compression: `scores.picture_quality`), for the image-quality checks."""
     perceptual_hashes: dict[int, int] = field(default_factory=dict)
     """Per sample (dataset row), the 256-bit perceptual hash of its whole picture (still images whose unit
     is the image), for near-duplicates no model is needed to see."""

@@ -32,6 +32,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.checks.splits",
     "taxospec.checks.duplicates",
     "taxospec.checks.embedding",
+    "taxospec.checks.quality",
     "taxospec.media.resolvers",
     "taxospec.embeddings.encoder",
 )

@@ -1,0 +1,85 @@
+"""The image-quality checks on planted pictures, over several seeds: each defect found by its check, the
+ordinary pictures left alone, a truncated picture a finding and not a crash; calibrated on the dataset (a
+dataset of dark pictures does not flag its dark ones)."""
+
+from __future__ import annotations
+
+import io
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from taxospec import check, load_spec_text
+from taxospec.media.sources import MediaSources
+from taxospec.plugins import hookimpl
+from taxospec.scores.picture_quality import jpeg_quality, measure
+from taxospec.testing import FakeEmbedderFactory, registered
+
+from ..quality_pictures import CODES, export, planted, scene
+
+SPEC = "taxospec: 1\nname: quality\nclasses: {thing: {min_examples: 1}}\nembedding: {backend: fake}\n"
+
+
+def _fake() -> types.ModuleType:
+    plugin = types.ModuleType("fake_embedder_for_quality")
+    plugin.taxospec_embedders = hookimpl(lambda: [FakeEmbedderFactory()])  # type: ignore[attr-defined]
+    return plugin
+
+
+def _found(folder: Path, truth: dict[str, str], tmp_path: Path) -> dict[str, set[str]]:
+    """Each file's quality (and media) codes, as `taxospec check` reports them."""
+    path = export(folder, truth, tmp_path / "export.json")
+    with registered(_fake(), "fake-quality"):
+        report = check(load_spec_text(SPEC), path, media=MediaSources(media_root=folder), cache_dir=tmp_path / "cache")
+    names = {i + 1: name for i, name in enumerate(sorted(truth))}
+    found: dict[str, set[str]] = {name: set() for name in truth}
+    for finding in report.findings:
+        if finding.task_id is not None and (finding.family == "quality" or finding.code.startswith("media-")):
+            found[names[finding.task_id]].add(finding.code)
+    return found
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_each_planted_defect_is_found_and_ordinary_pictures_are_left_alone(seed: int, tmp_path: Path) -> None:
+    truth = planted(tmp_path / "pictures", seed)
+    found = _found(tmp_path / "pictures", truth, tmp_path)
+    missed = [name for name, defect in truth.items() if defect and CODES[defect] not in found[name]]
+    false = [(name, codes) for name, codes in found.items() if not truth[name] and codes]
+    assert missed == [], {name: found[name] for name in missed}
+    assert len(false) <= 1, false
+
+
+def test_a_dataset_of_dark_pictures_does_not_flag_its_own_darkness(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "night"
+    folder.mkdir()
+    truth = {}
+    for i in range(40):
+        gain = 0.13 + 0.05 * (i % 4)
+        picture = Image.eval(scene(rng, (640, 480)), lambda v, gain=gain: int(v * gain))  # type: ignore[arg-type,misc]
+        picture.save(folder / f"night-{i:02d}.jpg", quality=90)
+        truth[f"night-{i:02d}.jpg"] = ""
+    found = _found(folder, truth, tmp_path)
+    assert not any("image-dark" in codes for codes in found.values())
+
+
+def test_measures_match_what_was_done_to_the_picture() -> None:
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(0)
+    base = scene(rng, (640, 480))
+    ordinary = measure(base, (640, 480), 60_000, None)
+    dark = measure(Image.eval(base, lambda v: int(v * 0.13)), (640, 480), 60_000, None)  # type: ignore[arg-type]
+    blurred = measure(base.filter(ImageFilter.GaussianBlur(7)), (640, 480), 60_000, None)  # type: ignore[attr-defined]
+    grey = measure(base.convert("L").convert("RGB"), (640, 480), 60_000, None)  # type: ignore[attr-defined]
+    assert dark.dark < 0.35 < ordinary.dark and blurred.sharpness < ordinary.sharpness / 2
+    assert grey.grayscale and not ordinary.grayscale
+    assert ordinary.aspect == pytest.approx(0.75) and ordinary.size == pytest.approx((640 * 480) ** 0.5)
+    data = io.BytesIO()
+    base.save(data, format="JPEG", quality=20)  # type: ignore[attr-defined]
+    assert jpeg_quality(Image.open(io.BytesIO(data.getvalue())).quantization) == pytest.approx(20, abs=1)
+    assert jpeg_quality(None) is None and jpeg_quality({0: [1, 2]}) is None
