@@ -55,18 +55,43 @@ def scene(rng: np.random.Generator, size: tuple[int, int]) -> object:
     return picture.filter(ImageFilter.GaussianBlur(0.6))
 
 
-def planted(folder: Path, seed: int, normal: int = 80) -> dict[str, str]:
-    """Write `normal` ordinary pictures and one of each defect (two of some) into `folder`; file name →
-    defect ("" for the ordinary ones)."""
+SIZES = ((640, 480), (600, 450), (640, 427), (512, 384), (720, 480))
+"""The ordinary pictures' sizes (a few cameras)."""
+DATASETS = {
+    "daylight": {},
+    "night": {"gain": 0.3},
+    "mixed cameras": {
+        "sizes": ((640, 480), (1280, 720), (480, 640), (800, 800), (1024, 576)),
+        "qualities": (55, 96),
+    },
+}
+"""Kinds of dataset the planted defects sit in: ordinary daylight pictures; a night dataset (every picture
+at 0.3 of its brightness: dark is its norm); pictures from several cameras (sizes, shapes and JPEG
+qualities that vary more)."""
+
+
+def planted(
+    folder: Path,
+    seed: int,
+    normal: int = 80,
+    gain: float = 1.0,
+    sizes: tuple[tuple[int, int], ...] = SIZES,
+    qualities: tuple[int, int] = (80, 96),
+) -> dict[str, str]:
+    """Write `normal` ordinary pictures and one of each defect (two of some) into `folder`, every picture at
+    `gain` of its brightness, of `sizes` and saved at JPEG `qualities`; file name → defect ("" for the
+    ordinary ones)."""
     from PIL import Image, ImageFilter
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    sizes = [(640, 480), (600, 450), (640, 427), (512, 384), (720, 480)]
     truth: dict[str, str] = {}
     for i in range(normal):
         name = f"ok-{i:03d}.jpg"
-        scene(rng, sizes[i % len(sizes)]).save(folder / name, quality=int(rng.integers(80, 96)))  # type: ignore[attr-defined]
+        ordinary: Image.Image = scene(rng, sizes[i % len(sizes)])  # type: ignore[assignment]
+        if gain != 1.0:
+            ordinary = Image.eval(ordinary, lambda v: int(v * gain))
+        ordinary.save(folder / name, quality=int(rng.integers(*qualities)))
         truth[name] = ""
     for defect in DEFECTS:
         for copy in range(2 if defect in ("dark", "blurry") else 1):
@@ -90,6 +115,8 @@ def planted(folder: Path, seed: int, normal: int = 80) -> dict[str, str]:
                 picture = picture.resize((640, 110))
             elif defect == "heavy_compression":
                 quality = 6
+            if gain != 1.0 and defect != "light":
+                picture = Image.eval(picture, lambda v: int(v * gain))
             if defect == "corrupt":
                 data = io.BytesIO()
                 picture.save(data, format="PNG")

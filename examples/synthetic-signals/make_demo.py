@@ -221,21 +221,73 @@ def clips(seed: int = SEED, out: Path = HERE) -> None:
     print(f"wrote export-clips.json: {len(planted)} loose segments planted")
 
 
+def deployment(seed: int = SEED, out: Path = HERE) -> None:
+    """A deployment sample and an unlabeled pool (deploy/, pool/, planted-deployment.json).
+
+    deploy/gate-1 is the camera the labeled data was shot like, but what it sees includes two scenarios the
+    labeled data lacks: figures far away (the labeled data has close and medium only) and timeouts at night
+    in front of a crowd; deploy/gate-2 is a darker camera (every picture at 0.45 of its brightness). pool/
+    holds unlabeled pictures: some far, some night-crowd timeouts (what labeling would fill), the rest like
+    the labeled data (what it would not)."""
+    from PIL import Image
+
+    rng = random.Random(seed + 3)
+    for folder in ("deploy/gate-1", "deploy/gate-2", "pool"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+        for old in (out / folder).glob("*.png"):
+            old.unlink()
+    planted: dict[str, list[str]] = {"far": [], "night-crowd": [], "pool-useful": []}
+
+    def ordinary() -> Scene:
+        return random_scene(rng, distance=rng.choice(["close", "medium"]))
+
+    def save(scene: Scene, path: str, darker: bool = False) -> None:
+        picture = render(scene)
+        if darker:
+            picture = Image.eval(picture, lambda v: int(v * 0.45))
+        picture.save(out / path)
+
+    for i in range(120):
+        name = f"deploy/gate-1/frame_{i:04d}.png"
+        if i % 5 == 1:  # planted: far away
+            save(random_scene(rng, distance="far"), name)
+            planted["far"].append(name)
+        elif i % 5 == 3:  # planted: a timeout at night in front of a crowd
+            save(random_scene(rng, gesture="timeout", lighting="night", bystanders="crowd"), name)
+            planted["night-crowd"].append(name)
+        else:
+            save(ordinary(), name)
+    for i in range(60):
+        save(ordinary(), f"deploy/gate-2/frame_{i:04d}.png", darker=True)
+    for i in range(150):
+        name = f"pool/unlabeled_{i:04d}.png"
+        if i % 6 == 2:
+            save(random_scene(rng, distance="far"), name)
+            planted["pool-useful"].append(name)
+        elif i % 6 == 4:
+            save(random_scene(rng, gesture="timeout", lighting="night", bystanders="crowd"), name)
+            planted["pool-useful"].append(name)
+        else:
+            save(ordinary(), name)
+    (out / "planted-deployment.json").write_text(json.dumps(planted, indent=2) + "\n")
+    print(f"wrote deploy/ (180 pictures) and pool/ (150): {', '.join(f'{k} {len(v)}' for k, v in planted.items())}")
+
+
 def specs(out: Path) -> None:
-    """The three specs in `out`, their model paths pointing at this folder's model."""
-    for name in ("spec.yaml", "spec-boxes.yaml", "spec-clips.yaml"):
+    """The specs in `out`, their model paths pointing at this folder's model."""
+    for name in ("spec.yaml", "spec-boxes.yaml", "spec-clips.yaml", "spec-deployment.yaml"):
         text = (HERE / name).read_text(encoding="utf-8").replace("model/", f"{(HERE / 'model').as_posix()}/")
         (out / name).write_text(text, encoding="utf-8")
 
 
-VERSIONS = {"images": images, "boxes": boxes, "clips": clips}
+VERSIONS = {"images": images, "boxes": boxes, "clips": clips, "deployment": deployment}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=SEED, help=f"the random seed (the committed demo: {SEED})")
     parser.add_argument("--out", type=Path, default=HERE, help="the folder to write (default: this one)")
-    parser.add_argument("--only", default=",".join(VERSIONS), help="which versions: images, boxes, clips")
+    parser.add_argument("--only", default=",".join(VERSIONS), help="which: images, boxes, clips, deployment")
     options = parser.parse_args()
     out = options.out.resolve()
     out.mkdir(parents=True, exist_ok=True)

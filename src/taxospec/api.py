@@ -1,27 +1,30 @@
-"""The Python facade: `check(spec, export) -> Report`, and the steps it is made of."""
+"""The Python facade: `check(spec, export) -> Report`, and the steps it is made of (the shared stages,
+reading and embedding, live in `taxospec.stages` and are re-exported here)."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from taxospec.__about__ import __version__
 from taxospec.checks.base import CheckContext
-from taxospec.checks.run import TaskLink, run_checks
+from taxospec.checks.run import run_checks
 from taxospec.coverage import Coverage, compute_coverage
 from taxospec.dataset import Dataset
-from taxospec.embeddings.space import EmbeddingSpace, load_precomputed
-from taxospec.errors import EmbeddingError, ExportError, OptionError
+from taxospec.deployment.run import deployment_summary, load_deployment, with_label_next
+from taxospec.deployment.todo_items import with_deployment
+from taxospec.embeddings.space import EmbeddingSpace
+from taxospec.errors import OptionError
 from taxospec.example_table import ExampleTable
 from taxospec.findings import CheckStat, ClassCount, Finding, Severity, Summary, cell_conditions
 from taxospec.media.sources import MediaSources, is_inline
-from taxospec.plugins.interfaces import ExportReader, LinksTasks
-from taxospec.plugins.registry import embedders, export_readers
 from taxospec.report import CellModel, Report
 from taxospec.spec.load import load_spec
 from taxospec.spec.model import Spec
+from taxospec.stages import build_embeddings as build_embeddings
+from taxospec.stages import read_export as read_export
+from taxospec.stages import reader_for as reader_for
+from taxospec.stages import task_links
 from taxospec.todo import TodoList, build_todo, with_scenario_gaps
 
 UsageError = OptionError
@@ -29,33 +32,6 @@ UsageError = OptionError
 
 MISSING = "(missing)"
 NO_SPLIT = "(none)"
-
-
-def reader_for(export: str | Path) -> ExportReader:
-    """The first registered reader that accepts `export`; `ExportError` with the first one's reason when
-    none does."""
-    reasons = []
-    for reader in export_readers():
-        reason = reader.sniff(Path(export))
-        if reason is None:
-            return reader
-        reasons.append(reason)
-    raise ExportError(reasons[0] if reasons else f"{export}: no export reader is installed")
-
-
-def read_export(spec: Spec, export: str | Path, config: object | None = None) -> Dataset:
-    """Read `export` against `spec` with the first registered reader that accepts it; `config` is the
-    project's labeling configuration in the reader's terms (for Label Studio: the XML's path, or parsed)."""
-    return reader_for(export).read(Path(export), spec, config)
-
-
-def task_links(export: str | Path, base_url: str | None) -> TaskLink | None:
-    """How findings link to their tasks under `base_url` (the labeling tool's URL), when the export's
-    reader can say."""
-    reader = reader_for(export)
-    if not base_url or not isinstance(reader, LinksTasks):
-        return None
-    return functools.partial(reader.task_link, base_url)
 
 
 def check(
@@ -73,6 +49,7 @@ def check(
     batch_size: int = 32,
     progress: bool = False,
     explore: bool = False,
+    deployment: list[str] | None = None,
 ) -> Report:
     """Check a Label Studio export against a spec and return the report (findings, statistics, counts).
 
@@ -81,7 +58,8 @@ def check(
     checks run on `embeddings` (an `EmbeddingSpace` or a precomputed file), or on embeddings computed with
     the spec's model from the media that `media` says where to find; without either they are skipped.
     `explore` adds what the HTML explorer shows: every example (`Report.examples`) and, with embeddings,
-    the examples' 2-D map and nearest neighbours (`scores.map`).
+    the examples' 2-D map and nearest neighbours (`scores.map`). The deployment checks measure the data
+    against the spec's `deployment` samples and the folders in `deployment` (with embeddings only).
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
@@ -96,96 +74,15 @@ def check(
         batch_size=batch_size,
         progress=progress,
     )
-    context = CheckContext(dataset, space)
+    deployed = None
+    if space is not None and space.unavailable_because is None:
+        deployed = load_deployment(
+            spec, deployment or [], media, cache_dir=cache_dir, device=device, batch_size=batch_size, progress=progress
+        )
+    context = CheckContext(dataset, space, deployed)
     link = task_links(export, ls_url)
     findings, stats = run_checks(dataset, link=link, select=select, embeddings=space, context=context)
     return build_report(dataset, findings, stats, str(export), context=context, explore=explore)
-
-
-def build_embeddings(
-    dataset: Dataset,
-    *,
-    embeddings: EmbeddingSpace | str | Path | None = None,
-    media: MediaSources | None = None,
-    embed: bool = True,
-    cache_dir: str | Path | None = None,
-    device: str = "auto",
-    batch_size: int = 32,
-    progress: bool = False,
-) -> EmbeddingSpace | None:
-    """The embedding space for `dataset`: given, loaded from a precomputed file, computed, or None."""
-    spec = dataset.spec
-    if not embed or not spec.embedding.enabled:
-        return None
-    if isinstance(embeddings, EmbeddingSpace):
-        return embeddings
-    if embeddings is not None:
-        task_ids = np.asarray(dataset.items.task_id, dtype=np.int64)[dataset.columns.task]
-        space = load_precomputed(embeddings, task_ids, dataset.samples.region_id)
-        space.search_device = device
-        return space
-    inline = any(is_inline(uri) for uri in dataset.items.media)  # pictures that came inside the tasks
-    if media is None and inline:
-        media = MediaSources()
-    if media is None or not (media.any or inline):
-        return None
-    return _computed_space(dataset, media, cache_dir=cache_dir, device=device, batch_size=batch_size, progress=progress)
-
-
-def _computed_space(
-    dataset: Dataset,
-    media: MediaSources,
-    *,
-    cache_dir: str | Path | None,
-    device: str,
-    batch_size: int,
-    progress: bool,
-) -> EmbeddingSpace:
-    """The embedding space computed with the spec's embedder (loaded only when something needs encoding),
-    with the perceptual hashes of the pictures; an unavailable space when only inlined pictures were to be
-    embedded and the model does not load."""
-    from taxospec.embeddings import picture_hashes
-    from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
-    from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRequest, lazy_embedder, loaded_embedder
-    from taxospec.embeddings.pipeline import embed_dataset
-
-    spec = dataset.spec
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
-    factory = embedders().get(spec.embedding.backend)
-    request = ModelRequest(
-        model=spec.embedding.model,
-        pretrained=spec.embedding.pretrained,
-        device=device,
-        spec_dir=Path(spec.source.path).parent if spec.source else None,
-        architecture_file=spec.embedding.architecture_file,
-    )
-
-    def folder(model_id: str, preprocess_id: str) -> Path:
-        return EmbeddingCache.folder_for(root, model_id, preprocess_id)
-
-    try:
-        embedder = lazy_embedder(factory, request, root, folder)
-    except EmbeddingError as exc:
-        if media.any:  # media the user pointed at: the model must load
-            raise
-        # pictures that came inside the tasks, unasked for: the embedding checks say why they skip
-        return EmbeddingSpace.unavailable(f"the pictures inlined in the tasks were not embedded: {exc}")
-
-    def run(embedder: LazyEmbedder) -> EmbeddingSpace:
-        cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
-        return embed_dataset(dataset, embedder, media, cache=cache, batch_size=batch_size, progress=progress)
-
-    try:
-        space = run(embedder)
-    except ModelChanged as changed:  # raised before anything was encoded: start over with the loaded model
-        space = run(loaded_embedder(changed.loaded, root, folder, request.recipe(factory)))  # it cannot change
-    hashes, properties = picture_hashes.wanted(dataset), picture_hashes.properties_wanted(dataset)
-    if hashes or properties:
-        found = picture_hashes.picture_facts(
-            dataset, media, space.content_hashes, root, hashes=hashes, properties=properties
-        )
-        space.perceptual_hashes, space.picture_properties = found
-    return space
 
 
 def todo(
@@ -201,35 +98,44 @@ def todo(
     device: str = "auto",
     batch_size: int = 32,
     progress: bool = False,
+    deployment: list[str] | None = None,
+    pool: str | None = None,
+    pool_size: int = 50,
 ) -> TodoList:
     """The collection to-do list for `export` against `spec` (for one `split`, with a plan for `budget`).
 
     With `embeddings` or `media` (as for `check`), the scenarios no example of a class looks like in
     embedding space (`scenario-gap`) are items too, as in `check`'s report; they are asked for across
-    splits, so a list for one `split` leaves them out."""
+    splits, so a list for one `split` leaves them out. With `media`, the uncovered scenarios of the
+    deployment sample (the spec's, and the folders in `deployment`) are items too, and `pool` (a folder,
+    glob or Label Studio export of unlabeled pictures) is ranked: its `pool_size` pictures to label first
+    (`TodoList.label_next`)."""
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     if split is not None and (spec.splits is None or split not in spec.splits.values):
         known = ", ".join(spec.splits.values) if spec.splits else "none: the spec has no splits section"
         raise OptionError(f"unknown split {split!r} (the spec's splits: {known})")
+    if pool is not None and (media is None or embeddings is not None or split is not None):
+        raise OptionError("--pool needs the labeled data's media (the media options), no --embeddings and no --split")
     dataset = read_export(spec, export, config)
     context = CheckContext(dataset)
     listed = build_todo(compute_coverage(dataset, context), str(export), split=split, budget=budget)
     if split is not None or (embeddings is None and media is None):
         return listed
-    space = build_embeddings(
-        dataset,
-        embeddings=embeddings,
-        media=media,
-        cache_dir=cache_dir,
-        device=device,
-        batch_size=batch_size,
-        progress=progress,
-    )
+    options: dict[str, Any] = {"cache_dir": cache_dir, "device": device, "batch_size": batch_size, "progress": progress}
+    space = build_embeddings(dataset, embeddings=embeddings, media=media, **options)
     if space is None:
         return listed
     findings, _ = run_checks(dataset, select={"scenario-gap"}, embeddings=space)
-    return _with_gaps(listed, dataset, context, findings)
+    listed = _with_gaps(listed, dataset, context, findings)
+    deployed = load_deployment(spec, deployment or [], media, **options) if embeddings is None else None
+    scored = CheckContext(dataset, space, deployed)
+    summary = deployment_summary(scored)
+    if summary is not None:
+        listed = with_deployment(listed, spec, summary, len(dataset.samples))
+    if pool is None:
+        return listed
+    return with_label_next(scored, listed, pool, media, pool_size, options)
 
 
 def _with_gaps(listed: TodoList, dataset: Dataset, context: CheckContext, findings: list[Finding]) -> TodoList:
@@ -261,10 +167,13 @@ def build_report(
     tables = score_tables(context, with_map=explore) if context is not None and scored else None
     examples = _example_table(dataset, context if tables is not None else None) if explore else None
     context_notes = context.embeddings.notes if context is not None and context.embeddings is not None else []
+    deployed = deployment_summary(context) if context is not None else None
     context = CheckContext(dataset)
     severities = {s.value: sum(1 for f in findings if f.severity == s) for s in Severity}
     coverage = compute_coverage(dataset, context)
     todo_list = _with_gaps(build_todo(coverage, export_label), dataset, context, findings)
+    if deployed is not None:
+        todo_list = with_deployment(todo_list, spec, deployed, len(dataset.samples))
     files, inline = _media_of(dataset, findings, every=explore)
     report = Report(
         taxospec_version=__version__,
@@ -289,6 +198,7 @@ def build_report(
         media=files,
         scores=tables,
         examples=examples,
+        deployment=deployed,
     )
     report.keep_inline_media(inline)
     return report

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr
 
+from taxospec.deployment.summary import DeploymentSummary
 from taxospec.errors import EXIT_FINDINGS, EXIT_OK
 from taxospec.example_table import ExampleTable
 from taxospec.findings import CheckStat, ClassCount, Finding, ReportModel, Severity, Summary
@@ -77,6 +78,9 @@ class Report(ReportModel):
     examples: ExampleTable | None = None
     """Every training example with its class, split, axis values and shape, when asked for (the HTML
     explorer shows them)."""
+    deployment: DeploymentSummary | None = None
+    """The labeled data against the deployment sample (coverage, uncovered scenarios, shift), when the spec
+    or the command line named one and the run had embeddings."""
     _inline_media: dict[int, str] = PrivateAttr(default_factory=dict)
 
     def keep_inline_media(self, inline: dict[int, str]) -> None:

@@ -23,8 +23,8 @@ from taxospec.coverage import COVERED, MISSING, Cell, Coverage, quota_fill
 from taxospec.findings import ReportModel
 from taxospec.spec.model import Spec
 
-Kind = Literal["class", "value", "combination", "hard-negative", "scenario"]
-_KIND_ORDER = {"class": 3, "value": 2, "combination": 1, "hard-negative": 4, "scenario": 5}
+Kind = Literal["class", "value", "combination", "hard-negative", "scenario", "deployment"]
+_KIND_ORDER = {"class": 3, "value": 2, "combination": 1, "hard-negative": 4, "scenario": 5, "deployment": 6}
 
 
 class TodoItem(ReportModel):
@@ -35,7 +35,8 @@ class TodoItem(ReportModel):
     kind: Kind
     """class (the class is short of its minimum), value (one axis value is thin), combination (a cell of a
     required combination is thin or missing), hard-negative (look-alikes are short of the ratio), scenario
-    (no example looks like an axis value, by the embeddings, whatever the annotations say)."""
+    (no example looks like an axis value, by the embeddings, whatever the annotations say), deployment (a
+    scenario of the deployment sample that no labeled example is like)."""
     class_name: str = Field(alias="class")
     """The class to collect."""
     role: str
@@ -56,6 +57,27 @@ class TodoItem(ReportModel):
     """missing (there are none) or under quota."""
     instruction: str
     """What to capture, in plain words."""
+    pictures: list[str] = Field(default_factory=list)
+    """Media URIs of pictures like what to capture (a deployment scenario's most typical ones)."""
+
+
+class PoolPick(ReportModel):
+    """One unlabeled picture to label next."""
+
+    rank: int
+    """1 = label first."""
+    media: str
+    """Its media URI."""
+    task_id: int | None
+    """Its Label Studio task id, when the pool is a project's tasks."""
+    gain: float
+    """How much open need it fills (to-do items matched, missing ones counting double)."""
+    fills: list[int]
+    """The ranks of the to-do items it fills."""
+    looks_like: str | None
+    """The class it looks like."""
+    conditions: dict[str, str]
+    """What it shows, per axis with value prompts (zero-shot)."""
 
 
 class CoverageSummary(ReportModel):
@@ -86,6 +108,8 @@ class TodoList(ReportModel):
     """The items, in the order to work through them."""
     budget: BudgetPlan | None = None
     """The budget plan, when a budget was given."""
+    label_next: list[PoolPick] | None = None
+    """The unlabeled pool's pictures to label first, when a pool was given (`taxospec todo --pool`)."""
 
 
 def build_todo(
@@ -271,10 +295,7 @@ def with_scenario_gaps(
                 instruction=instruction.rstrip(".") + " (no example looks like it, though some may be tagged so).",
             )
         )
-    if not extra:
-        return todo
-    ranked = sorted([*todo.items, *extra], key=lambda i: _rank_key(spec, i))
-    return todo.model_copy(update={"items": [i.model_copy(update={"rank": n}) for n, i in enumerate(ranked, 1)]})
+    return with_items(spec, todo, extra)
 
 
 def _look_alike_of(spec: Spec, class_name: str) -> list[str]:
@@ -320,6 +341,14 @@ def _instruction(
         group = f" from a {spec.splits.group_by} not used in training" if spec.splits.group_by else ""
         rules.append(f"put {'it' if missing == 1 else 'them'} in the {split!r} split{group}")
     return what + ("; " + "; ".join(rules) if rules else "") + "."
+
+
+def with_items(spec: Spec, todo: TodoList, extra: list[TodoItem]) -> TodoList:
+    """`todo` with the `extra` items, all ranked together."""
+    if not extra:
+        return todo
+    items = sorted([*todo.items, *extra], key=lambda i: _rank_key(spec, i))
+    return todo.model_copy(update={"items": [i.model_copy(update={"rank": n}) for n, i in enumerate(items, 1)]})
 
 
 def _rank_key(spec: Spec, item: TodoItem) -> tuple[object, ...]:

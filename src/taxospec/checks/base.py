@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,9 @@ from taxospec.dataset import Dataset, ReadIssue, SampleColumns
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.findings import Flag, Severity
 from taxospec.spec.model import Spec
+
+if TYPE_CHECKING:
+    from taxospec.deployment.embed import UnlabeledSpace
 
 P = TypeVar("P")
 T = TypeVar("T")
@@ -81,10 +84,14 @@ def check(
 class CheckContext:
     """The dataset plus the expensive derived data every check shares, each computed once."""
 
-    def __init__(self, dataset: Dataset, embeddings: EmbeddingSpace | None = None) -> None:
+    def __init__(
+        self, dataset: Dataset, embeddings: EmbeddingSpace | None = None, deployment: UnlabeledSpace | None = None
+    ) -> None:
+        """`deployment`: the embedded deployment sample, for the deployment checks."""
         self.dataset = dataset
         self.spec: Spec = dataset.spec
         self.embeddings = embeddings
+        self.deployment = deployment
         self.memo: dict[Any, Any] = {}
         """Work several checks share (the embedding view, the example scores, duplicate groups), keyed by
         what it is and the parameters it was computed with; filled on first use."""

@@ -3,7 +3,9 @@ or shape, or compressed hard — judged against the dataset's own spread, not on
 
 Each measure (`scores.picture_quality`) is flagged where a picture lies beyond the dataset's Tukey fence
 *and* past an absolute line (a night dataset's dark pictures are its norm; a dataset of bright pictures
-does not make a normal one dark). A corrupt or truncated picture is `media-unreadable`, never a crash.
+does not make a normal one dark) *and*, with a deployment sample, beyond the deployment's fence too (a
+dark training picture like the deployed camera's is what the data needs; `deployment-quality-shift`
+says when the deployment as a whole differs). A corrupt or truncated picture is `media-unreadable`, never a crash.
 Each picture is judged once, however many boxes its task has. They run where the embedding stage read
 the pictures (a media source given); `--no-embeddings` skips them.
 """
@@ -68,6 +70,12 @@ def pictures(ctx: CheckContext) -> dict[int, PictureProperties]:
     return found
 
 
+def _deployed(ctx: CheckContext) -> list[PictureProperties]:
+    """The deployment sample's picture properties, when the run has one."""
+    space = ctx.deployment
+    return list(space.properties.values()) if space is not None and space.settings is not None else []
+
+
 def fences(values: list[float], factor: float) -> tuple[float, float]:
     """Tukey's fences of `values`."""
     q1, q3 = np.percentile(np.asarray(values, dtype=np.float64), [25, 75])
@@ -88,6 +96,10 @@ def _judge(
     if len(found) < 4:
         raise SkipCheck(f"{len(found)} picture(s) measured, too few to know the dataset's spread")
     lower, upper = fences(list(found.values()), params.fence)
+    deployed = [v for props in _deployed(ctx) if (v := value(props)) is not None]
+    if len(deployed) >= 4:  # a picture like the deployment's is no defect, however unlike the data's
+        seen_lower, seen_upper = fences(deployed, params.fence)
+        lower, upper = min(lower, seen_lower), max(upper, seen_upper)
     edge = min(lower, line) if low else max(upper, line)
     spread = max(1e-9, upper - lower)
     flags = []

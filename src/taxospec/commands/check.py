@@ -120,6 +120,13 @@ def report_options(command: F) -> F:
 @click.option("--list-checks", is_flag=True, help="List every check with its family and severity, and exit.")
 @embedding_options
 @click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
+@click.option(
+    "--deployment",
+    multiple=True,
+    metavar="FOLDER",
+    help="A folder or glob of deployment pictures to measure the data against (repeatable; beside the "
+    "spec's `deployment` samples).",
+)
 @click.pass_context
 def check_command(
     ctx: click.Context,
@@ -132,6 +139,7 @@ def check_command(
     list_checks: bool,
     embedding: EmbeddingChoices,
     no_embeddings: bool,
+    deployment: tuple[str, ...],
     **source_values: Any,
 ) -> None:
     """Check a Label Studio export against the spec and report everything that breaks it.
@@ -144,6 +152,8 @@ def check_command(
     task when the media can be read).
     The embedding checks (CLIP with the spec's model) run when media can be read (--media-root,
     --ls-document-root, --ls-media-root, --allow-http, --media-map) or embeddings are given (--embeddings).
+    With a deployment sample (the spec's `deployment` section, or --deployment FOLDER), the deployment
+    checks say how much of it the data covers, which scenarios it lacks, and how its pictures differ.
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
     """
     from taxospec.plugins.registry import checks
@@ -163,7 +173,8 @@ def check_command(
     fmt = report.resolved_format()
     given = CheckInput(export, config)
     explore = fmt == "html" or report.explore
-    result, media, after = _run(spec, given, source_values, embedding, select, no_embeddings, explore)
+    embed = EmbedRun(embedding, not no_embeddings, list(deployment))
+    result, media, after = _run(spec, given, source_values, embed, select, explore)
     for step in after:
         step(result)
     if report.scores_path is not None:
@@ -174,6 +185,15 @@ def check_command(
     ctx.exit(result.exit_code(threshold))
 
 
+@dataclass(frozen=True)
+class EmbedRun:
+    """What the embedding stage is asked: the embedding options, whether to embed, deployment folders."""
+
+    choices: EmbeddingChoices
+    enabled: bool
+    deployment: list[str]
+
+
 NO_INPUT = "give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)"
 
 
@@ -181,9 +201,8 @@ def _run(
     spec: Spec,
     given: CheckInput,
     source_values: dict[str, Any],
-    embedding: EmbeddingChoices,
+    embed: EmbedRun,
     select: tuple[str, ...],
-    no_embeddings: bool,
     explore: bool,
 ) -> tuple[Report, MediaSources, list[Callable[[Report], None]]]:
     """Let each check source amend the input (a live project pulled into a temporary folder), then check
@@ -197,6 +216,7 @@ def _run(
             given = source.prepare(source_values, given, stack)
         if given.export is None:
             raise click.UsageError(NO_INPUT)
+        embedding = embed.choices
         media = embedding.sources(given.export.parent)
         report = run_check(
             spec,
@@ -206,12 +226,13 @@ def _run(
             select=set(select) or None,
             embeddings=embedding.embeddings,
             media=media,
-            embed=not no_embeddings,
+            embed=embed.enabled,
             cache_dir=embedding.cache_dir,
             device=embedding.device,
             batch_size=embedding.batch_size,
             progress=sys.stderr.isatty(),
             explore=explore,
+            deployment=embed.deployment,
         )
     return report, media, list(given.after)
 
@@ -243,13 +264,14 @@ def _render_options(
         return RenderOptions(fail_on=fail_on)
     from taxospec.render.explorer_media import explorer_media
     from taxospec.render.html import HTML_PER_CODE
-    from taxospec.render.thumbnails import thumbnails
+    from taxospec.render.thumbnails import deployment_pictures, thumbnails
 
     video = spec.media == "video"
     return RenderOptions(
         fail_on=fail_on,
         thumbnails=thumbnails(report, media, per_code=HTML_PER_CODE, video=video),
         explorer=explorer_media(report, media, video=video, limit=choices.pictures),
+        deployment=deployment_pictures(report, media),
     )
 
 

@@ -27,6 +27,26 @@ _BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "m
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the list to this file.")
 @embedding_options
+@click.option(
+    "--deployment",
+    multiple=True,
+    metavar="FOLDER",
+    help="A folder or glob of deployment pictures (repeatable; beside the spec's `deployment` samples): its "
+    "uncovered scenarios become items.",
+)
+@click.option(
+    "--pool",
+    metavar="FOLDER|EXPORT",
+    help="Unlabeled pictures (a folder, a glob, or a Label Studio export whose unannotated tasks are the pool) "
+    "to rank: which to label next.",
+)
+@click.option(
+    "--pool-size",
+    type=click.IntRange(min=1, max=100_000),
+    default=50,
+    show_default=True,
+    help="How many pool pictures to list.",
+)
 def todo_command(
     spec_path: Path,
     export: Path,
@@ -36,6 +56,9 @@ def todo_command(
     fmt: str | None,
     output: Path | None,
     embedding: EmbeddingChoices,
+    deployment: tuple[str, ...],
+    pool: str | None,
+    pool_size: int,
 ) -> None:
     """Write the collection to-do list: which scenarios are missing, and how many more to capture.
 
@@ -44,7 +67,10 @@ def todo_command(
     with a capture instruction, ranked (missing before thin, larger gaps first). With the media (the same
     options as `taxospec check`) or --embeddings, every scenario no example of a class looks like in
     embedding space (scenario-gap, with the spec's model) is an item too. --budget N says where N captures
-    raise coverage most, and what coverage they buy. Exit 0, or 2 for bad input.
+    raise coverage most, and what coverage they buy. With the media and a deployment sample (the spec's
+    `deployment`, or --deployment FOLDER), each scenario of the deployment no labeled example is like is an
+    item, with pictures of it. --pool ranks unlabeled pictures by how much of the list labeling each fills
+    ("Label these next"). Exit 0, or 2 for bad input.
     """
     import sys
 
@@ -66,6 +92,9 @@ def todo_command(
         device=embedding.device,
         batch_size=embedding.batch_size,
         progress=sys.stderr.isatty(),
+        deployment=list(deployment),
+        pool=pool,
+        pool_size=pool_size,
     )
     text = {"markdown": render_todo_markdown, "csv": render_todo_csv, "json": render_todo_json}[fmt](result)
     if output is None:

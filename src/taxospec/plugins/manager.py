@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.checks.duplicates",
     "taxospec.checks.embedding",
     "taxospec.checks.quality",
+    "taxospec.checks.deployment",
     "taxospec.media.resolvers",
     "taxospec.embeddings.encoder",
 )

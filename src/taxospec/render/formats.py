@@ -23,6 +23,8 @@ class RenderOptions:
     """Pictures of flagged tasks for HTML ((task id, moment) → `data:` URI)."""
     explorer: ExplorerMedia | None = None
     """The pictures of the HTML explorer (its map and table need none, the examples show them)."""
+    deployment: Mapping[str, str] | None = None
+    """Pictures of the deployment scenarios for HTML (example → `data:` URI)."""
 
 
 ReportRenderer = Callable[[Report, RenderOptions], str]
@@ -32,7 +34,11 @@ REPORT_FORMATS: dict[str, ReportRenderer] = {
     "markdown": lambda report, options: render_markdown(report),
     "junit": lambda report, options: render_junit(report, options.fail_on),
     "html": lambda report, options: render_html(
-        report, per_code=HTML_PER_CODE, thumbnails=options.thumbnails, explorer=options.explorer
+        report,
+        per_code=HTML_PER_CODE,
+        thumbnails=options.thumbnails,
+        explorer=options.explorer,
+        deployment=options.deployment,
     ),
 }
 """Every file format of the report, by name (`terminal` prints instead: `render_terminal`)."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from html import escape
 
 from taxospec.findings import Finding, Severity
+from taxospec.render.deployment_html import deployment_section
 from taxospec.render.explorer import ExplorerMedia, explorer_section
 from taxospec.render.html_scores import tightness_section
 from taxospec.report import CellModel, Report
@@ -104,10 +105,12 @@ def render_html(
     per_code: int = HTML_PER_CODE,
     thumbnails: Mapping[tuple[int, float | None], str] | None = None,
     explorer: ExplorerMedia | None = None,
+    deployment: Mapping[str, str] | None = None,
 ) -> str:
     """The whole report as one HTML document; `thumbnails` ((task id, moment) → `data:` URI, from
     `render.thumbnails`) puts a picture of the task (at the finding's moment, for a video) beside it. With
-    the report's `examples`, the explorer (`render.explorer`) comes first, with `explorer`'s pictures."""
+    the report's `examples`, the explorer (`render.explorer`) comes first, with `explorer`'s pictures;
+    `deployment` pictures the deployment scenarios (example → `data:` URI)."""
     s = report.summary
     parts = [
         "<!DOCTYPE html>",
@@ -126,11 +129,13 @@ def render_html(
         + ('<a href="#map">Map</a><a href="#examples">Examples</a>' if report.examples is not None else "")
         + '<a href="#classes">Classes</a><a href="#coverage">Coverage</a><a href="#todo">To collect</a>'
         + ('<a href="#tightness">Tightness</a>' if report.scores and report.scores.tightness else "")
+        + ('<a href="#deployment">Deployment</a>' if report.deployment is not None else "")
         + '<a href="#findings">Findings</a><a href="#checks">Checks</a></nav>',
         explorer_section(report, explorer),
         _classes(report),
         _coverage(report),
         _todo(report),
+        deployment_section(report, deployment or {}),
         tightness_section(report),
         _findings(report, per_code, thumbnails or {}),
         _checks(report),

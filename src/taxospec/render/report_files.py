@@ -53,9 +53,35 @@ def render_markdown(report: Report, *, per_code: int = 20) -> str:
             lines.append(f"- {where + ': ' if where else ''}{_escape(finding.message)}")
         if len(findings) > per_code:
             lines.append(f"- … and {len(findings) - per_code} more")
+    lines += _deployment(report)
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {note}" for note in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def _deployment(report: Report) -> list[str]:
+    """The deployment section: per sample, then the uncovered scenarios."""
+    found = report.deployment
+    if found is None:
+        return []
+    lines = [
+        "",
+        "## Deployment",
+        "",
+        f"{found.uncovered:.0%} of {found.pictures} deployment pictures have no labeled example like them.",
+        "",
+        "| sample | pictures | not covered | shift AUC |",
+        "|---|---:|---:|---:|",
+    ]
+    for s in found.samples:
+        auc = "" if s.shift_auc is None else f"{s.shift_auc:.2f}"
+        lines.append(f"| {_escape(s.name)} | {s.pictures} | {s.uncovered:.0%} | {auc} |")
+    if found.scenarios:
+        lines += ["", "| scenario | pictures | sample | what it shows | e.g. |", "|---:|---:|---|---|---|"]
+        for c in found.scenarios:
+            example = f"`{_escape(c.examples[0])}`" if c.examples else ""
+            lines.append(f"| {c.number} | {c.pictures} | {_escape(c.sample)} | {_escape(c.description)} | {example} |")
+    return lines
 
 
 def render_junit(report: Report, fail_on: Severity = Severity.ERROR) -> str:

@@ -67,7 +67,25 @@ def render_terminal(report: Report, console: Console, *, per_code: int = 5) -> N
     console.print(f"\n{verdict}")
 
 
+def _deployment(report: Report, console: Console) -> None:
+    found = report.deployment
+    if found is None:
+        return
+    samples = ", ".join(
+        f"{s.name} {s.uncovered:.0%}" + (f" (shift AUC {s.shift_auc:.2f})" if s.shift_auc is not None else "")
+        for s in found.samples
+    )
+    console.print(
+        f"\n[bold]Deployment[/]: {found.uncovered:.0%} of {found.pictures} pictures have no labeled example like "
+        f"them ({samples}); {len(found.scenarios)} uncovered scenario(s)",
+        highlight=False,
+    )
+    for s in found.scenarios[:5]:
+        console.print(f"  scenario {s.number}: {s.pictures} pictures in {s.sample}, {s.description}", highlight=False)
+
+
 def _coverage_and_todo(report: Report, console: Console, top: int = 5) -> None:
+    _deployment(report, console)
     c = report.coverage
     splits = ", ".join(f"{split} {share:.0%}" for split, share in c.by_split.items())
     console.print(

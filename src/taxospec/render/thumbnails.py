@@ -10,6 +10,7 @@ import itertools
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from taxospec.media.dispatch import locate_media, read_media
@@ -91,6 +92,36 @@ def _pictures_of_task(
         return {(task, m): _encoded(frame, size, quality) for m, frame in zip(moments, frames, strict=True)}
     except (MediaProblem, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return {}
+
+
+def deployment_pictures(report: Report, media: MediaSources) -> dict[str, str]:
+    """Each scenario example's thumbnail (example → `data:` URI): a folder sample's pictures read from
+    under its folder only, an export sample's through the run's media sources."""
+    found = report.deployment
+    if found is None:
+        return {}
+    folders = {s.name: s.folder for s in found.samples}
+    out = {}
+    for scenario in found.scenarios:
+        folder = folders.get(scenario.sample)
+        for example in scenario.examples:
+            if folder is not None:
+                root = Path(folder)
+                try:
+                    uri, sources = Path(example).relative_to(root).as_posix(), MediaSources(media_root=root)
+                except ValueError:
+                    continue
+            else:
+                uri, sources = example, media
+            picture = picture_thumbnail(uri, sources)
+            if picture is not None:
+                out[example] = picture
+    return out
+
+
+def picture_thumbnail(uri: str, sources: MediaSources) -> str | None:
+    """A still picture's thumbnail as a `data:` URI, read through `sources`; None when it cannot be read."""
+    return _pictures_of_task(0, uri, [None], sources, video=False).get((0, None))
 
 
 def _encoded(picture: Any, size: int = SIZE, quality: int = 80) -> str:

@@ -19,6 +19,7 @@ CSV_COLUMNS = (
     "missing",
     "status",
     "instruction",
+    "pictures",
 )
 
 
@@ -46,6 +47,7 @@ def render_todo_csv(todo: TodoList) -> str:
                 item.missing,
                 item.status,
                 item.instruction,
+                "; ".join(item.pictures),
             ]
         )
     return out.getvalue()
@@ -77,6 +79,7 @@ def render_todo_markdown(todo: TodoList) -> str:
         where = f" — `{_conditions(item, ', ')}`" if item.conditions else ""
         split = f" [{item.split}]" if item.split else ""
         lines.append(f"- [ ] **{item.instruction}**{split}{where} (have {item.have}, need {item.need}; {item.status})")
+        lines += [f"  - like `{_cell(picture)}`" for picture in item.pictures]
     if todo.budget is not None:
         b = todo.budget
         lines += [
@@ -92,7 +95,32 @@ def render_todo_markdown(todo: TodoList) -> str:
         for a in b.allocation:
             conditions = ", ".join(f"{k}={v}" for k, v in a.conditions.items()) or "any"
             lines.append(f"| {a.captures} | {a.class_name} | {a.split or 'train'} | {conditions} |")
+    if todo.label_next is not None:
+        lines += _label_next(todo)
     return "\n".join(lines) + "\n"
+
+
+def _label_next(todo: TodoList) -> list[str]:
+    """The pool's pictures to label first, as a table."""
+    lines = ["", f"## Label these next ({len(todo.label_next or [])} from the pool)", ""]
+    if not todo.label_next:
+        return [*lines, "No picture of the pool fills an open item."]
+    lines += [
+        "Each fills the items it names (their ranks above); what it looks like is the model's zero-shot guess.",
+        "",
+        "| # | picture | task | fills items | looks like | shows |",
+        "|---:|---|---:|---|---|---|",
+    ]
+    for pick in todo.label_next:
+        shows = ", ".join(f"{k}={v}" for k, v in pick.conditions.items())
+        task = str(pick.task_id) if pick.task_id is not None else ""
+        fills = ", ".join(f"#{r}" for r in pick.fills)
+        lines.append(f"| {pick.rank} | `{_cell(pick.media)}` | {task} | {fills} | {pick.looks_like or ''} | {shows} |")
+    return lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
 
 
 def _conditions(item: TodoItem, separator: str) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints
 
+from taxospec.spec.deployment import DeploymentSpec
 from taxospec.spec.settings import (
     CheckSetting,
     DuplicatesSpec,
@@ -185,6 +186,9 @@ class Spec(SpecModel):
     """The train / validation split. Default: no split is annotated, and no split checks run."""
     embedding: EmbeddingSpec = Field(default_factory=EmbeddingSpec)
     """The CLIP model for the embedding checks."""
+    deployment: DeploymentSpec | None = None
+    """Samples of unlabeled media from where the model will run, to measure the labeled data against
+    (coverage, uncovered scenarios, shift, picture quality). Default: none."""
     labelstudio: LabelStudioSpec = Field(default_factory=LabelStudioSpec)
     """Mapping to the control names of an existing Label Studio project."""
     checks: dict[str, CheckSetting] = Field(default_factory=dict)
