@@ -43,6 +43,22 @@ demo: $(STAMP)
 		--ls-document-root examples/synthetic-signals --cache-dir build/demo/cache \
 		-o build/demo/embeddings.html || [ $$? -eq 1 ]
 	@echo "open build/demo/embeddings.html (the explorer: the embedding map, every example, the findings pictured)"
+	@# deployment coverage: the labeled data against two deployment cameras, and what to label next from a pool
+	HF_HUB_OFFLINE=1 $(BIN)/taxospec check examples/synthetic-signals/spec-deployment.yaml \
+		examples/synthetic-signals/export.json --ls-document-root examples/synthetic-signals \
+		--cache-dir build/demo/cache --select deployment-uncovered --select deployment-shift \
+		--select deployment-axis-shift --select deployment-quality-shift --select image-grayscale \
+		-o build/demo/deployment.html || [ $$? -eq 1 ]
+	HF_HUB_OFFLINE=1 $(BIN)/taxospec check examples/synthetic-signals/spec-deployment.yaml \
+		examples/synthetic-signals/export.json --ls-document-root examples/synthetic-signals \
+		--cache-dir build/demo/cache --per-code 3 --select deployment-uncovered --select deployment-shift \
+		--select deployment-axis-shift --select deployment-quality-shift --select image-grayscale \
+		--select image-dark --select image-blurry || [ $$? -eq 1 ]
+	HF_HUB_OFFLINE=1 $(BIN)/taxospec todo examples/synthetic-signals/spec-deployment.yaml \
+		examples/synthetic-signals/export.json --ls-document-root examples/synthetic-signals \
+		--cache-dir build/demo/cache --pool examples/synthetic-signals/pool --pool-size 15 -o build/demo/label-next.md
+	@sed -n '/^## Label these next/,$$p' build/demo/label-next.md
+	@echo "open build/demo/deployment.html (coverage, the uncovered scenarios pictured) and build/demo/label-next.md"
 
 test: $(STAMP) browser lint typecheck pytest
 

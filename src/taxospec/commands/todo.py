@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options, with_root_options
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from taxospec.media.sources import MediaSources
+    from taxospec.spec.model import Spec
+    from taxospec.todo import TodoList
 
 _BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown"}
 
@@ -41,6 +51,18 @@ _BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "m
     "to rank: which to label next.",
 )
 @click.option(
+    "--url",
+    help="Label Studio URL: with --project, the project's unannotated tasks are the pool, and the picks are put "
+    "first there (a Data Manager tab, 'taxospec: label next').",
+)
+@click.option("--project", type=int, help="The Label Studio project whose unannotated tasks are the pool.")
+@click.option("--api-key", help="Label Studio token for --url; default: $LABEL_STUDIO_API_KEY.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of taxospec's state and locks (as for `check --write-back`).",
+)
+@click.option(
     "--pool-size",
     type=click.IntRange(min=1, max=100_000),
     default=50,
@@ -58,6 +80,10 @@ def todo_command(
     embedding: EmbeddingChoices,
     deployment: tuple[str, ...],
     pool: str | None,
+    url: str | None,
+    project: int | None,
+    api_key: str | None,
+    state_dir: Path | None,
     pool_size: int,
 ) -> None:
     """Write the collection to-do list: which scenarios are missing, and how many more to capture.
@@ -70,18 +96,48 @@ def todo_command(
     raise coverage most, and what coverage they buy. With the media and a deployment sample (the spec's
     `deployment`, or --deployment FOLDER), each scenario of the deployment no labeled example is like is an
     item, with pictures of it. --pool ranks unlabeled pictures by how much of the list labeling each fills
-    ("Label these next"). Exit 0, or 2 for bad input.
+    ("Label these next"); with --url and --project instead, the project's unannotated tasks are the pool and
+    the picks are put first in Label Studio (a `taxospec-label-next` prediction scored by rank, and the Data
+    Manager tab "taxospec: label next"). Exit 0, or 2 for bad input.
     """
-    import sys
-
-    from taxospec.api import todo as build
     from taxospec.render.todo import render_todo_csv, render_todo_json, render_todo_markdown
     from taxospec.spec import load_spec
 
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "markdown")
     media = embedding.sources(export.parent)
-    result = build(
-        embedding.spec_with_model(load_spec(spec_path)),
+    live = LiveProject.given(url, project, api_key, pool)
+
+    listed = functools.partial(
+        _listed, load_spec(spec_path), export, config, split, budget, embedding, media, list(deployment), pool_size
+    )
+    result = live.run(listed, state_dir) if live is not None else listed(pool)
+    text = {"markdown": render_todo_markdown, "csv": render_todo_csv, "json": render_todo_json}[fmt](result)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(output, text)
+        click.echo(f"wrote {output} ({len(result.items)} items)", err=True)
+
+
+def _listed(
+    spec: Spec,
+    export: Path,
+    config: Path | None,
+    split: str | None,
+    budget: int | None,
+    embedding: EmbeddingChoices,
+    media: MediaSources,
+    deployment: list[str],
+    pool_size: int,
+    pool: str | None,
+) -> TodoList:
+    """The to-do list (`taxospec.api.todo`) with the command's options, for the pool at `pool`."""
+    import sys
+
+    from taxospec.api import todo as build
+
+    return build(
+        embedding.spec_with_model(spec),
         export,
         config=config,
         split=split,
@@ -92,16 +148,46 @@ def todo_command(
         device=embedding.device,
         batch_size=embedding.batch_size,
         progress=sys.stderr.isatty(),
-        deployment=list(deployment),
+        deployment=deployment,
         pool=pool,
         pool_size=pool_size,
     )
-    text = {"markdown": render_todo_markdown, "csv": render_todo_csv, "json": render_todo_json}[fmt](result)
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_text_atomic(output, text)
-        click.echo(f"wrote {output} ({len(result.items)} items)", err=True)
+
+
+@dataclass(frozen=True)
+class LiveProject:
+    """A Label Studio project whose unannotated tasks are the pool, and where the picks are put first."""
+
+    url: str
+    project: int
+    api_key: str | None
+
+    @classmethod
+    def given(cls, url: str | None, project: int | None, api_key: str | None, pool: str | None) -> LiveProject | None:
+        """The project named by --url and --project (None without them); a usage error for half of it, or
+        with --pool too."""
+        if url is None and project is None:
+            return None
+        if url is None or project is None or pool is not None:
+            raise click.UsageError("the live pool takes --url and --project together, and no --pool")
+        return cls(url, project, api_key)
+
+    def run(self, listed: Callable[[str | None], TodoList], state: Path | None) -> TodoList:
+        """Pull the project, rank its unannotated tasks with `listed`, and put the picks first."""
+        from taxospec.plugins.labelstudio.client import connect
+        from taxospec.plugins.labelstudio.label_next import pull_pool, put_first
+        from taxospec.plugins.labelstudio.locks import project_lock, state_dir
+
+        client = connect(self.url, self.api_key)
+        with tempfile.TemporaryDirectory(prefix="taxospec-pool-") as folder:
+            result = listed(str(pull_pool(client, self.project, Path(folder))))
+        with project_lock(state_dir(state), self.url, self.project):
+            written, cleared = put_first(client, self.project, result.label_next or [])
+        click.echo(
+            f"put {written} task(s) first in project {self.project} (tab 'taxospec: label next'), cleared {cleared}",
+            err=True,
+        )
+        return result
 
 
 @hookimpl

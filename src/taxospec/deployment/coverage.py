@@ -112,8 +112,10 @@ def _thresholds(own_distance: npt.NDArray[np.float64], labels: list[str | None],
 def _scenarios(
     vectors: npt.NDArray[np.float32], uncovered: Rows, link: float, min_scenario: int
 ) -> tuple[list[Rows], int]:
-    """Groups of uncovered rows joined by near neighbours (within `link`), largest first, each ordered
-    from its most central picture; and how many uncovered rows are in no group of `min_scenario`."""
+    """Groups of uncovered rows joined by near neighbours, largest first, each ordered from its most
+    central picture; and how many uncovered rows are in no group of `min_scenario`. Two pictures are
+    joined within `link` (the labeled data's own nearest-neighbour fence) or within the uncovered
+    pictures' own fence, whichever is wider: a scenario seen a few times is sparser than the labeled data."""
     from taxospec.embeddings.index import NeighborIndex
 
     if len(uncovered) == 0:
@@ -122,6 +124,7 @@ def _scenarios(
         return ([uncovered] if min_scenario <= 1 else []), (0 if min_scenario <= 1 else 1)
     points = vectors[uncovered]
     sims, ids = NeighborIndex(points, device="cpu").knn(min(LINKS, len(points) - 1))
+    link = max(link, tukey_fence(1.0 - sims[:, 0].astype(np.float64), 1.5))
     pairs = [
         (i, int(j))
         for i in range(len(points))

@@ -31,7 +31,7 @@ def label_next(
         classes = voted_classes(labeled, labels, pool.vectors)
     scenario_match = _scenario_match(items, pool, labeled, labels, found)
     seen = PoolView(pool.vectors, pool.uris, [*pool.task_ids], guesses, classes, scenario_match)
-    return rank_pool(context.spec, items, seen, top, _duplicate_distance(context, labeled))
+    return rank_pool(context.spec, items, seen, top, duplicate_distance(context, labeled))
 
 
 def _scenario_match(
@@ -65,7 +65,7 @@ def _scenario_match(
     return out
 
 
-def _duplicate_distance(context: CheckContext, labeled: npt.NDArray[np.float32]) -> float:
+def duplicate_distance(context: CheckContext, labeled: npt.NDArray[np.float32]) -> float:
     """The near-duplicate distance of the labeled data (`duplicates.relative_distance` × its median
     nearest-neighbour distance): a pick closer than this to another pick adds nothing."""
     from taxospec.embeddings.index import NeighborIndex

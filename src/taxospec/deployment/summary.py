@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from pydantic import Field
 
 from taxospec.deployment.analysis import DeploymentAnalysis
@@ -79,6 +80,8 @@ class DeploymentSummary(ReportModel):
     samples: list[SampleCoverage]
     scenarios: list[ScenarioModel]
     axes: dict[str, list[AxisValueShare]]
+    uncovered_pictures: list[str] = Field(default_factory=list)
+    """Every deployment picture with no labeled example like it (paths as `examples` gives them)."""
     """Per axis with value prompts, each value's share in deployment and in the data."""
 
 
@@ -135,4 +138,5 @@ def summarize(found: DeploymentAnalysis) -> DeploymentSummary:
         samples=samples,
         scenarios=scenarios,
         axes=axes,
+        uncovered_pictures=[space.uris[int(r)] for r in np.flatnonzero(~coverage.covered)],
     )
