@@ -73,3 +73,37 @@ def test_the_picks_are_put_first_in_the_data_manager(server: str, run_cli: Run, 
 
     both = run_cli(*args, *live, "--pool", DEMO / "pool")
     assert both.exit_code == 2 and "no --pool" in both.stderr
+
+
+def test_a_live_project_is_a_deployment_sample(server: str, run_cli: Run, tmp_path: Any) -> None:
+    """A `deployment` sample `{project, url}`: the project's tasks are exported on each run and their
+    pictures read through the media options, as an export's would be."""
+    from label_studio_sdk import LabelStudio
+
+    client = LabelStudio(base_url=server, api_key=TOKEN)
+    project = client.projects.create(title="production frames", label_config=_IMAGE_CONFIG).id
+    frames = sorted(p.name for p in (DEMO / "deploy" / "gate-1").glob("*.png"))
+    client.projects.import_tasks(
+        id=project, request=[{"image": f"/data/local-files/?d=deploy/gate-1/{n}"} for n in frames]
+    )
+    text = SPEC.read_text(encoding="utf-8").replace("model/", f"{(DEMO / 'model').as_posix()}/")
+    head, _, tail = text.partition("deployment:\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        head
+        + f"deployment:\n  samples:\n    - {{name: live, project: {project}, url: '{server}'}}\n\n"
+        + tail[tail.index("checks:") :],
+        encoding="utf-8",
+    )
+    args = ["check", spec, DEMO / "export.json", "--ls-document-root", DEMO, "--cache-dir", tmp_path / "cache"]
+    result = run_cli(*args, "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    [sample] = json.loads(result.stdout)["deployment"]["samples"]
+    assert (sample["name"], sample["pictures"], sample["unreadable"]) == ("live", len(frames), 0)
+    assert sample["uncovered"] > 0.1, "its far figures are not covered"
+
+
+_IMAGE_CONFIG = (
+    '<View><Image name="image" value="$image"/><Choices name="label" toName="image">'
+    '<Choice value="timeout"/></Choices></View>'
+)

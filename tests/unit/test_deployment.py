@@ -106,6 +106,8 @@ def test_the_deployment_section_is_validated() -> None:
         ("deployment: {samples: []}", "lists no sample"),
         ("deployment: {samples: [{name: x, path: a}, {name: x, path: b}]}", "distinct names: x"),
         ("deployment: {samples: [{name: 'a b', path: a}]}", "deployment.samples[0].name"),
+        ("deployment: {samples: [{name: x, path: a, url: 'http://ls'}]}", "`url` goes with `project`"),
+        ("deployment: {samples: [{name: x, project: 3, url: 'ftp://ls'}]}", "deployment.samples[0].url"),
     ]:
         with pytest.raises(SpecError, match=None) as raised:
             load_spec_text(SPEC + bad + "\n")
@@ -126,6 +128,20 @@ def test_a_folder_sample_lists_its_pictures_only(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(OptionError, match="no picture"):
         folder_media("cam", "empty", tmp_path, 10)
+
+
+def test_a_project_sample_needs_its_label_studio(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from taxospec.deployment.sources import samples_of
+
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    spec = load_spec_text(SPEC + "deployment: {samples: [{name: live, project: 3}]}\n")
+    assert spec.deployment is not None
+
+    def never(*args: object) -> Path:
+        raise AssertionError("nothing is pulled without a URL")
+
+    with pytest.raises(OptionError, match="give its `url` \\(or set LABEL_STUDIO_URL\\)"):
+        samples_of(spec.deployment, tmp_path, None, never, never)
 
 
 def test_folders_given_on_the_command_line_become_named_samples() -> None:

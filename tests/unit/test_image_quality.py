@@ -83,3 +83,35 @@ def test_measures_match_what_was_done_to_the_picture() -> None:
     base.save(data, format="JPEG", quality=20)  # type: ignore[attr-defined]
     assert jpeg_quality(Image.open(io.BytesIO(data.getvalue())).quantization) == pytest.approx(20, abs=1)
     assert jpeg_quality(None) is None and jpeg_quality({0: [1, 2]}) is None
+
+
+def _dark_dataset(folder: Path, rng: np.random.Generator, gains: list[float]) -> dict[str, str]:
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    truth = {}
+    for i, gain in enumerate(gains):
+        picture = Image.eval(scene(rng, (640, 480)), lambda v, gain=gain: int(v * gain))  # type: ignore[arg-type,misc]
+        picture.save(folder / f"p-{i:02d}.jpg", quality=90)
+        truth[f"p-{i:02d}.jpg"] = ""
+    return truth
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_dark_picture_like_the_deployment_is_not_flagged(seed: int, tmp_path: Path) -> None:
+    """Three dark training pictures among bright ones are flagged dark — unless the deployment sample is
+    that dark: then they are what the data needs, and the deployment sample is reported darker instead."""
+    rng = np.random.default_rng(seed)
+    truth = _dark_dataset(tmp_path / "train", rng, [1.0] * 30 + [0.13] * 3)
+    _dark_dataset(tmp_path / "deploy", rng, [0.15] * 12)
+    path = export(tmp_path / "train", truth, tmp_path / "export.json")
+    media = MediaSources(media_root=tmp_path / "train")
+    with registered(_fake(), "fake-quality-deploy"):
+        alone = check(load_spec_text(SPEC), path, media=media, cache_dir=tmp_path / "cache")
+        deployed = check(
+            load_spec_text(SPEC), path, media=media, cache_dir=tmp_path / "cache", deployment=[str(tmp_path / "deploy")]
+        )
+    assert alone.counts_by_code()["image-dark"] == 3
+    assert deployed.counts_by_code()["image-dark"] == 0
+    shifts = [f.message for f in deployed.findings if f.code == "deployment-quality-shift"]
+    assert any("'deploy' is darker than your data" in message for message in shifts), shifts

@@ -36,11 +36,20 @@ def load_deployment(
     if settings is None:
         return None
     spec_dir = Path(spec.source.path).parent if spec.source and spec.source.path != "<spec>" else Path.cwd()
-    samples = samples_of(settings, spec_dir, media, functools.partial(read_export, spec))
+    samples = samples_of(settings, spec_dir, media, functools.partial(read_export, spec), pull_project)
     options = {"cache_dir": cache_dir, "device": device, "batch_size": batch_size, "progress": progress}
     space = embed_unlabeled(spec, samples, options)
     space.settings = settings
     return space
+
+
+def pull_project(url: str, project: int, folder: Path) -> Path:
+    """A live Label Studio project exported into `folder` (the token from $LABEL_STUDIO_API_KEY)."""
+    from taxospec.plugins.labelstudio.client import connect, pull
+
+    export = folder / f"project-{project}.json"
+    pull(connect(url), project, export)
+    return export
 
 
 def embed_unlabeled(spec: Spec, samples: list[SampleMedia], options: dict[str, Any]) -> UnlabeledSpace:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -97,6 +98,8 @@ def spaced(items: list[T], most: int) -> list[T]:
 
 ReadExport = Callable[[Path], Dataset]
 """Reads an export against the run's spec (`taxospec.api.read_export`)."""
+PullProject = Callable[[str, int, Path], Path]
+"""Exports a live project (URL, project id) into a folder and returns the export's path."""
 
 
 def export_media(
@@ -127,18 +130,30 @@ def export_media(
 
 
 def samples_of(
-    settings: DeploymentSpec, spec_dir: Path, media: MediaSources | None, read: ReadExport
+    settings: DeploymentSpec,
+    spec_dir: Path,
+    media: MediaSources | None,
+    read: ReadExport,
+    pull: PullProject,
 ) -> list[SampleMedia]:
-    """The pictures of every sample of `settings` (paths relative to `spec_dir`)."""
+    """The pictures of every sample of `settings` (paths relative to `spec_dir`; a live project exported
+    with `pull` into a temporary folder, removed once read)."""
     out = []
     for sample in settings.samples:
         label = f"deployment sample {sample.name!r}"
         if sample.path is not None:
             found = folder_media(label, sample.path, spec_dir, sample.max_examples)
-        else:
-            assert sample.export is not None
+        elif sample.export is not None:
             export = Path(sample.export) if os.path.isabs(sample.export) else spec_dir / sample.export
             found = export_media(label, export, read, media, sample.max_examples)
+        else:
+            assert sample.project is not None
+            url = sample.url or os.environ.get("LABEL_STUDIO_URL")
+            if not url:
+                raise OptionError(f"{label} is project {sample.project}: give its `url` (or set LABEL_STUDIO_URL)")
+            with tempfile.TemporaryDirectory(prefix="taxospec-deployment-") as folder:
+                export = pull(url, sample.project, Path(folder))
+                found = export_media(label, export, read, media, sample.max_examples)
         out.append(replace(found, name=sample.name))
     return out
 

@@ -13,8 +13,8 @@ SampleName = Annotated[str, StringConstraints(min_length=1, max_length=100, patt
 
 
 class DeploymentSample(SpecModel):
-    """One sample of deployment media: a folder or glob of pictures, or a Label Studio export of the
-    production frames (its tasks' media; their annotations, if any, are not read)."""
+    """One sample of deployment media: a folder or glob of pictures, a Label Studio export of the production
+    frames, or a live Label Studio project of them (its tasks' media; annotations, if any, are not read)."""
 
     name: SampleName
     """What the report calls it: the camera, the site, the capture run."""
@@ -23,13 +23,20 @@ class DeploymentSample(SpecModel):
     export: Annotated[str, StringConstraints(min_length=1)] | None = None
     """A Label Studio export (JSON) whose tasks are deployment frames, relative to the spec; their media
     are found where `taxospec check`'s media options say."""
+    project: Annotated[int, Field(ge=1)] | None = None
+    """A live Label Studio project whose tasks are deployment frames (exported on each run; the token from
+    $LABEL_STUDIO_API_KEY); their media are found where `taxospec check`'s media options say."""
+    url: Annotated[str, StringConstraints(min_length=1, pattern=r"^https?://")] | None = None
+    """The Label Studio of `project` (default: $LABEL_STUDIO_URL)."""
     max_examples: Annotated[int, Field(ge=1, le=1_000_000)] = 5000
     """At most this many of its pictures are used, evenly spaced in name order."""
 
     @model_validator(mode="after")
     def _one_source(self) -> DeploymentSample:
-        if (self.path is None) == (self.export is None):
-            raise ValueError("a deployment sample has exactly one of `path` (folder or glob) and `export`")
+        if sum(source is not None for source in (self.path, self.export, self.project)) != 1:
+            raise ValueError("a deployment sample has exactly one of `path` (folder or glob), `export` and `project`")
+        if self.url is not None and self.project is None:
+            raise ValueError("`url` goes with `project` (the Label Studio the project is on)")
         return self
 
 
