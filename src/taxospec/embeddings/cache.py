@@ -117,10 +117,7 @@ class EmbeddingCache:
     def put(self, keys: list[str], vectors: npt.NDArray[np.float32]) -> None:
         """Store one batch durably (atomic file write), then in memory. Vectors without a direction (NaN,
         infinite or zero: a broken model) are not kept: the next run tries them again."""
-        half = np.asarray(vectors, dtype=np.float16)
-        usable = np.isfinite(half).all(axis=1) & np.any(half != 0, axis=1)
-        if not usable.all():
-            keys, half = [k for k, ok in zip(keys, usable.tolist(), strict=True) if ok], half[usable]
+        keys, half = usable_rows(keys, vectors)
         if not keys:
             return
         self._block_files.append(self._write(keys, half))
@@ -177,13 +174,27 @@ class EmbeddingCache:
         return self._stacked
 
     def _write(self, keys: list[str], half: npt.NDArray[np.float16]) -> Path:
-        """Write one batch file atomically (and durably); its final path."""
-        final = self.folder / f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
-        try:
-            write_atomic(final, lambda handle: np.savez(handle, keys=join_strings(keys), vectors=half), durable=True)
-        except OSError as exc:
-            raise EmbeddingError(f"the embedding cache {self.folder} cannot be written: {exc}") from None
-        return final
+        return write_batch(self.folder, keys, half)
+
+
+def write_batch(folder: Path, keys: list[str], half: npt.NDArray[np.float16]) -> Path:
+    """Write one batch file into a cache `folder` atomically (and durably, under a name no other writer
+    takes); its final path. Writers on several machines may share the folder."""
+    final = folder / f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
+    try:
+        write_atomic(final, lambda handle: np.savez(handle, keys=join_strings(keys), vectors=half), durable=True)
+    except OSError as exc:
+        raise EmbeddingError(f"the embedding cache {folder} cannot be written: {exc}") from None
+    return final
+
+
+def usable_rows(keys: list[str], vectors: npt.NDArray[np.float32]) -> tuple[list[str], npt.NDArray[np.float16]]:
+    """The keys and float16 vectors worth keeping: not NaN, infinite or zero (a broken model's)."""
+    half = np.asarray(vectors, dtype=np.float16)
+    usable = np.isfinite(half).all(axis=1) & np.any(half != 0, axis=1)
+    if not usable.all():
+        keys, half = [k for k, ok in zip(keys, usable.tolist(), strict=True) if ok], half[usable]
+    return keys, half
 
 
 class ContentMemo:

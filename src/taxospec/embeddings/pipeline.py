@@ -98,7 +98,7 @@ def embed_dataset(
         decoded: Iterator[TaskResult] = in_processes(plans, sources, pil_stage, run.video, workers, cache)
     else:
         decoded = _ordered(run.prepare, todo, workers)
-    with _progress(progress, len(run.tasks)) as advance, _torch_threads(embedder), closing(run.stages):
+    with progress_bar(progress, len(run.tasks)) as advance, _torch_threads(embedder), closing(run.stages):
         advance(len(run.tasks) - len(todo))
         for result in decoded:
             advance(1)
@@ -351,7 +351,7 @@ def _ordered(func: Any, tasks: list[int], workers: int) -> Iterator[TaskResult]:
             yield from done
 
 
-class _progress:
+class progress_bar:
     """A rich progress bar with rate and ETA on stderr (a no-op when turned off)."""
 
     def __init__(self, enabled: bool, total: int) -> None:

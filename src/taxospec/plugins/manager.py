@@ -19,6 +19,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "taxospec.commands.spec",
     "taxospec.commands.check",
     "taxospec.commands.todo",
+    "taxospec.commands.embed",
     "taxospec.plugins.labelstudio.commands",
     "taxospec.commands.plugins",
     "taxospec.plugins.labelstudio.plugin",

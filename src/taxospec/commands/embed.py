@@ -1,0 +1,103 @@
+"""The `taxospec embed` command (a built-in plugin): fill the embedding cache, on this machine or on a Ray
+cluster, so that a later `taxospec check` reads every vector from it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options, with_root_options
+from taxospec.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from taxospec.dataset import Dataset
+    from taxospec.media.sources import MediaSources
+
+
+@click.command(name="embed")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
+@click.argument("export", metavar="EXPORT", type=click.Path(path_type=Path))
+@click.option("--config", type=click.Path(path_type=Path), help="The project's labeling config (XML).")
+@embedding_options
+@click.option(
+    "--ray",
+    "address",
+    metavar="ADDRESS",
+    help="Run on a Ray cluster: host:port of its head, ray://host:port (Ray client), auto, or local (start one "
+    "here). The cache folder (--cache-dir) must be one every node sees.",
+)
+@click.option("--encoders", type=click.IntRange(min=1, max=4096), default=1, show_default=True, help="Encoder actors.")
+@click.option(
+    "--gpus-per-encoder",
+    type=click.FloatRange(min=0, max=8),
+    default=0.0,
+    show_default=True,
+    help="GPUs each encoder actor takes (0: encode on CPUs).",
+)
+def embed_command(
+    spec_path: Path,
+    export: Path,
+    config: Path | None,
+    embedding: EmbeddingChoices,
+    address: str | None,
+    encoders: int,
+    gpus_per_encoder: float,
+) -> None:
+    """Embed every example of EXPORT with the spec's model into the cache, and say how it went.
+
+    Without --ray it runs here (as `taxospec check` would); with --ray ADDRESS, Ray Data reads and decodes
+    the media in CPU tasks and encoder actors (--encoders, --gpus-per-encoder) encode them, writing into the
+    same content-addressed cache (--cache-dir, on storage every node sees): a later `taxospec check` with
+    that cache encodes nothing. Nothing the cache holds is encoded again. Exit 0, or 2 for bad input (an
+    unreachable cluster among it).
+    """
+    from taxospec.api import read_export
+    from taxospec.spec import load_spec
+
+    spec = embedding.spec_with_model(load_spec(spec_path))
+    media = embedding.sources(export.parent)
+    dataset = read_export(spec, export, config)
+    if address is None:
+        _here(dataset, media, embedding)
+        return
+    from taxospec.embeddings.ray_run import RaySettings, embed_on_ray
+
+    settings = RaySettings(address, encoders, gpus_per_encoder, embedding.batch_size)
+    done = embed_on_ray(dataset, media, settings, cache_dir=embedding.cache_dir, progress=sys.stderr.isatty())
+    rate = done.read / done.seconds if done.seconds > 0 else 0.0
+    click.echo(
+        f"embedded on Ray at {address}: {done.tasks} task(s), {done.read} read ({rate:.1f}/s), "
+        f"{done.written} vector(s) written, {len(done.issues)} task(s) unreadable; {done.seconds:.1f} s"
+    )
+    for issue in done.issues[:10]:
+        click.echo(f"  task row {issue.task}: {issue.code}: {issue.message}", err=True)
+
+
+def _here(dataset: Dataset, media: MediaSources, embedding: EmbeddingChoices) -> None:
+    """The single-process stage (as `check` runs it)."""
+    import time
+
+    from taxospec.stages import build_embeddings
+
+    started = time.monotonic()
+    space = build_embeddings(
+        dataset,
+        media=media,
+        cache_dir=embedding.cache_dir,
+        device=embedding.device,
+        batch_size=embedding.batch_size,
+        progress=sys.stderr.isatty(),
+    )
+    seconds = time.monotonic() - started
+    count = len(space.samples) if space is not None else 0
+    issues = len(space.issues) if space is not None else 0
+    click.echo(f"embedded here: {count} example(s) in the cache, {issues} task(s) unreadable; {seconds:.1f} s")
+
+
+@hookimpl
+def taxospec_register_commands(cli: click.Group) -> None:
+    """Register `taxospec embed`, with an option for each media root of the registered resolvers."""
+    cli.add_command(with_root_options(embed_command))

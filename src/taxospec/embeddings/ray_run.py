@@ -1,0 +1,90 @@
+"""`taxospec embed --ray`: the driver's side of the embedding stage on a Ray cluster — plan what the cache
+lacks, run it (`ray_stage`), remember what was read, merge the cache's batch files."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from taxospec.dataset import Dataset, ReadIssue
+from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
+from taxospec.embeddings.lazy import ModelRequest, lazy_embedder
+from taxospec.embeddings.ray_stage import RayOutcome, RayPlan, collect, connect, plan_rows, remember, run_on_ray
+from taxospec.errors import EmbeddingError
+from taxospec.media.sources import MediaSources
+from taxospec.plugins.interfaces import SplitsPreprocessing
+from taxospec.plugins.registry import embedders
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """Where and how wide to run."""
+
+    address: str
+    """`host:port` of a running cluster, `ray://host:port` (Ray client), `auto`, or `local`."""
+    encoders: int = 1
+    """Encoder actors (each holds the model: one per GPU)."""
+    gpus_per_encoder: float = 0.0
+    """GPUs each encoder takes (0: CPU encoders)."""
+    batch_size: int = 32
+
+
+@dataclass(frozen=True)
+class EmbedSummary:
+    """What a run did."""
+
+    tasks: int
+    read: int
+    """Tasks whose media was read (the rest were known unchanged with every vector cached)."""
+    written: int
+    """Vectors encoded and written."""
+    issues: list[ReadIssue]
+    seconds: float
+
+
+def embed_on_ray(
+    dataset: Dataset,
+    media: MediaSources,
+    settings: RaySettings,
+    *,
+    cache_dir: str | Path | None = None,
+    progress: bool = False,
+) -> EmbedSummary:
+    """Embed `dataset` on the Ray cluster of `settings` into the cache under `cache_dir`."""
+    from taxospec.embeddings.pipeline import progress_bar
+
+    started = time.monotonic()
+    spec = dataset.spec
+    root = Path(cache_dir) if cache_dir else default_cache_dir()
+    factory = embedders().get(spec.embedding.backend)
+    request = ModelRequest(
+        model=spec.embedding.model,
+        pretrained=spec.embedding.pretrained,
+        device="cpu",
+        spec_dir=Path(spec.source.path).parent if spec.source else None,
+        architecture_file=spec.embedding.architecture_file,
+    )
+    embedder = lazy_embedder(factory, request, root, lambda m, p: EmbeddingCache.folder_for(root, m, p)).load_now()
+    if not isinstance(embedder, SplitsPreprocessing) or embedder.pil_stage() is None:
+        raise EmbeddingError(f"the {spec.embedding.backend} embedder cannot split its preprocessing, which --ray needs")
+    cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
+    rows = plan_rows(dataset, cache, media)
+    outcome = RayOutcome()
+    if rows:
+        connect(settings.address)
+        plan = RayPlan(
+            rows, request, spec.embedding.backend, str(cache.folder), embedder.pil_stage(), spec.media == "video", media
+        )
+        run = run_on_ray(
+            plan,
+            batch_size=settings.batch_size,
+            encoders=settings.encoders,
+            gpus_per_encoder=settings.gpus_per_encoder,
+        )
+        with progress_bar(progress, len(rows)) as advance:
+            collect(run, outcome, advance)
+        remember(cache, dataset, media, outcome)
+        EmbeddingCache(root, embedder.model_id, embedder.preprocess_id).compact()
+    tasks = len(set(dataset.columns.task.tolist()))
+    return EmbedSummary(tasks, len(rows), outcome.written, outcome.issues, time.monotonic() - started)

@@ -1,0 +1,272 @@
+"""The embedding stage on a Ray cluster (Ray Data): media read, hashed, decoded and resized by CPU tasks,
+encoded by actors that hold the model (one per GPU, or CPU actors), and written by those actors into the
+same content-addressed cache the single-process stage uses — a folder every node sees. A later `taxospec
+check` on one machine reads the vectors as if it had computed them: same keys, same preprocessing split
+as the worker-process path (`processes`: uint8 pixels normalized beside the model).
+
+What the cache already holds is not read again where the content memo knows the file, and not encoded
+again in any case. A killed worker costs its batch only: Ray retries the task, or restarts the actor, and
+a batch file is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taxospec.dataset import Dataset, ReadIssue
+from taxospec.embeddings.cache import EmbeddingCache, item_key, usable_rows, write_batch
+from taxospec.embeddings.jobs import as_stored
+from taxospec.embeddings.lazy import ModelRequest
+from taxospec.embeddings.plan import plan as plan_task
+from taxospec.errors import OptionError
+from taxospec.media.sources import MediaProblem, MediaSources, shown
+
+CONNECT_SECONDS = 5.0
+"""How long the cluster's address may take to answer before the run stops (exit 2)."""
+
+
+@dataclass(frozen=True)
+class RayPlan:
+    """What the cluster is asked to do: which tasks, what of each, with which model, into which cache."""
+
+    rows: list[dict[str, Any]]
+    """One per task still to read: `task`, `uri`, `whats` (what to take of it)."""
+    request: ModelRequest
+    backend: str
+    folder: str
+    """The cache folder of the model and preprocessing (shared storage)."""
+    stage: Any
+    """The image transforms before the tensor (resize, crop): run by the CPU tasks."""
+    video: bool
+    sources: MediaSources
+
+
+@dataclass
+class RayOutcome:
+    """What came back: keys written, problems per task, what each file said (for the content memo)."""
+
+    written: int = 0
+    issues: list[ReadIssue] = field(default_factory=list)
+    located: dict[int, tuple[str, str, tuple[float, int] | None]] = field(default_factory=dict)
+    """Per task: its local path, content hash and video facts, for the driver's content memo."""
+
+
+def reachable(address: str) -> None:
+    """`OptionError` (exit 2) when `address` (`host:port`, `ray://host:port`) does not answer; `local` and
+    `auto` are not checked here (a local cluster is started, `auto` finds one or fails in Ray's words)."""
+    if address in ("local", "auto"):
+        return
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise OptionError(f"--ray {address}: give host:port, ray://host:port, auto or local")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_SECONDS):
+            pass
+    except OSError as exc:
+        raise OptionError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def connect(address: str) -> None:
+    """Join the cluster at `address` (`local`: start one on this machine)."""
+    import ray
+
+    reachable(address)
+    if ray.is_initialized():
+        return
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+    try:
+        if address == "local":
+            ray.init(**options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise OptionError(f"cannot join the Ray cluster at {address}: {exc}") from None
+    quiet()
+
+
+def quiet() -> None:
+    """Ray Data's progress logs off: taxospec shows its own progress (rate and ETA)."""
+    import ray.data
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    for name in ("ray.data", "ray"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def plan_rows(dataset: Dataset, cache: EmbeddingCache, sources: MediaSources) -> list[dict[str, Any]]:
+    """The tasks that still need reading: every task whose media the memo does not know unchanged with all
+    its vectors cached."""
+    spec = dataset.spec.embedding
+    cols = dataset.columns
+    by_task: dict[int, list[int]] = {}
+    for sample, task in enumerate(cols.task.tolist()):
+        by_task.setdefault(task, []).append(sample)
+    tasks = sorted(by_task)
+    media = dataset.items.media
+    digests = cache.memo.unchanged(sources.scope(), [media[t] for t in tasks])
+    rows = []
+    for task, digest in zip(tasks, digests, strict=True):
+        whats = sorted(
+            {what for _, _, what in plan_task(cols, by_task[task], spec.frames_per_segment, spec.box_margin)}
+        )
+        if digest is not None and all(item_key(digest, w) in cache for w in whats):
+            continue
+        rows.append({"task": task, "uri": media[task] or "", "whats": whats})
+    return rows
+
+
+@dataclass(frozen=True)
+class Decode:
+    """A CPU task's work: read and hash a task's media, decode what is not cached, resize it (uint8). A
+    function object (not a class Ray would make an actor of): each call is a task, retried if its worker
+    dies."""
+
+    plan: RayPlan
+    size: tuple[int, int, int]
+
+    def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """One output row per image to encode, or one row saying why the task could not be read."""
+        from taxospec.embeddings.frames import probe_video
+        from taxospec.embeddings.reading import images_of, read_task_media
+
+        task, uri, whats = int(row["task"]), str(row["uri"]), list(row["whats"])
+        plan = self.plan
+        try:
+            path, data, _, digest = read_task_media(uri or None, plan.sources, plan.video)
+            facts = probe_video(data) if plan.video else None
+            wanted = [(0, 0, what) for what in whats]
+            images = images_of(data, shown(uri), wanted, plan.video)
+        except MediaProblem as problem:
+            return [self._row(task, "", "", problem.code, str(problem), "", None)]
+        located = str(path) if path is not None else ""
+        out = [
+            self._row(task, item_key(digest, what), digest, "", "", located, facts, plan.stage(image))
+            for what, image in images.items()
+        ]
+        return out or [self._row(task, "", digest, "", "", located, facts)]
+
+    def _row(
+        self,
+        task: int,
+        key: str,
+        digest: str,
+        code: str,
+        problem: str,
+        path: str,
+        facts: tuple[float, int] | None,
+        image: Any = None,
+    ) -> dict[str, Any]:
+        pixels = np.asarray(image, dtype=np.uint8) if image is not None else np.zeros(self.size, dtype=np.uint8)
+        return {
+            "task": task,
+            "key": key,
+            "digest": digest,
+            "code": code,
+            "problem": problem,
+            "path": path,
+            "fps": float(facts[0]) if facts else 0.0,
+            "frames": int(facts[1]) if facts else 0,
+            "pixels": pixels,
+        }
+
+
+class Encode:
+    """An actor's work: hold the model, encode batches of pixels, write each batch into the shared cache."""
+
+    def __init__(self, plan: RayPlan, device: str) -> None:
+        from taxospec.plugins.registry import embedders
+
+        self.embedder = replace(plan.request, device=device).load(embedders().get(plan.backend))
+        self.folder = Path(plan.folder)
+
+    def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
+        """Encode the rows with a key and write them; every row goes on (without its pixels)."""
+        keys = [str(k) for k in batch["key"]]
+        todo = [i for i, key in enumerate(keys) if key]
+        written = np.zeros(len(keys), dtype=bool)
+        if todo:
+            vectors = as_stored(self.embedder.encode_uint8(np.stack([batch["pixels"][i] for i in todo])))  # type: ignore[attr-defined]
+            kept, half = usable_rows([keys[i] for i in todo], vectors)
+            if kept:
+                write_batch(self.folder, kept, half)
+                written[[i for i in todo if keys[i] in set(kept)]] = True
+        out = {name: values for name, values in batch.items() if name != "pixels"}
+        out["written"] = written
+        return out
+
+
+def run_on_ray(plan: RayPlan, *, batch_size: int, encoders: int, gpus_per_encoder: float) -> Iterator[dict[str, Any]]:
+    """Run `plan` on the joined cluster; yields each finished row (`task`, `key`, `written`, problems)."""
+    import ray.data
+
+    size = _stage_size(plan.stage)
+    decoded = ray.data.from_items(plan.rows).flat_map(
+        Decode, fn_constructor_args=(plan, size), num_cpus=1, concurrency=None
+    )
+    device = "cuda" if gpus_per_encoder > 0 else "cpu"
+    encoded = decoded.map_batches(
+        Encode,
+        fn_constructor_args=(plan, device),
+        batch_size=batch_size,
+        compute=ray.data.ActorPoolStrategy(size=encoders),
+        num_gpus=gpus_per_encoder,
+        num_cpus=0 if gpus_per_encoder > 0 else 1,
+        batch_format="numpy",
+    )
+    for batch in encoded.iter_batches(batch_format="numpy", batch_size=256):
+        for i in range(len(batch["task"])):
+            yield {name: values[i] for name, values in batch.items()}
+
+
+def _stage_size(stage: Any) -> tuple[int, int, int]:
+    """The shape of what `stage` makes of a picture (its output is one size for every input)."""
+    from PIL import Image
+
+    return tuple(np.asarray(stage(Image.new("RGB", (97, 61))), dtype=np.uint8).shape)  # type: ignore[return-value]
+
+
+def collect(rows: Iterator[dict[str, Any]], outcome: RayOutcome, advance: Any) -> RayOutcome:
+    """Gather the finished rows into `outcome`, advancing the progress once per task."""
+    seen: set[int] = set()
+    for row in rows:
+        task = int(row["task"])
+        if row["code"]:
+            outcome.issues.append(ReadIssue(str(row["code"]), str(row["problem"]), task))
+        elif row["digest"]:
+            facts = (float(row["fps"]), int(row["frames"])) if int(row["frames"]) else None
+            outcome.located[task] = (str(row["path"]), str(row["digest"]), facts)
+        outcome.written += int(bool(row["written"]))
+        if task not in seen:
+            seen.add(task)
+            advance(1)
+    return outcome
+
+
+def remember(cache: EmbeddingCache, dataset: Dataset, sources: MediaSources, outcome: RayOutcome) -> None:
+    """Put what the workers learnt of each local file into the driver's content memo (a file the driver
+    cannot see is left out: a re-run reads it again, and encodes nothing)."""
+    scope = sources.scope()
+    for task, (path, digest, facts) in outcome.located.items():
+        if not path:
+            continue
+        try:
+            stat = os.stat(path)
+        except OSError:
+            continue
+        cache.memo.store(path, stat, digest, uri=dataset.items.media[task], scope=scope, facts=facts)
+    cache.memo.save()
+
+
+__all__ = ["RayOutcome", "RayPlan", "collect", "connect", "plan_rows", "reachable", "remember", "run_on_ray"]
