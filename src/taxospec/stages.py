@@ -95,13 +95,7 @@ def _computed_space(
     spec = dataset.spec
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     factory = embedders().get(spec.embedding.backend)
-    request = ModelRequest(
-        model=spec.embedding.model,
-        pretrained=spec.embedding.pretrained,
-        device=device,
-        spec_dir=Path(spec.source.path).parent if spec.source else None,
-        architecture_file=spec.embedding.architecture_file,
-    )
+    request = ModelRequest.of_spec(spec, device)
 
     def folder(model_id: str, preprocess_id: str) -> Path:
         return EmbeddingCache.folder_for(root, model_id, preprocess_id)

@@ -32,6 +32,8 @@ from taxospec.plugins.interfaces import DecodesOnDevice, Embedder, EmbedderFacto
 if TYPE_CHECKING:
     from PIL import Image
 
+    from taxospec.spec.model import Spec
+
 
 @dataclass(frozen=True)
 class ModelIdentity:
@@ -302,6 +304,17 @@ class ModelRequest:
     precision: str = "auto"
     spec_dir: Path | None = None
     architecture_file: str | None = None
+
+    @classmethod
+    def of_spec(cls, spec: Spec, device: str) -> ModelRequest:
+        """What `spec`'s `embedding` section asks for, on `device` (paths relative to the spec)."""
+        return cls(
+            model=spec.embedding.model,
+            pretrained=spec.embedding.pretrained,
+            device=device,
+            spec_dir=Path(spec.source.path).parent if spec.source else None,
+            architecture_file=spec.embedding.architecture_file,
+        )
 
     def load(self, factory: EmbedderFactory) -> Embedder:
         """The model, loaded by `factory`."""

@@ -58,13 +58,7 @@ def embed_on_ray(
     spec = dataset.spec
     root = Path(cache_dir) if cache_dir else default_cache_dir()
     factory = embedders().get(spec.embedding.backend)
-    request = ModelRequest(
-        model=spec.embedding.model,
-        pretrained=spec.embedding.pretrained,
-        device="cpu",
-        spec_dir=Path(spec.source.path).parent if spec.source else None,
-        architecture_file=spec.embedding.architecture_file,
-    )
+    request = ModelRequest.of_spec(spec, "cpu")
     embedder = lazy_embedder(factory, request, root, lambda m, p: EmbeddingCache.folder_for(root, m, p)).load_now()
     if not isinstance(embedder, SplitsPreprocessing) or embedder.pil_stage() is None:
         raise EmbeddingError(f"the {spec.embedding.backend} embedder cannot split its preprocessing, which --ray needs")
