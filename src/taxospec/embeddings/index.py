@@ -3,8 +3,10 @@
 Exact inner-product search (`IndexFlatIP`, cosine on unit vectors; `IndexFlatL2` for the Euclidean
 metric, whose "similarity" is the negative squared distance, so that larger is nearer either way) up to
 `APPROXIMATE_ABOVE` vectors;
-above it an inverted-file index (IVF-Flat, √n lists, 8 probed), which
-benchmarks/index_crossover.py measured against the exact one. Where the search may use a GPU (`device`
+above it an inverted-file index (√n lists, 8 probed), which benchmarks/index_crossover.py measured
+against the exact one; its lists hold the vectors in float16 (IVF-SQfp16: the cache's precision, so
+nothing is lost, in half the memory of float32, and faster to scan — benchmarks/index_at_scale.py chose it
+over IVF-Flat and IVF-PQ at 1, 2 and 5 million vectors). Where the search may use a GPU (`device`
 "cuda", or "auto" above `GPU_SEARCH_ABOVE` vectors): faiss's GPU index when faiss is built for GPUs, else
 exact search with torch on the GPU (`TorchSearch`), at any size.
 """
@@ -65,7 +67,8 @@ class NeighborIndex:
             nlist = max(16, int(np.sqrt(n)))
             quantizer = flat(dim)
             kind = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
-            index: Any = faiss.IndexIVFFlat(quantizer, dim, nlist, kind)
+            half = faiss.ScalarQuantizer.QT_fp16
+            index: Any = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, half, kind)
             sample = self.vectors[np.random.default_rng(0).permutation(n)[: min(n, nlist * 64)]]
             index.train(sample)
             index.nprobe = 8

@@ -1,0 +1,84 @@
+"""Memory and time of a whole `taxospec check` with embeddings, by size: what the checks (not only the
+neighbour search) hold per example, to say where one machine ends.
+
+For each size, a synthetic export (12 classes, two axes, two splits, 2 % planted mislabels) with
+precomputed CLIP-like embeddings (D = 512, clustered, look-alike class pairs) — the `explorer_speed.py`
+generator at CLIP's width — is checked in a fresh process (`taxospec check --embeddings FILE --format json
+-o …`); its wall time and peak resident memory are recorded, and the per-example cost fitted (least
+squares over the sizes) to extrapolate.
+
+    .venv/bin/python benchmarks/check_memory.py --sizes 25000,50000,100000,200000     # ~10 min on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import explorer_speed
+
+D = 512
+
+
+def generate(folder: Path, n: int) -> tuple[Path, Path, Path]:
+    """The explorer benchmark's data, with 512-wide embeddings."""
+    spec, export, embeddings = explorer_speed.generate(folder, n)
+    rng = np.random.default_rng(1)
+    with np.load(embeddings) as data:
+        small = data["vectors"]
+    lift = rng.normal(size=(small.shape[1], D)).astype(np.float32) / np.sqrt(small.shape[1])
+    wide = small @ lift + 0.3 * rng.normal(size=(n, D)).astype(np.float32)
+    np.savez(embeddings, task_id=np.arange(1, n + 1), region_id=np.array([""] * n), vectors=wide.astype(np.float32))
+    return spec, export, embeddings
+
+
+def run(folder: Path, n: int) -> tuple[float, float]:
+    """Seconds and peak resident GiB of one check of `n` examples."""
+    spec, export, embeddings = generate(folder, n)
+    command = [sys.executable, "-m", "taxospec", "check", str(spec), str(export), "--embeddings", str(embeddings)]
+    command += ["--format", "json", "-o", str(folder / "report.json")]
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode not in (0, 1):
+        raise SystemExit(done.stderr[-2000:])
+    json.loads((folder / "report.json").read_text())
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    return seconds, peak
+
+
+def main() -> None:
+    """Measure every size (smallest first: the children's peak is the latest's) and fit."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="25000,50000,100000,200000")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    rows = []
+    print("| examples | wall time | peak memory |")
+    print("|---:|---:|---:|")
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds, peak = run(Path(tmp), n)
+        rows.append((n, seconds, peak))
+        print(f"| {n:,} | {seconds:.0f} s | {peak:.2f} GiB |", flush=True)
+    ns = np.array([r[0] for r in rows], dtype=float)
+    memory = np.polyfit(ns, [r[2] for r in rows], 1)
+    seconds = np.polyfit(ns, [r[1] for r in rows], 1)
+    per_example = memory[0] * 2**30
+    print(f"\nfit: {per_example / 1024:.1f} KiB and {seconds[0] * 1e6:.0f} µs per example (+ {memory[1]:.2f} GiB)")
+    for n in (1_000_000, 10_000_000):
+        print(f"extrapolated to {n:,}: {np.polyval(memory, n):.0f} GiB (time grows faster than linearly: see README)")
+
+
+if __name__ == "__main__":
+    main()

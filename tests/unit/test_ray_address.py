@@ -1,0 +1,31 @@
+"""`--ray ADDRESS` is checked before Ray is asked: a malformed address or one nothing listens on is exit 2
+with a message (the cluster tests start a real one: tests/integration/test_ray_embed.py)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from taxospec.embeddings.ray_stage import reachable
+from taxospec.errors import OptionError
+
+
+@pytest.mark.parametrize("address", ["cluster", "127.0.0.1", "host:port", ":6379"])
+def test_a_malformed_address_is_refused(address: str) -> None:
+    with pytest.raises(OptionError, match="give host:port, ray://host:port, auto or local") as raised:
+        reachable(address)
+    assert raised.value.exit_code == 2
+
+
+def test_an_address_nothing_listens_on_is_refused_and_one_that_listens_is_not() -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        reachable(f"127.0.0.1:{port}")
+        reachable(f"ray://127.0.0.1:{port}")
+    with pytest.raises(OptionError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        reachable(f"127.0.0.1:{port}")
+    reachable("local")
+    reachable("auto")
