@@ -106,11 +106,12 @@ def choose(
     features: npt.ArrayLike, labels: npt.NDArray[np.int64], classes: int, seed: int = 0
 ) -> tuple[GeometryName, dict[str, float]]:
     """The geometry whose neighbour vote fits the labels best, and the log-loss of each candidate."""
-    x = np.asarray(features, dtype=np.float64)
-    rows: npt.NDArray[np.int64] = np.arange(len(x))
-    if len(x) > CHOICE_SAMPLE:
-        rows = np.sort(np.random.default_rng(seed).choice(len(x), CHOICE_SAMPLE, replace=False))
-    names = candidates(x[rows], total=len(x))
-    losses: dict[str, float] = {name: knn_log_loss(prepare(x[rows], name), labels[rows], classes) for name in names}
+    given = np.asarray(features)
+    rows: npt.NDArray[np.int64] = np.arange(len(given))
+    if len(given) > CHOICE_SAMPLE:
+        rows = np.sort(np.random.default_rng(seed).choice(len(given), CHOICE_SAMPLE, replace=False))
+    x = given[rows].astype(np.float64)  # only the sample in float64: the whole would be 4 KiB an example
+    names = candidates(x, total=len(given))
+    losses: dict[str, float] = {name: knn_log_loss(prepare(x, name), labels[rows], classes) for name in names}
     best = min(names, key=lambda name: (losses[name], GEOMETRIES.index(name)))
     return best, losses
