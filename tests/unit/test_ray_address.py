@@ -29,3 +29,13 @@ def test_an_address_nothing_listens_on_is_refused_and_one_that_listens_is_not() 
         reachable(f"127.0.0.1:{port}")
     reachable("local")
     reachable("auto")
+
+
+def test_embed_without_a_media_source_says_where_to_point_it(run_cli: object) -> None:
+    from ..conftest import EXAMPLES
+
+    demo = EXAMPLES / "synthetic-signals"
+    result = run_cli("embed", demo / "spec.yaml", demo / "export.json")  # type: ignore[operator]
+    assert result.exit_code == 2 and "say where the media is (--media-root" in result.stderr
+    far = run_cli("embed", demo / "spec.yaml", demo / "export.json", "--ls-document-root", demo, "--ray", "x")  # type: ignore[operator]
+    assert far.exit_code == 2 and "give host:port" in far.stderr

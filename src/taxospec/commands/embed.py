@@ -55,11 +55,18 @@ def embed_command(
     unreachable cluster among it).
     """
     from taxospec.api import read_export
+    from taxospec.errors import OptionError
+    from taxospec.media.sources import is_inline
     from taxospec.spec import load_spec
 
     spec = embedding.spec_with_model(load_spec(spec_path))
     media = embedding.sources(export.parent)
     dataset = read_export(spec, export, config)
+    if not media.any and not any(is_inline(uri) for uri in dataset.items.media):
+        raise OptionError(
+            "nothing to embed from: say where the media is (--media-root, --ls-document-root, --ls-media-root, "
+            "--media-map or --allow-http)"
+        )
     if address is None:
         _here(dataset, media, embedding)
         return

@@ -53,7 +53,9 @@ def embed_on_ray(
 ) -> EmbedSummary:
     """Embed `dataset` on the Ray cluster of `settings` into the cache under `cache_dir`."""
     from taxospec.embeddings.pipeline import progress_bar
+    from taxospec.embeddings.ray_stage import reachable
 
+    reachable(settings.address)  # before the model is loaded: a wrong address costs a second, not a minute
     started = time.monotonic()
     spec = dataset.spec
     root = Path(cache_dir) if cache_dir else default_cache_dir()
