@@ -216,3 +216,21 @@ def test_the_label_next_tab_names_the_picks_and_scores_them_by_rank() -> None:
         PoolPick(rank=r, media="x", task_id=r, gain=1.0, fills=[], looks_like=None, conditions={}) for r in (1, 2, 4)
     ]
     assert [rank_score(p, 4) for p in picks] == [1.0, 0.75, 0.25]
+
+
+def test_a_look_alike_negative_near_the_positives_is_picked_first() -> None:
+    from taxospec.deployment.pool import closeness_to
+
+    spec = load_spec_text("taxospec: 1\nname: d\nclasses: {a: {hard_negatives: [b]}, b: {role: negative}}\n")
+    item = _item(1, "b", {}, 1).model_copy(update={"kind": "hard-negative", "look_alike_of": ["a"]})
+    labeled = np.eye(8, dtype=np.float32)[:3]  # three examples of `a` along the first axes
+    pool_vectors = np.zeros((3, 8), dtype=np.float32)
+    pool_vectors[0, 7] = 1.0  # far from every `a`
+    pool_vectors[1, [0, 7]] = [0.9, 0.436]  # near the first `a`
+    pool_vectors[2, [0, 6]] = [0.5, 0.866]  # in between
+    near = closeness_to(labeled, ["a", "a", "a"], pool_vectors, {"a"})
+    assert near["a"].tolist() == [0.0, 1.0, 0.5]
+    guesses = ZeroShot({}, ["b", "b", "b"])
+    pool = PoolView(pool_vectors, ["far", "near", "middle"], [None] * 3, guesses, ["b", "b", "b"], {}, near)
+    picks = rank_pool(spec, [item], pool, 3, duplicate_distance=0.0)
+    assert [p.media for p in picks] == ["near"] and picks[0].gain == pytest.approx(2.0)

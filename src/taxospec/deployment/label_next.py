@@ -10,7 +10,7 @@ from taxospec.checks.base import CheckContext
 from taxospec.deployment.analysis import DeploymentAnalysis
 from taxospec.deployment.describe import zero_shot
 from taxospec.deployment.embed import UnlabeledSpace
-from taxospec.deployment.pool import PoolView, rank_pool, voted_classes
+from taxospec.deployment.pool import PoolView, closeness_to, rank_pool, voted_classes
 from taxospec.todo import PoolPick, TodoItem
 
 
@@ -30,7 +30,9 @@ def label_next(
     if not classes:
         classes = voted_classes(labeled, labels, pool.vectors)
     scenario_match = _scenario_match(items, pool, labeled, labels, found)
-    seen = PoolView(pool.vectors, pool.uris, [*pool.task_ids], guesses, classes, scenario_match)
+    positives = {p for item in items for p in item.look_alike_of}
+    near = closeness_to(labeled, labels, pool.vectors, positives)
+    seen = PoolView(pool.vectors, pool.uris, [*pool.task_ids], guesses, classes, scenario_match, near)
     return rank_pool(context.spec, items, seen, top, duplicate_distance(context, labeled))
 
 

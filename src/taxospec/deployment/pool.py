@@ -5,14 +5,16 @@ it matches it: its class (zero-shot by the class prompts; by its nearest labeled
 have no prompts) and each of the item's conditions (zero-shot by the axis's value prompts; an axis without
 prompts cannot be judged and counts half); a deployment scenario is filled by a picture that no labeled
 example is like and that is as close to the scenario's pictures as labeled examples are to each other.
-Pictures are picked greedily: the one that fills the most still-open need (missing items count double),
+A look-alike negative counts fully near the positives it must resemble and half as far from them as the
+pool goes (by its rank of distance to their labeled examples). Pictures are picked greedily: the one that
+fills the most still-open need (missing items count double),
 then the needs are reduced by what it fills, and so on; a near-duplicate of a picked picture is not picked.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +42,9 @@ class PoolView:
     """Each picture's class (zero-shot, or by its nearest labeled examples)."""
     scenario_match: dict[int, npt.NDArray[np.float64]]
     """Per deployment to-do item (by rank), how much each picture fills it (0 or 1)."""
+    closeness: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    """Per positive class, how near each picture lies to its labeled examples, as a rank among the pool
+    (1: the nearest picture, 0: the farthest): a look-alike negative is worth most near the positives."""
 
 
 def matches(spec: Spec, items: list[TodoItem], pool: PoolView) -> npt.NDArray[np.float64]:
@@ -51,6 +56,9 @@ def matches(spec: Spec, items: list[TodoItem], pool: PoolView) -> npt.NDArray[np
             out[:, j] = pool.scenario_match.get(item.rank, 0.0)
             continue
         fit = (classes == item.class_name).astype(np.float64)
+        near = [pool.closeness[p] for p in item.look_alike_of if p in pool.closeness]
+        if near:  # a look-alike far from the positives teaches half as much
+            fit *= 0.5 + 0.5 * np.max(near, axis=0)
         for axis, value in item.conditions.items():
             seen = pool.guesses.values.get(axis)
             if seen is None:
@@ -93,6 +101,25 @@ def rank_pool(spec: Spec, items: list[TodoItem], pool: PoolView, top: int, dupli
             )
         )
     return picks
+
+
+def closeness_to(
+    labeled: npt.NDArray[np.float32], labels: list[str | None], pool: npt.NDArray[np.float32], names: set[str]
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Per class of `names` with labeled examples, each pool picture's nearness to them as a rank (1: the
+    nearest of the pool)."""
+    from taxospec.embeddings.index import NeighborIndex
+
+    out = {}
+    given = np.asarray([c or "" for c in labels], dtype=object)
+    for name in sorted(names):
+        members = labeled[given == name]
+        if not len(members) or len(pool) < 2:
+            continue
+        sims, _ = NeighborIndex(members, device="cpu").search(pool, 1)
+        order = np.argsort(np.argsort(-sims[:, 0], kind="stable"), kind="stable")
+        out[name] = 1.0 - order / (len(pool) - 1)
+    return out
 
 
 def voted_classes(
