@@ -74,6 +74,7 @@ def geometry_table(seeds: int, fences: list[float]) -> None:
     that should show) — plus a scenario the data lacks (a new cluster of 30, or a sparse one of 8)."""
     from taxospec.deployment.coverage import measure_coverage
     from taxospec.deployment.describe import ZeroShot
+    from taxospec.embeddings.index import NeighborIndex
 
     print("\n| fence | classes | deployment | new scenario | scenario uncovered | others uncovered | found whole |")
     print("|---:|---:|---|---|---|---|---|")
@@ -92,7 +93,13 @@ def geometry_table(seeds: int, fences: list[float]) -> None:
                         new = _cluster(rng, centres[classes], size, 0.15)
                         points = np.vstack([like, new])
                         found = measure_coverage(
-                            labeled, labels, points, ["cam"] * len(points), ZeroShot({}, None), fence, 3
+                            NeighborIndex(labeled, device="cpu"),
+                            labels,
+                            points,
+                            ["cam"] * len(points),
+                            ZeroShot({}, None),
+                            fence,
+                            3,
                         )
                         hit.append(float((~found.covered[len(like) :]).mean()))
                         false.append(float((~found.covered[: len(like)]).mean()))

@@ -125,6 +125,7 @@ def label_next(folder: Path, cache: Path, k: int) -> tuple[list[str], list[str]]
     from taxospec import load_spec
     from taxospec.api import read_export, todo
     from taxospec.checks.base import CheckContext
+    from taxospec.checks.embedding_view import view_of
     from taxospec.deployment.describe import zero_shot
     from taxospec.deployment.label_next import duplicate_distance
     from taxospec.deployment.pool import PoolView, rank_pool
@@ -149,8 +150,8 @@ def label_next(folder: Path, cache: Path, k: int) -> tuple[list[str], list[str]]
     guesses = zero_shot(spec, space.texts, pool.vectors)
     items = [i.model_copy(update={"kind": "scenario"}) if i.kind == "deployment" else i for i in listed.items]
     view = PoolView(pool.vectors, pool.uris, list(pool.task_ids), guesses, list(guesses.classes or []), {})
-    labeled = np.asarray(space.vectors, dtype=np.float32)
-    apart = duplicate_distance(CheckContext(dataset, space), labeled)
+    context = CheckContext(dataset, space)
+    apart = duplicate_distance(context, view_of(context).index)
     alone = [p.media for p in rank_pool(spec, items, view, k, apart)]
     return picks, alone
 

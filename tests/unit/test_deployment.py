@@ -16,12 +16,17 @@ from taxospec.deployment.embed import UnlabeledSpace
 from taxospec.deployment.pool import PoolView, rank_pool
 from taxospec.deployment.quality_shift import quality_shifts
 from taxospec.deployment.sources import folder_media, spaced, with_folders
+from taxospec.embeddings.index import NeighborIndex
 from taxospec.errors import OptionError, SpecError
 from taxospec.scores.picture_quality import PictureProperties
 from taxospec.spec import load_spec_text
 from taxospec.todo import TodoItem
 
 DIM = 32
+
+
+def _index(labeled: np.ndarray) -> NeighborIndex:
+    return NeighborIndex(labeled, device="cpu")
 
 
 def _cluster(rng: np.random.Generator, centre: np.ndarray, n: int, spread: float = 0.15) -> np.ndarray:
@@ -45,7 +50,7 @@ def test_pictures_like_the_data_are_covered_and_a_missing_scenario_is_found_whol
     like = np.vstack([_cluster(rng, world["a"], 40), _cluster(rng, world["b"], 40)])  # type: ignore[arg-type]
     new = _cluster(rng, world["new"], 30)  # type: ignore[arg-type]
     deployment = np.vstack([like, new])
-    found = measure_coverage(labeled, labels, deployment, ["cam"] * len(deployment), ZeroShot({}, None), 1.5, 3)
+    found = measure_coverage(_index(labeled), labels, deployment, ["cam"] * len(deployment), ZeroShot({}, None), 1.5, 3)
     assert found.covered[:80].mean() >= 0.9
     assert not found.covered[80:].any()
     assert len(found.scenarios) >= 1 and set(found.scenarios[0].rows.tolist()) >= set(range(80, 80 + 27))
@@ -60,7 +65,7 @@ def test_the_shift_score_tells_a_shifted_sample_from_a_like_one(seed: int) -> No
     shifted = _cluster(rng, world["new"], 120)  # type: ignore[arg-type]
     deployment = np.vstack([like, shifted])
     samples = ["like"] * 120 + ["shifted"] * 120
-    found = measure_coverage(labeled, labels, deployment, samples, ZeroShot({}, None), 1.5, 3)
+    found = measure_coverage(_index(labeled), labels, deployment, samples, ZeroShot({}, None), 1.5, 3)
     assert found.shift_auc["like"] is not None and found.shift_auc["like"] < 0.7
     assert found.shift_auc["shifted"] is not None and found.shift_auc["shifted"] > 0.95
 
@@ -70,7 +75,7 @@ def test_scenarios_are_found_within_one_sample() -> None:
     rng = world["rng"]
     new = _cluster(rng, world["new"], 20)  # type: ignore[arg-type]
     samples = ["cam-1"] * 10 + ["cam-2"] * 10
-    found = measure_coverage(labeled, labels, new, samples, ZeroShot({}, None), 1.5, 3)
+    found = measure_coverage(_index(labeled), labels, new, samples, ZeroShot({}, None), 1.5, 3)
     assert len(found.scenarios) == 2
     assert {frozenset(samples[int(r)] for r in s.rows) for s in found.scenarios} == {
         frozenset({"cam-1"}),

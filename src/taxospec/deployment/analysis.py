@@ -51,16 +51,14 @@ def analysis_of(ctx: CheckContext) -> DeploymentAnalysis:
     view = view_of(ctx)
 
     def compute() -> DeploymentAnalysis:
-        labeled = np.asarray(view.space.vectors, dtype=np.float32)
         names = [ctx.class_names[int(c)] if c >= 0 else None for c in view.labels]
         texts = view.space.texts if view.space.encode_text is not None else None
         deployed = zero_shot(ctx.spec, texts, space.vectors)
         coverage = measure_coverage(
-            labeled, names, space.vectors, space.sample, deployed, settings.fence, settings.min_scenario
+            view.index, names, space.vectors, space.sample, deployed, settings.fence, settings.min_scenario
         )
-        return DeploymentAnalysis(
-            settings, space, coverage, deployed, zero_shot(ctx.spec, texts, labeled), _annotated(ctx)
-        )
+        labeled = zero_shot(ctx.spec, texts, np.asarray(view.space.vectors, dtype=np.float32))
+        return DeploymentAnalysis(settings, space, coverage, deployed, labeled, _annotated(ctx))
 
     found: DeploymentAnalysis = ctx.shared("deployment-analysis", compute)
     return found

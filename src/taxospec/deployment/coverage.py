@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.deployment.describe import ZeroShot
+from taxospec.embeddings.index import NeighborIndex
 from taxospec.scores.outliers import tukey_fence
 
 MIN_CLASS = 5
@@ -62,7 +63,7 @@ class CoverageResult:
 
 
 def measure_coverage(
-    labeled: npt.NDArray[np.float32],
+    index: NeighborIndex,
     labels: list[str | None],
     deployment: npt.NDArray[np.float32],
     samples: list[str],
@@ -70,18 +71,12 @@ def measure_coverage(
     fence: float,
     min_scenario: int,
 ) -> CoverageResult:
-    """Coverage of `deployment` (unit vectors, of the deployment samples named by `samples`) by `labeled`
-    (unit vectors of classes `labels`)."""
-    from taxospec.embeddings.index import NeighborIndex
-
-    index = NeighborIndex(labeled, device="cpu")
+    """Coverage of `deployment` (unit vectors, of the deployment samples named by `samples`) by the labeled
+    unit vectors `index` holds (of classes `labels`): the run's shared index, whose k-NN graph gives each
+    labeled example's nearest neighbour without another search."""
     own, _ = index.knn(1)
     thresholds = _thresholds(1.0 - own[:, 0].astype(np.float64), labels, fence)
-    sims, ids = index.search(deployment, 1)
-    distance = 1.0 - sims[:, 0].astype(np.float64)
-    nearest_class = [labels[int(i)] if i >= 0 else None for i in ids[:, 0]]
-    limit = np.array([thresholds.get(c or "*", thresholds["*"]) for c in nearest_class])
-    covered = distance <= limit
+    distance, nearest_class, covered = nearest_labeled(index, labels, thresholds, deployment)
     sample_of = np.asarray(samples, dtype=object)
     scenarios: list[Rows] = []
     scattered = 0
@@ -95,8 +90,20 @@ def measure_coverage(
         Scenario(rows, guesses.describe(rows), guesses.likely_class(rows) or _most(nearest_class, rows))
         for rows in scenarios
     ]
-    shift = {name: shift_auc(labeled, deployment[sample_of == name]) for name in sorted(set(samples))}
+    shift = {name: shift_auc(index.vectors, deployment[sample_of == name]) for name in sorted(set(samples))}
     return CoverageResult(covered, distance, nearest_class, thresholds, described, scattered, shift)
+
+
+def nearest_labeled(
+    index: NeighborIndex, labels: list[str | None], thresholds: dict[str, float], pictures: npt.NDArray[np.float32]
+) -> tuple[npt.NDArray[np.float64], list[str | None], npt.NDArray[np.bool_]]:
+    """Each of `pictures`: the distance (1 − cosine) to its nearest labeled example, that example's class,
+    and whether it is covered (within that class's threshold, the dataset's `*` for a class without one)."""
+    sims, ids = index.search(pictures, 1)
+    distance = 1.0 - sims[:, 0].astype(np.float64)
+    nearest_class = [labels[int(i)] if i >= 0 else None for i in ids[:, 0]]
+    limit = np.array([thresholds.get(c or "*", thresholds["*"]) for c in nearest_class])
+    return distance, nearest_class, distance <= limit
 
 
 def _thresholds(own_distance: npt.NDArray[np.float64], labels: list[str | None], fence: float) -> dict[str, float]:

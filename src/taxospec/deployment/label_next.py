@@ -8,9 +8,11 @@ import numpy.typing as npt
 
 from taxospec.checks.base import CheckContext
 from taxospec.deployment.analysis import DeploymentAnalysis
+from taxospec.deployment.coverage import nearest_labeled
 from taxospec.deployment.describe import zero_shot
 from taxospec.deployment.embed import UnlabeledSpace
 from taxospec.deployment.pool import PoolView, closeness_to, rank_pool, voted_classes
+from taxospec.embeddings.index import NeighborIndex
 from taxospec.todo import PoolPick, TodoItem
 
 
@@ -22,37 +24,32 @@ def label_next(
     from taxospec.checks.embedding_view import view_of
 
     view = view_of(context)
-    labeled = np.asarray(view.space.vectors, dtype=np.float32)
     labels = [context.class_names[int(c)] if c >= 0 else None for c in view.labels]
     texts = view.space.texts if view.space.encode_text is not None else None
     guesses = zero_shot(context.spec, texts, pool.vectors)
     classes: list[str | None] = list(guesses.classes) if guesses.classes is not None else []
     if not classes:
-        classes = voted_classes(labeled, labels, pool.vectors)
-    scenario_match = _scenario_match(items, pool, labeled, labels, found)
+        classes = voted_classes(view.index, labels, pool.vectors)
+    scenario_match = _scenario_match(items, pool, view.index, labels, found)
     positives = {p for item in items for p in item.look_alike_of}
-    near = closeness_to(labeled, labels, pool.vectors, positives)
+    near = closeness_to(view.index.vectors, labels, pool.vectors, positives)
     seen = PoolView(pool.vectors, pool.uris, [*pool.task_ids], guesses, classes, scenario_match, near)
-    return rank_pool(context.spec, items, seen, top, duplicate_distance(context, labeled))
+    return rank_pool(context.spec, items, seen, top, duplicate_distance(context, view.index))
 
 
 def _scenario_match(
     items: list[TodoItem],
     pool: UnlabeledSpace,
-    labeled: npt.NDArray[np.float32],
+    index: NeighborIndex,
     labels: list[str | None],
     found: DeploymentAnalysis | None,
 ) -> dict[int, npt.NDArray[np.float64]]:
-    """Per deployment item (by rank), 1 for each pool picture no labeled example is like that is as close
-    to the scenario's pictures as labeled examples are to each other."""
+    """Per deployment item (by rank), 1 for each pool picture no labeled example is like (the coverage's
+    own rule) that is as close to the scenario's pictures as labeled examples are to each other."""
     if found is None:
         return {}
-    from taxospec.embeddings.index import NeighborIndex
-
     thresholds = found.coverage.thresholds
-    sims, ids = NeighborIndex(labeled, device="cpu").search(pool.vectors, 1)
-    limit = np.array([thresholds.get(labels[int(i)] or "*", thresholds["*"]) for i in ids[:, 0]])
-    uncovered = 1.0 - sims[:, 0] > limit
+    uncovered = ~nearest_labeled(index, labels, thresholds, pool.vectors)[2]
     by_pictures = {
         tuple(found.space.uris[int(r)] for r in s.rows[: found.settings.pictures_per_scenario]): s
         for s in found.coverage.scenarios
@@ -67,10 +64,9 @@ def _scenario_match(
     return out
 
 
-def duplicate_distance(context: CheckContext, labeled: npt.NDArray[np.float32]) -> float:
-    """The near-duplicate distance of the labeled data (`duplicates.relative_distance` × its median
-    nearest-neighbour distance): a pick closer than this to another pick adds nothing."""
-    from taxospec.embeddings.index import NeighborIndex
-
-    own, _ = NeighborIndex(labeled, device="cpu").knn(1)
+def duplicate_distance(context: CheckContext, index: NeighborIndex) -> float:
+    """The near-duplicate distance of the labeled data `index` holds (`duplicates.relative_distance` × its
+    median nearest-neighbour distance, from the index's shared k-NN graph): a pick closer than this to
+    another pick adds nothing."""
+    own, _ = index.knn(1)
     return float(context.spec.duplicates.relative_distance * np.median(1.0 - own[:, 0]))

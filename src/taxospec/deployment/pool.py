@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from taxospec.coverage import MISSING
 from taxospec.deployment.describe import ZeroShot
+from taxospec.embeddings.index import NeighborIndex
 from taxospec.spec.model import Spec
 from taxospec.todo import PoolPick, TodoItem
 
@@ -108,8 +109,6 @@ def closeness_to(
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Per class of `names` with labeled examples, each pool picture's nearness to them as a rank (1: the
     nearest of the pool)."""
-    from taxospec.embeddings.index import NeighborIndex
-
     out = {}
     given = np.asarray([c or "" for c in labels], dtype=object)
     for name in sorted(names):
@@ -122,15 +121,11 @@ def closeness_to(
     return out
 
 
-def voted_classes(
-    labeled: npt.NDArray[np.float32], labels: list[str | None], pool: npt.NDArray[np.float32]
-) -> list[str | None]:
-    """Each pool picture's class by the vote of its `VOTERS` nearest labeled examples."""
-    from taxospec.embeddings.index import NeighborIndex
-
-    if not len(labeled) or not len(pool):
+def voted_classes(index: NeighborIndex, labels: list[str | None], pool: npt.NDArray[np.float32]) -> list[str | None]:
+    """Each pool picture's class by the vote of its `VOTERS` nearest labeled examples (in `index`)."""
+    if not len(index) or not len(pool):
         return [None] * len(pool)
-    _, ids = NeighborIndex(labeled, device="cpu").search(pool, VOTERS)
+    _, ids = index.search(pool, VOTERS)
     out: list[str | None] = []
     for row in ids:
         votes = Counter(labels[int(i)] for i in row if i >= 0 and labels[int(i)])
