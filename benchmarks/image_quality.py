@@ -28,7 +28,6 @@ import contextlib
 import io
 import sys
 import tempfile
-import types
 from collections import defaultdict
 from pathlib import Path
 
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.quality_pictures import CODES, DATASETS, DEFECTS, export, planted
+from tests.quality_pictures import CODES, DATASETS, DEFECTS, SPEC, codes_by_file, planted
 
 CLEANVISION = {
     "dark": "dark",
@@ -52,32 +51,13 @@ CLEANVISION = {
 
 def taxospec_found(folder: Path, truth: dict[str, str], work: Path, fence: float) -> dict[str, set[str]]:
     """Each file's quality and media codes as `taxospec.check` reports them, every fence at `fence`."""
-    from taxospec import check, load_spec_text
-    from taxospec.media.sources import MediaSources
-    from taxospec.plugins import hookimpl
-    from taxospec.testing import FakeEmbedderFactory, registered
-
     codes = [
         code
         for code in CODES.values()
         if code.startswith("image-") and code not in ("image-odd-size", "image-grayscale")
     ]
     params = ", ".join(f"{code}: {{params: {{fence: {fence}}}}}" for code in codes)
-    spec = (
-        "taxospec: 1\nname: quality\nclasses: {thing: {min_examples: 1}}\nembedding: {backend: fake}\n"
-        f"checks: {{{params}}}\n"
-    )
-    plugin = types.ModuleType("fake_embedder_for_bench")
-    plugin.taxospec_embedders = hookimpl(lambda: [FakeEmbedderFactory()])  # type: ignore[attr-defined]
-    path = export(folder, truth, work / "export.json")
-    with registered(plugin, "fake-bench"):
-        report = check(load_spec_text(spec), path, media=MediaSources(media_root=folder), cache_dir=work / "cache")
-    names = {i + 1: name for i, name in enumerate(sorted(truth))}
-    found: dict[str, set[str]] = {name: set() for name in truth}
-    for finding in report.findings:
-        if finding.task_id is not None and (finding.family == "quality" or finding.code.startswith("media-")):
-            found[names[finding.task_id]].add(finding.code)
-    return found
+    return codes_by_file(folder, truth, work, SPEC + f"checks: {{{params}}}\n")
 
 
 def cleanvision_found(folder: Path, truth: dict[str, str]) -> tuple[dict[str, set[str]], bool]:

@@ -6,6 +6,7 @@ hard-compressed and truncated pictures."""
 from __future__ import annotations
 
 import io
+import types
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +139,35 @@ def export(folder: Path, truth: dict[str, str], path: Path) -> Path:
     ]
     path.write_text(json.dumps(tasks))
     return path
+
+
+SPEC = "taxospec: 1\nname: quality\nclasses: {thing: {min_examples: 1}}\nembedding: {backend: fake}\n"
+"""A one-class spec whose embedder is the fake one (the quality checks need no model)."""
+
+
+def fake_embedder() -> types.ModuleType:
+    """A plugin module registering `FakeEmbedderFactory` (`backend: fake`)."""
+    from taxospec.plugins import hookimpl
+    from taxospec.testing import FakeEmbedderFactory
+
+    plugin = types.ModuleType("fake_embedder_for_quality")
+    plugin.taxospec_embedders = hookimpl(lambda: [FakeEmbedderFactory()])  # type: ignore[attr-defined]
+    return plugin
+
+
+def codes_by_file(folder: Path, truth: dict[str, str], work: Path, spec: str = SPEC) -> dict[str, set[str]]:
+    """Each file's quality (and media) codes, as `taxospec check` of the folder's export reports them
+    (with the fake embedder; `spec` as YAML text, `work` for the export and the cache)."""
+    from taxospec import check, load_spec_text
+    from taxospec.media.sources import MediaSources
+    from taxospec.testing import registered
+
+    path = export(folder, truth, work / "export.json")
+    with registered(fake_embedder(), "fake-quality"):
+        report = check(load_spec_text(spec), path, media=MediaSources(media_root=folder), cache_dir=work / "cache")
+    names = {i + 1: name for i, name in enumerate(sorted(truth))}
+    found: dict[str, set[str]] = {name: set() for name in truth}
+    for finding in report.findings:
+        if finding.task_id is not None and (finding.family == "quality" or finding.code.startswith("media-")):
+            found[names[finding.task_id]].add(finding.code)
+    return found

@@ -5,7 +5,6 @@ counted unreadable picture or a clear message with exit 2, never a traceback, no
 from __future__ import annotations
 
 import json
-import types
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,11 @@ from taxospec import check, load_spec_text
 from taxospec.api import todo
 from taxospec.errors import ExportError, OptionError
 from taxospec.media.sources import MediaSources
-from taxospec.plugins import hookimpl
-from taxospec.testing import FakeEmbedderFactory, registered
+from taxospec.testing import registered
 
-from ..quality_pictures import export, scene
+from ..quality_pictures import export, fake_embedder, scene
 
 SPEC = "taxospec: 1\nname: inputs\nclasses: {thing: {min_examples: 1}}\nembedding: {backend: fake}\n"
-
-
-def _fake() -> types.ModuleType:
-    plugin = types.ModuleType("fake_embedder_for_inputs")
-    plugin.taxospec_embedders = hookimpl(lambda: [FakeEmbedderFactory()])  # type: ignore[attr-defined]
-    return plugin
 
 
 def _pictures(folder: Path, n: int, seed: int = 0) -> dict[str, str]:
@@ -58,7 +50,7 @@ def test_an_export_sample_reads_only_under_its_root(labeled: tuple[Path, MediaSo
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(SPEC + "deployment: {samples: [{name: prod, export: frames/export.json}]}\n")
     before = sorted(p.name for p in frames.iterdir())
-    with registered(_fake(), "fake-inputs-1"):
+    with registered(fake_embedder(), "fake-inputs-1"):
         report = check(spec_path, path, media=MediaSources(media_root=frames), cache_dir=tmp_path / "cache")
     assert report.deployment is not None
     [sample] = report.deployment.samples
@@ -71,7 +63,7 @@ def test_a_truncated_deployment_export_is_a_clear_error(labeled: tuple[Path, Med
     (tmp_path / "prod.json").write_text('[{"id": 1, "data": {"image": "a.jpg"}}, {"id": 2, "da')
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(SPEC + "deployment: {samples: [{name: prod, export: prod.json}]}\n")
-    with registered(_fake(), "fake-inputs-2"), pytest.raises(ExportError) as raised:
+    with registered(fake_embedder(), "fake-inputs-2"), pytest.raises(ExportError) as raised:
         check(spec_path, path, media=media, cache_dir=tmp_path / "cache")
     assert "prod.json" in str(raised.value) and raised.value.exit_code == 2
 
@@ -84,7 +76,7 @@ def test_the_pool_needs_a_place_and_the_labeled_media(labeled: tuple[Path, Media
         ({"pool": str(tmp_path / "train")}, "needs the labeled data's media"),
         ({"media": media, "pool": str(tmp_path / "train"), "split": "val"}, "unknown split"),
     ]
-    with registered(_fake(), "fake-inputs-3"):
+    with registered(fake_embedder(), "fake-inputs-3"):
         for options, said in cases:
             with pytest.raises(OptionError, match=said):
                 todo(spec, path, cache_dir=tmp_path / "cache", **options)

@@ -5,7 +5,6 @@ dataset of dark pictures does not flag its dark ones)."""
 from __future__ import annotations
 
 import io
-import types
 from pathlib import Path
 
 import numpy as np
@@ -13,32 +12,14 @@ import pytest
 
 from taxospec import check, load_spec_text
 from taxospec.media.sources import MediaSources
-from taxospec.plugins import hookimpl
 from taxospec.scores.picture_quality import jpeg_quality, measure
-from taxospec.testing import FakeEmbedderFactory, registered
+from taxospec.testing import registered
 
-from ..quality_pictures import CODES, export, planted, scene
-
-SPEC = "taxospec: 1\nname: quality\nclasses: {thing: {min_examples: 1}}\nembedding: {backend: fake}\n"
-
-
-def _fake() -> types.ModuleType:
-    plugin = types.ModuleType("fake_embedder_for_quality")
-    plugin.taxospec_embedders = hookimpl(lambda: [FakeEmbedderFactory()])  # type: ignore[attr-defined]
-    return plugin
+from ..quality_pictures import CODES, SPEC, codes_by_file, export, fake_embedder, planted, scene
 
 
 def _found(folder: Path, truth: dict[str, str], tmp_path: Path) -> dict[str, set[str]]:
-    """Each file's quality (and media) codes, as `taxospec check` reports them."""
-    path = export(folder, truth, tmp_path / "export.json")
-    with registered(_fake(), "fake-quality"):
-        report = check(load_spec_text(SPEC), path, media=MediaSources(media_root=folder), cache_dir=tmp_path / "cache")
-    names = {i + 1: name for i, name in enumerate(sorted(truth))}
-    found: dict[str, set[str]] = {name: set() for name in truth}
-    for finding in report.findings:
-        if finding.task_id is not None and (finding.family == "quality" or finding.code.startswith("media-")):
-            found[names[finding.task_id]].add(finding.code)
-    return found
+    return codes_by_file(folder, truth, tmp_path)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -106,7 +87,7 @@ def test_a_dark_picture_like_the_deployment_is_not_flagged(seed: int, tmp_path: 
     _dark_dataset(tmp_path / "deploy", rng, [0.15] * 12)
     path = export(tmp_path / "train", truth, tmp_path / "export.json")
     media = MediaSources(media_root=tmp_path / "train")
-    with registered(_fake(), "fake-quality-deploy"):
+    with registered(fake_embedder(), "fake-quality-deploy"):
         alone = check(load_spec_text(SPEC), path, media=media, cache_dir=tmp_path / "cache")
         deployed = check(
             load_spec_text(SPEC), path, media=media, cache_dir=tmp_path / "cache", deployment=[str(tmp_path / "deploy")]
