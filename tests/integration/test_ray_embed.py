@@ -127,9 +127,10 @@ def _pictures(folder: Path, count: int) -> Path:
 
 
 def _ray_workers(stage: str) -> list[int]:
-    """The worker processes running this pipeline's `stage` (`FlatMap(Decode`, `MapBatches(Encode`)."""
+    """The worker processes running this pipeline's `stage`, by the title Ray gives them: `FlatMap(Decode`
+    (the decoding tasks), `MapWorker(MapBatches(Encode` (the encoder actors)."""
     found = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout.splitlines()
-    return [int(line.split()[0]) for line in found if f"ray::MapWorker({stage}" in line]
+    return [int(line.split()[0]) for line in found if f"ray::{stage}" in line]
 
 
 def test_a_killed_worker_costs_only_its_batch(cluster: str, tmp_path: Path) -> None:
@@ -143,7 +144,7 @@ def test_a_killed_worker_costs_only_its_batch(cluster: str, tmp_path: Path) -> N
     deadline = time.monotonic() + 300
     while len(killed) < 2 and time.monotonic() < deadline and run.poll() is None:
         if list(cache.glob("embeddings/*/batch-*.npz")):  # mid-run: some batches are written
-            for stage in ("FlatMap(Decode", "MapBatches(Encode"):
+            for stage in ("FlatMap(Decode", "MapWorker(MapBatches(Encode"):
                 workers = _ray_workers(stage)
                 if stage not in killed and workers:
                     killed[stage] = workers[0]

@@ -201,7 +201,8 @@ class Encode:
             kept, half = usable_rows([keys[i] for i in todo], vectors)
             if kept:
                 write_batch(self.folder, kept, half)
-                written[[i for i in todo if keys[i] in set(kept)]] = True
+                stored = set(kept)
+                written[[i for i in todo if keys[i] in stored]] = True
         out = {name: values for name, values in batch.items() if name != "pixels"}
         out["written"] = written
         return out
@@ -212,9 +213,8 @@ def run_on_ray(plan: RayPlan, *, batch_size: int, encoders: int, gpus_per_encode
     import ray.data
 
     size = _stage_size(plan.stage)
-    decoded = ray.data.from_items(plan.rows).flat_map(
-        Decode, fn_constructor_args=(plan, size), num_cpus=1, concurrency=None
-    )
+    # an instance, not the class: Ray Data runs a callable object as stateless tasks (a class, as actors)
+    decoded = ray.data.from_items(plan.rows).flat_map(Decode(plan, size), num_cpus=1)
     device = "cuda" if gpus_per_encoder > 0 else "cpu"
     encoded = decoded.map_batches(
         Encode,
