@@ -5,6 +5,7 @@ and scenarios no example looks like (coverage gaps in embedding space)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,7 @@ from taxospec.checks.embedding_view import (
 )
 from taxospec.embeddings.space import FloatMatrix
 from taxospec.findings import CELL_JOINER, Flag, Severity
-from taxospec.spec.model import EmbeddingSpec
+from taxospec.spec.model import EmbeddingSpec, Spec
 
 
 def _prompt_classes(ctx: CheckContext, view: EmbeddingView) -> list[tuple[int, tuple[str, ...]]]:
@@ -205,13 +206,20 @@ def _zero_shot_values(ctx: CheckContext, view: EmbeddingView) -> dict[str, tuple
 
 
 def _value_prompts(ctx: CheckContext, view: EmbeddingView, axis_name: str) -> tuple[list[str], FloatMatrix] | None:
-    """The values of an axis that have prompts, and each one's mean prompt vector; None with fewer than two
-    (nothing to choose between)."""
-    axis = ctx.spec.axes[axis_name]
+    """`value_prompts` with the run's spec and text encoder."""
+    return value_prompts(ctx.spec, view.space.texts, axis_name)
+
+
+def value_prompts(
+    spec: Spec, texts: Callable[[list[str]], FloatMatrix], axis_name: str
+) -> tuple[list[str], FloatMatrix] | None:
+    """The values of an axis that have prompts, and each one's mean prompt vector (unit prompt vectors from
+    `texts`); None with fewer than two (nothing to choose between)."""
+    axis = spec.axes[axis_name]
     values = [v for v in axis.values if axis.prompts.get(v)]
     if len(values) < 2:
         return None
-    return values, np.stack([view.space.texts(list(axis.prompts[v])).mean(axis=0) for v in values])
+    return values, np.stack([texts(list(axis.prompts[v])).mean(axis=0) for v in values])
 
 
 def _gap(ctx: CheckContext, name: str, axes: tuple[str, ...], cell: tuple[str, ...], examples: int) -> Flag:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.checks.embedding_text import value_prompts
 from taxospec.spec.model import Spec
 
 Texts = Callable[[list[str]], npt.NDArray[np.float32]]
@@ -58,12 +59,11 @@ def zero_shot(spec: Spec, texts: Texts | None, vectors: npt.NDArray[np.float32])
     if texts is None or not len(vectors):
         return ZeroShot({}, None)
     values = {}
-    for name, axis in spec.axes.items():
-        prompted = [v for v in axis.values if axis.prompts.get(v)]
-        if len(prompted) >= 2:
-            text = np.stack([texts(list(axis.prompts[v])).mean(axis=0) for v in prompted])
-            best = np.argmax(vectors @ text.T, axis=1)
-            values[name] = [prompted[int(i)] for i in best]
+    for name in spec.axes:
+        found = value_prompts(spec, texts, name)  # as the zero-shot checks of the labeled data use them
+        if found is not None:
+            prompted, text = found
+            values[name] = [prompted[int(i)] for i in np.argmax(vectors @ text.T, axis=1)]
     named = [c for c, cls in spec.classes.items() if cls.prompts]
     classes = None
     if len(named) >= 2:
