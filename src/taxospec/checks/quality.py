@@ -216,11 +216,11 @@ def image_odd_size(ctx: CheckContext, params: QualityParams) -> Outcome:
     if len(sizes) < 4:
         raise SkipCheck(f"{len(sizes)} picture(s) measured, too few to know the dataset's spread")
     lower, upper = fences(list(sizes.values()), factor)
+    typical = math.exp(float(np.median(list(sizes.values()))))
     flags = []
     for task, v in sorted(sizes.items()):
         if v < lower or v > upper:
             p = pictures(ctx)[task]
-            typical = math.exp(float(np.median(list(sizes.values()))))
             what = "small" if v < lower else "large"
             score = min(1.0, abs(v - (lower if v < lower else upper)) / max(1e-9, upper - lower))
             message = (
