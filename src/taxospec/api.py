@@ -4,7 +4,7 @@ reading and embedding, live in `taxospec.stages` and are re-exported here)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taxospec.__about__ import __version__
 from taxospec.checks.base import CheckContext
@@ -26,6 +26,9 @@ from taxospec.stages import read_export as read_export
 from taxospec.stages import reader_for as reader_for
 from taxospec.stages import task_links
 from taxospec.todo import TodoList, build_todo, with_scenario_gaps
+
+if TYPE_CHECKING:
+    from taxospec.embeddings.ray_run import RaySettings
 
 UsageError = OptionError
 """The former name of `OptionError` (it shadowed click's `UsageError`); kept for callers."""
@@ -50,6 +53,7 @@ def check(
     progress: bool = False,
     explore: bool = False,
     deployment: list[str] | None = None,
+    cluster: RaySettings | None = None,
 ) -> Report:
     """Check a Label Studio export against a spec and return the report (findings, statistics, counts).
 
@@ -60,6 +64,7 @@ def check(
     `explore` adds what the HTML explorer shows: every example (`Report.examples`) and, with embeddings,
     the examples' 2-D map and nearest neighbours (`scores.map`). The deployment checks measure the data
     against the spec's `deployment` samples and the folders in `deployment` (with embeddings only).
+    With `cluster` (`RaySettings`), what the cache lacks is embedded on that Ray cluster first.
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
@@ -73,6 +78,7 @@ def check(
         device=device,
         batch_size=batch_size,
         progress=progress,
+        cluster=cluster,
     )
     deployed = None
     if space is not None and space.unavailable_because is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from taxospec.media.sources import MediaSources, is_inline
 from taxospec.plugins.interfaces import ExportReader, LinksTasks
 from taxospec.plugins.registry import embedders, export_readers
 from taxospec.spec.model import Spec
+
+if TYPE_CHECKING:
+    from taxospec.embeddings.ray_run import RaySettings
 
 
 def reader_for(export: str | Path) -> ExportReader:
@@ -55,8 +59,11 @@ def build_embeddings(
     device: str = "auto",
     batch_size: int = 32,
     progress: bool = False,
+    cluster: RaySettings | None = None,
 ) -> EmbeddingSpace | None:
-    """The embedding space for `dataset`: given, loaded from a precomputed file, computed, or None."""
+    """The embedding space for `dataset`: given, loaded from a precomputed file, computed, or None. With
+    `cluster`, what the cache lacks is first embedded on that Ray cluster (into the cache under
+    `cache_dir`, which its nodes must see); the space is then read from the cache."""
     spec = dataset.spec
     if not embed or not spec.embedding.enabled:
         return None
@@ -72,6 +79,10 @@ def build_embeddings(
         media = MediaSources()
     if media is None or not (media.any or inline):
         return None
+    if cluster is not None:
+        from taxospec.embeddings.ray_run import embed_on_ray
+
+        embed_on_ray(dataset, media, cluster, cache_dir=cache_dir, progress=progress)
     return _computed_space(dataset, media, cache_dir=cache_dir, device=device, batch_size=batch_size, progress=progress)
 
 

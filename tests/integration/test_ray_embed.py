@@ -1,7 +1,7 @@
 """`taxospec embed --ray` on a real local Ray cluster (`ray start --head` on 127.0.0.1 with this machine's
 cores, stopped by process group): the vectors and cache keys are those of the single-process run, a later
 `taxospec check` encodes nothing, a worker killed mid-run costs only its batch, and a cluster that does not
-answer is exit 2 with a clear message."""
+answer is exit 2 with a clear message; `taxospec check --ray` finds what the check here finds."""
 
 from __future__ import annotations
 
@@ -104,6 +104,25 @@ def test_the_cluster_computes_the_single_process_vectors(cluster: str, tmp_path:
     assert sorted(ray_cache.folder.glob("batch-*.npz")) == batches, "check encoded nothing"
     again = _taxospec("embed", spec, export, *media, "--cache-dir", tmp_path / "ray", "--ray", cluster)
     assert again.returncode == 0 and "308 task(s), 0 read" in again.stdout, again.stdout
+
+
+def _findings(stdout: str) -> list[tuple[str, int | None, str]]:
+    import json
+
+    report = json.loads(stdout)
+    return sorted((f["code"], f.get("task_id"), f["message"]) for f in report["findings"])
+
+
+def test_check_on_the_cluster_finds_what_the_check_here_finds(cluster: str, tmp_path: Path) -> None:
+    spec, export = DEMO / "spec.yaml", DEMO / "export.json"
+    args = [spec, export, "--ls-document-root", DEMO, "--format", "json"]
+    on_ray = _taxospec("check", *args, "--cache-dir", tmp_path / "ray", "--ray", cluster, "--encoders", "1")
+    assert on_ray.returncode == 1, on_ray.stderr[-3000:]
+    assert f"embedded on Ray at {cluster}: 308 task(s), 308 read" in on_ray.stderr, on_ray.stderr[-3000:]
+    here = _taxospec("check", *args, "--cache-dir", tmp_path / "here")
+    assert here.returncode == 1, here.stderr[-3000:]
+    assert len(_cache(tmp_path / "ray")) == len(_cache(tmp_path / "here")), "every vector came from the cluster"
+    assert _findings(on_ray.stdout) == _findings(here.stdout)
 
 
 def _pictures(folder: Path, count: int) -> Path:

@@ -39,3 +39,31 @@ def test_embed_without_a_media_source_says_where_to_point_it(run_cli: object) ->
     assert result.exit_code == 2 and "say where the media is (--media-root" in result.stderr
     far = run_cli("embed", demo / "spec.yaml", demo / "export.json", "--ls-document-root", demo, "--ray", "x")  # type: ignore[operator]
     assert far.exit_code == 2 and "give host:port" in far.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--encoders", "2"], "--encoders and --gpus-per-encoder need --ray ADDRESS"),
+        (["--gpus-per-encoder", "1"], "--encoders and --gpus-per-encoder need --ray ADDRESS"),
+        (["--ray", "auto", "--no-embeddings"], "cannot go with --no-embeddings or --embeddings"),
+    ],
+)
+def test_check_refuses_ray_options_that_cannot_apply(run_cli: object, extra: list[str], message: str) -> None:
+    from ..conftest import EXAMPLES
+
+    demo = EXAMPLES / "synthetic-signals"
+    result = run_cli("check", demo / "spec.yaml", demo / "export.json", "--ls-document-root", demo, *extra)  # type: ignore[operator]
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_check_with_an_unreachable_cluster_is_exit_2_before_the_model_loads(run_cli: object) -> None:
+    from ..conftest import EXAMPLES
+
+    demo = EXAMPLES / "synthetic-signals"
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    args = ["check", demo / "spec.yaml", demo / "export.json", "--ls-document-root", demo, "--ray", f"127.0.0.1:{port}"]
+    result = run_cli(*args)  # type: ignore[operator]
+    assert result.exit_code == 2 and f"cannot reach the Ray cluster at 127.0.0.1:{port}" in result.stderr

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options, with_root_options
+from taxospec.commands.ray_options import ray_options, say_how_ray_runs_went
 from taxospec.errors import EXIT_OK
 from taxospec.findings import Severity
 from taxospec.output import write_text_atomic
@@ -22,6 +23,7 @@ from taxospec.plugins.interfaces import CheckInput
 from taxospec.terminal import stdout_console
 
 if TYPE_CHECKING:
+    from taxospec.embeddings.ray_run import RaySettings
     from taxospec.media import MediaSources
     from taxospec.render.formats import RenderOptions
     from taxospec.report import Report
@@ -119,6 +121,7 @@ def report_options(command: F) -> F:
 @click.option("--select", multiple=True, metavar="CODE", help="Run only these checks (repeatable).")
 @click.option("--list-checks", is_flag=True, help="List every check with its family and severity, and exit.")
 @embedding_options
+@ray_options
 @click.option("--no-embeddings", is_flag=True, help="Skip the embedding checks.")
 @click.option(
     "--deployment",
@@ -138,6 +141,7 @@ def check_command(
     select: tuple[str, ...],
     list_checks: bool,
     embedding: EmbeddingChoices,
+    ray: RaySettings | None,
     no_embeddings: bool,
     deployment: tuple[str, ...],
     **source_values: Any,
@@ -152,6 +156,8 @@ def check_command(
     task when the media can be read).
     The embedding checks (CLIP with the spec's model) run when media can be read (--media-root,
     --ls-document-root, --ls-media-root, --allow-http, --media-map) or embeddings are given (--embeddings).
+    With --ray ADDRESS, what the cache lacks is embedded on that Ray cluster first (as `taxospec embed
+    --ray` does), and the check reads every vector from the cache.
     With a deployment sample (the spec's `deployment` section, or --deployment FOLDER), the deployment
     checks say how much of it the data covers, which scenarios it lacks, and how its pictures differ.
     Exit 0 when no finding reaches --fail-on (default: error), 1 when one does, 2 for bad input.
@@ -163,17 +169,16 @@ def check_command(
     if list_checks:
         _list_checks(spec_path)
         ctx.exit(EXIT_OK)
-    if report.scores_path is not None and no_embeddings:
-        raise click.UsageError("--scores needs the embedding checks (it cannot go with --no-embeddings)")
     if spec_path is None:
         raise click.UsageError(NO_INPUT)
+    _refuse_mixes(report, embedding, ray, no_embeddings)
     for code in select:
         checks().get(code)
     spec = refuse_lint_errors(embedding.spec_with_model(load_spec(spec_path)))
     fmt = report.resolved_format()
     given = CheckInput(export, config)
     explore = fmt == "html" or report.explore
-    embed = EmbedRun(embedding, not no_embeddings, list(deployment))
+    embed = EmbedRun(embedding, not no_embeddings, list(deployment), ray)
     result, media, after = _run(spec, given, source_values, embed, select, explore)
     for step in after:
         step(result)
@@ -192,6 +197,20 @@ class EmbedRun:
     choices: EmbeddingChoices
     enabled: bool
     deployment: list[str]
+    cluster: RaySettings | None = None
+    """The Ray cluster to embed on first (--ray), or None to embed here."""
+
+
+def _refuse_mixes(
+    report: ReportChoices, embedding: EmbeddingChoices, ray: RaySettings | None, no_embeddings: bool
+) -> None:
+    """Refuse options that cannot go together; with --ray, print how the cluster's run went."""
+    if report.scores_path is not None and no_embeddings:
+        raise click.UsageError("--scores needs the embedding checks (it cannot go with --no-embeddings)")
+    if ray is not None and (no_embeddings or embedding.embeddings is not None):
+        raise click.UsageError("--ray embeds the media: it cannot go with --no-embeddings or --embeddings")
+    if ray is not None:
+        say_how_ray_runs_went()
 
 
 NO_INPUT = "give a SPEC and an EXPORT, or SPEC --url URL --project ID (or --list-checks)"
@@ -233,6 +252,7 @@ def _run(
             progress=sys.stderr.isatty(),
             explore=explore,
             deployment=embed.deployment,
+            cluster=embed.cluster,
         )
     return report, media, list(given.after)
 

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 import click
 
 from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options, with_root_options
+from taxospec.commands.ray_options import ray_options
 from taxospec.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from taxospec.dataset import Dataset
+    from taxospec.embeddings.ray_run import RaySettings
     from taxospec.media.sources import MediaSources
 
 
@@ -22,29 +24,13 @@ if TYPE_CHECKING:
 @click.argument("export", metavar="EXPORT", type=click.Path(path_type=Path))
 @click.option("--config", type=click.Path(path_type=Path), help="The project's labeling config (XML).")
 @embedding_options
-@click.option(
-    "--ray",
-    "address",
-    metavar="ADDRESS",
-    help="Run on a Ray cluster: host:port of its head, ray://host:port (Ray client), auto, or local (start one "
-    "here). The cache folder (--cache-dir) must be one every node sees.",
-)
-@click.option("--encoders", type=click.IntRange(min=1, max=4096), default=1, show_default=True, help="Encoder actors.")
-@click.option(
-    "--gpus-per-encoder",
-    type=click.FloatRange(min=0, max=8),
-    default=0.0,
-    show_default=True,
-    help="GPUs each encoder actor takes (0: encode on CPUs).",
-)
+@ray_options
 def embed_command(
     spec_path: Path,
     export: Path,
     config: Path | None,
     embedding: EmbeddingChoices,
-    address: str | None,
-    encoders: int,
-    gpus_per_encoder: float,
+    ray: RaySettings | None,
 ) -> None:
     """Embed every example of EXPORT with the spec's model into the cache, and say how it went.
 
@@ -67,18 +53,13 @@ def embed_command(
             "nothing to embed from: say where the media is (--media-root, --ls-document-root, --ls-media-root, "
             "--media-map or --allow-http)"
         )
-    if address is None:
+    if ray is None:
         _here(dataset, media, embedding)
         return
-    from taxospec.embeddings.ray_run import RaySettings, embed_on_ray
+    from taxospec.embeddings.ray_run import embed_on_ray
 
-    settings = RaySettings(address, encoders, gpus_per_encoder, embedding.batch_size)
-    done = embed_on_ray(dataset, media, settings, cache_dir=embedding.cache_dir, progress=sys.stderr.isatty())
-    rate = done.read / done.seconds if done.seconds > 0 else 0.0
-    click.echo(
-        f"embedded on Ray at {address}: {done.tasks} task(s), {done.read} read ({rate:.1f}/s), "
-        f"{done.written} vector(s) written, {len(done.issues)} task(s) unreadable; {done.seconds:.1f} s"
-    )
+    done = embed_on_ray(dataset, media, ray, cache_dir=embedding.cache_dir, progress=sys.stderr.isatty())
+    click.echo(done.line(ray.address))
     for issue in done.issues[:10]:
         click.echo(f"  task row {issue.task}: {issue.code}: {issue.message}", err=True)
 

@@ -3,6 +3,7 @@ lacks, run it (`ray_stage`), remember what was read, merge the cache's batch fil
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,9 @@ from taxospec.errors import EmbeddingError
 from taxospec.media.sources import MediaSources
 from taxospec.plugins.interfaces import SplitsPreprocessing
 from taxospec.plugins.registry import embedders
+
+log = logging.getLogger(__name__)
+"""Says at INFO how each run went (`taxospec check --ray` prints it)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,14 @@ class EmbedSummary:
     """Vectors encoded and written."""
     issues: list[ReadIssue]
     seconds: float
+
+    def line(self, address: str) -> str:
+        """The run in one line, as `taxospec embed` and `taxospec check --ray` print it."""
+        rate = self.read / self.seconds if self.seconds > 0 else 0.0
+        return (
+            f"embedded on Ray at {address}: {self.tasks} task(s), {self.read} read ({rate:.1f}/s), "
+            f"{self.written} vector(s) written, {len(self.issues)} task(s) unreadable; {self.seconds:.1f} s"
+        )
 
 
 def embed_on_ray(
@@ -83,4 +95,6 @@ def embed_on_ray(
         remember(cache, dataset, media, outcome)
         EmbeddingCache(root, embedder.model_id, embedder.preprocess_id).compact()
     tasks = len(set(dataset.columns.task.tolist()))
-    return EmbedSummary(tasks, len(rows), outcome.written, outcome.issues, time.monotonic() - started)
+    summary = EmbedSummary(tasks, len(rows), outcome.written, outcome.issues, time.monotonic() - started)
+    log.info(summary.line(settings.address))
+    return summary
