@@ -79,7 +79,51 @@ def test_probe_probabilities_are_out_of_sample() -> None:
     assert (probabilities[flipped].argmax(axis=1) == labels[flipped]).mean() > 0.9  # not the noisy label
 
 
+def test_the_probe_read_in_chunks_equals_the_probe_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    from taxospec.scores import chunked
+
+    features, labels = _blobs(6, n=70, dim=8, spread=1.5)
+    features = features.astype(np.float32)
+    train = np.arange(len(labels)) % 7 != 0  # some rows outside the fit: predicted by the fitted probe
+    whole, penalty = ridge_probe(features, labels, 3, train=train)
+    monkeypatch.setattr(chunked, "CHUNK", 16)  # 210 rows: 14 chunks of the training rows, 2 of the rest
+    pieces, chunked_penalty = ridge_probe(features, labels, 3, train=train)
+    assert chunked_penalty == penalty
+    np.testing.assert_allclose(pieces, whole, atol=1e-5)
+
+
 # --- the geometry --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", geometry.GEOMETRIES)
+def test_each_geometry_prepared_in_chunks_of_float32_is_the_float64_preparation(
+    monkeypatch: pytest.MonkeyPatch, name: geometry.GeometryName
+) -> None:
+    from taxospec.scores import chunked
+
+    x = np.random.default_rng(7).normal(2.0, 3.0, size=(203, 6))
+    centred = x - x.mean(axis=0)
+    standardized = centred / x.std(axis=0)
+    unit = {
+        "cosine": x / np.linalg.norm(x, axis=1, keepdims=True),
+        "centered-cosine": centred / np.linalg.norm(centred, axis=1, keepdims=True),
+        "standardized-cosine": standardized / np.linalg.norm(standardized, axis=1, keepdims=True),
+    }
+    monkeypatch.setattr(chunked, "CHUNK", 50)
+    space = geometry.prepare(x.astype(np.float32), name)
+    assert space.neighbours.dtype == np.float32 and space.distances.dtype == np.float32
+    np.testing.assert_allclose(
+        space.distances, standardized if name.startswith("standardized") else x, rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(space.neighbours, unit.get(name, space.distances), rtol=1e-5, atol=1e-5)
+    assert (space.neighbours is space.distances) == name.endswith("euclidean"), "one array where the rows are one"
+
+
+def test_unit_rows_are_not_copied_for_the_cosine_geometry() -> None:
+    x = np.random.default_rng(8).normal(size=(40, 5)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    space = geometry.prepare(x, "cosine")
+    assert space.neighbours is x and space.distances is x
 
 
 def test_auto_geometry_picks_euclidean_where_cosine_cannot_see_the_classes() -> None:

@@ -77,27 +77,28 @@ def hard_negative_confusion(ctx: CheckContext, params: EmbeddingSpec) -> Outcome
     issues = []
     evaluated = 0
     for p, negatives in _hard_negatives(ctx).items():
-        for v in np.flatnonzero(view.labels == p):
-            neighbours = ids[v][ids[v] >= 0]
-            if not len(neighbours):
-                continue
-            evaluated += 1
-            neighbour_labels = view.labels[neighbours]
-            share = float(np.isin(neighbour_labels, list(negatives)).mean())
-            if share > params.confusion_share:
-                top = Counter(x for x in neighbour_labels.tolist() if x in negatives).most_common(1)[0][0]
-                issues.append(
-                    scored(
-                        view.flag(
-                            f"this {ctx.class_names[p]!r} looks like its hard negatives: "
-                            f"{round(share * len(neighbours))} of its {len(neighbours)} nearest neighbours are "
-                            f"{' or '.join(repr(ctx.class_names[n]) for n in sorted(negatives))} "
-                            f"(mostly {ctx.class_names[top]!r})",
-                            v,
-                        ),
-                        share,
-                    )
+        rows = np.flatnonzero(view.labels == p)
+        found = ids[rows] >= 0
+        neighbour_labels = np.where(found, view.labels[np.maximum(ids[rows], 0)], -1)
+        counts = found.sum(axis=1)
+        confused = (np.isin(neighbour_labels, list(negatives)) & found).sum(axis=1)
+        evaluated += int((counts > 0).sum())
+        shares = confused / np.maximum(counts, 1)
+        for at in np.flatnonzero((counts > 0) & (shares > params.confusion_share)).tolist():
+            among = [x for x in neighbour_labels[at][found[at]].tolist() if x in negatives]
+            top, share, count = Counter(among).most_common(1)[0][0], float(shares[at]), int(counts[at])
+            issues.append(
+                scored(
+                    view.flag(
+                        f"this {ctx.class_names[p]!r} looks like its hard negatives: "
+                        f"{round(share * count)} of its {count} nearest neighbours are "
+                        f"{' or '.join(repr(ctx.class_names[n]) for n in sorted(negatives))} "
+                        f"(mostly {ctx.class_names[top]!r})",
+                        int(rows[at]),
+                    ),
+                    share,
                 )
+            )
     return evaluated, issues
 
 

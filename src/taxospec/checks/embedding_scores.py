@@ -19,6 +19,7 @@ from taxospec.checks.base import CheckContext, SkipCheck
 from taxospec.checks.embedding_view import EmbeddingView, view_of
 from taxospec.embeddings.index import NeighborIndex
 from taxospec.scores import geometry
+from taxospec.scores.chunked import distances_to, moments
 from taxospec.scores.confident import confident_joint
 from taxospec.scores.duplicates import DuplicateScores, find_duplicates, relative_threshold
 from taxospec.scores.label_issues import LabelEvidence, label_evidence
@@ -129,8 +130,9 @@ def label_scores(ctx: CheckContext, params: LabelIssueParams) -> LabelScores:
             index = NeighborIndex(space.neighbours[rows], device=view.space.search_device, metric=space.metric)
             ids = index.knn(k)[1]
         predictions = _predictions(ctx, view, rows, classes) if params.predictions else None
+        features = _features(view)
         evidence = label_evidence(
-            _features(view)[rows].astype(np.float64),
+            features if len(rows) == len(features) else features[rows],
             labels,
             classes,
             ids,
@@ -278,14 +280,14 @@ def class_shape(ctx: CheckContext) -> ClassShape:
 
     def compute() -> ClassShape:
         view = view_of(ctx)
-        distances = score_space(ctx).space.distances.astype(np.float64)
+        distances = score_space(ctx).space.distances
         centres, own, spreads = {}, {}, {}
         for c in np.unique(view.labels[view.labels >= 0]).tolist():
-            members = view.labels == c
-            if members.sum() < 2:
+            members = np.flatnonzero(view.labels == c)
+            if len(members) < 2:
                 continue
-            centres[int(c)] = distances[members].mean(axis=0)
-            own[int(c)] = np.linalg.norm(distances[members] - centres[int(c)], axis=1)
+            centres[int(c)] = moments(distances, members)[0]
+            own[int(c)] = distances_to(distances, members, centres[int(c)])
             spreads[int(c)] = float(np.median(own[int(c)]))
         return ClassShape(centres, own, spreads)
 
@@ -298,9 +300,9 @@ def pair_margin(ctx: CheckContext, positive: int, negative: int) -> PairMargin |
     if positive not in shape.centres or negative not in shape.centres:
         return None
     view = view_of(ctx)
-    distances = score_space(ctx).space.distances.astype(np.float64)
+    distances = score_space(ctx).space.distances
     own = shape.own[positive]
-    other = np.linalg.norm(distances[view.labels == positive] - shape.centres[negative], axis=1)
+    other = distances_to(distances, np.flatnonzero(view.labels == positive), shape.centres[negative])
     spread = shape.spreads[positive]
     margin = float(np.median(other - own)) / spread if spread > 0 else 0.0
     return PairMargin(float((other < own).mean()), margin)

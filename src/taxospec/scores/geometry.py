@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.index import NeighborIndex
+from taxospec.scores.chunked import moments, row_chunks
 
 GeometryName = Literal["cosine", "centered-cosine", "standardized-cosine", "euclidean", "standardized-euclidean"]
 GEOMETRIES: tuple[GeometryName, ...] = (
@@ -48,28 +49,49 @@ class Space:
     distances: npt.NDArray[np.float32]
 
 
-def _standardized(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    scale = features.std(axis=0)
-    return np.asarray((features - features.mean(axis=0)) / np.where(scale > 1e-12, scale, 1.0))
+def _standardized(features: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    mean, scale = moments(features)
+    scale = np.where(scale > 1e-12, scale, 1.0)
+    out = np.empty(features.shape, dtype=np.float32)
+    for piece in row_chunks(len(features)):
+        out[piece] = (features[piece] - mean) / scale
+    return out
 
 
-def _unit(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.asarray(np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0))
+def _unit(matrix: npt.NDArray[np.floating], centre: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float32]:
+    """Rows (less `centre`) scaled to unit length, zero rows kept zero; `matrix` itself when it is float32
+    with unit rows already and nothing is to be subtracted."""
+    if centre is None and matrix.dtype == np.float32 and _unit_rows(matrix):
+        return np.asarray(matrix, dtype=np.float32)
+    out = np.empty(matrix.shape, dtype=np.float32)
+    for piece in row_chunks(len(matrix)):
+        rows = matrix[piece].astype(np.float64)
+        rows = rows - centre if centre is not None else rows
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        out[piece] = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    return out
+
+
+def _unit_rows(matrix: npt.NDArray[np.floating]) -> bool:
+    return all(
+        bool(np.all(np.abs(np.linalg.norm(matrix[piece], axis=1) - 1.0) <= 1e-6)) for piece in row_chunks(len(matrix))
+    )
 
 
 def prepare(features: npt.ArrayLike, name: GeometryName) -> Space:
-    """`features` (rows: examples) prepared for the geometry `name`."""
-    x = np.asarray(features, dtype=np.float64)
-    standardized = name.startswith("standardized")
-    base = _standardized(x) if standardized else x
+    """`features` (rows: examples) prepared for the geometry `name`, in float32 and in chunks of rows (a
+    float64 copy of the whole would be 4 KiB an example); where two preparations are the same rows, one
+    array serves both."""
+    x = np.asarray(features)
+    x = x if x.dtype == np.float32 else x.astype(np.float32)
+    base = _standardized(x) if name.startswith("standardized") else x
     if name == "centered-cosine":
-        neighbours, metric = _unit(x - x.mean(axis=0)), "ip"
+        neighbours, metric = _unit(x, centre=moments(x)[0]), "ip"
     elif name.endswith("cosine"):
         neighbours, metric = _unit(base), "ip"
     else:
         neighbours, metric = base, "l2"
-    return Space(name, neighbours.astype(np.float32), metric, base.astype(np.float32))
+    return Space(name, neighbours, metric, base)
 
 
 def knn_log_loss(space: Space, labels: npt.NDArray[np.int64], classes: int, k: int = CHOICE_NEIGHBOURS) -> float:

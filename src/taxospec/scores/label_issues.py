@@ -74,7 +74,7 @@ def _with_predictions(
 
 
 def label_evidence(
-    features: npt.NDArray[np.float64],
+    features: npt.NDArray[np.floating],
     labels: npt.NDArray[np.int64],
     classes: int,
     neighbour_ids: npt.NDArray[np.int64],
@@ -87,7 +87,7 @@ def label_evidence(
     """Label issues of (`features`, `labels`) with the shared neighbour graph `neighbour_ids` (ids into
     the same rows, -1 padding). `predictions` (examples × classes, NaN rows where the team's model said
     nothing) joins the mixture. `probe=False` uses the neighbour vote alone."""
-    x = np.asarray(features, dtype=np.float64)
+    x = np.asarray(features)  # as given (float32): the probe reads it in chunks
     votes = vote_probabilities(neighbour_ids, labels, classes)
     fitted, penalty = ridge_probe(x, labels, classes) if probe else (None, None)
     weight = _mix(votes, fitted, labels)
