@@ -95,16 +95,32 @@ def _computed_space(
     batch_size: int,
     progress: bool,
 ) -> EmbeddingSpace:
+    """The embedding space computed with the spec's embedder through the cache at `cache_dir` (a folder, the
+    default one, or object storage mirrored for the run: `remote_cache.cache_root`)."""
+    from taxospec.embeddings.remote_cache import cache_root
+
+    with cache_root(cache_dir) as root:
+        return _space_in(dataset, media, root, device=device, batch_size=batch_size, progress=progress)
+
+
+def _space_in(
+    dataset: Dataset,
+    media: MediaSources,
+    root: Path,
+    *,
+    device: str,
+    batch_size: int,
+    progress: bool,
+) -> EmbeddingSpace:
     """The embedding space computed with the spec's embedder (loaded only when something needs encoding),
-    with the perceptual hashes of the pictures; an unavailable space when only inlined pictures were to be
-    embedded and the model does not load."""
+    with the perceptual hashes of the pictures, through the cache folder `root`; an unavailable space when
+    only inlined pictures were to be embedded and the model does not load."""
     from taxospec.embeddings import picture_hashes
-    from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
+    from taxospec.embeddings.cache import EmbeddingCache
     from taxospec.embeddings.lazy import LazyEmbedder, ModelChanged, ModelRequest, lazy_embedder, loaded_embedder
     from taxospec.embeddings.pipeline import embed_dataset
 
     spec = dataset.spec
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
     factory = embedders().get(spec.embedding.backend)
     request = ModelRequest.of_spec(spec, device)
 

@@ -4,7 +4,6 @@ on a free loopback port with a fresh data folder, stopped by PID."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..process_group import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / "build" / "ls-venv"
@@ -98,9 +99,5 @@ def running(data: Path) -> Iterator[str]:
             time.sleep(1)
         yield url
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(process)
         log.close()

@@ -20,13 +20,16 @@ import pytest
 from taxospec.embeddings.cache import EmbeddingCache
 
 from ..conftest import EXAMPLES, ROOT
+from ..process_group import stop_group
+from ..s3_server import CREDENTIALS, bucket_uri, objects, s3_server
 
 pytestmark = pytest.mark.integration
 DEMO = EXAMPLES / "synthetic-signals"
 RAY = Path(sys.executable).parent / "ray"
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", **CREDENTIALS}
 """A loopback test cluster without token authentication (a real cluster's token reaches Ray through
-RAY_AUTH_TOKEN, which taxospec passes on untouched)."""
+RAY_AUTH_TOKEN, which taxospec passes on untouched); its workers read the test S3 server's credentials
+from their environment, as a real cluster's read theirs (an instance role, the environment)."""
 
 
 def _free_port() -> int:
@@ -57,16 +60,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(1)
         yield address
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        stop_group(head)
         log.close()
 
 
-def _taxospec(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **RAY_ENV, "HF_HUB_OFFLINE": "1"}
+def _taxospec(
+    *args: str | Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **RAY_ENV, "HF_HUB_OFFLINE": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "taxospec", *map(str, args)],
         capture_output=True,
@@ -174,6 +175,24 @@ def test_a_killed_worker_costs_only_its_batch(cluster: str, tmp_path: Path) -> N
     assert run.returncode == 0, (killed, err[-6000:], out)
     assert "900 task(s), 900 read" in out and "0 task(s) unreadable" in out, out
     assert len(_cache(cache)) == 900, "every vector is in the cache"
+
+
+def test_encoders_write_straight_to_object_storage(cluster: str, tmp_path: Path) -> None:
+    export = _pictures(tmp_path / "pictures", 60)
+    media = ["--media-root", tmp_path / "pictures"]
+    with s3_server(tmp_path / "moto.log") as endpoint:
+        uri = bucket_uri(endpoint, "frames", "cache")
+        driver = {"TAXOSPEC_CACHE_DIR": str(tmp_path / "driver")}
+        args = ["embed", DEMO / "spec.yaml", export, *media, "--cache-dir", uri]
+        on_ray = _taxospec(*args, "--ray", cluster, env=driver)
+        assert on_ray.returncode == 0, on_ray.stderr[-3000:]
+        assert "60 task(s), 60 read" in on_ray.stdout and "60 vector(s) written" in on_ray.stdout, on_ray.stdout
+        stored = {name for name in objects(uri) if "/batch-" in name}
+        assert stored and {"models.json", "content-hashes.npz"} <= set(objects(uri))
+        elsewhere = {"TAXOSPEC_CACHE_DIR": str(tmp_path / "elsewhere")}
+        here = _taxospec(*args, env=elsewhere)
+        assert here.returncode == 0 and "60 example(s) in the cache" in here.stdout, here.stderr[-3000:]
+        assert {name for name in objects(uri) if "/batch-" in name} == stored, "nothing encoded again"
 
 
 def test_an_unreachable_cluster_is_exit_2() -> None:

@@ -34,6 +34,13 @@ def _media_map(value: str) -> tuple[str, Path]:
     return prefix, path
 
 
+def _cache_location(value: str | None) -> Path | str | None:
+    """--cache-dir: a URI (scheme://…) stays a string, anything else is a folder."""
+    if value is None or "://" in value:
+        return value
+    return Path(value)
+
+
 def embedding_options(command: F) -> F:
     """Add the media and model options (--embeddings, --media-root, --allow-http, --media-map, --cache-dir,
     --model, --pretrained, --architecture-file, --device, --batch-size) to a command, which receives them,
@@ -60,7 +67,8 @@ class EmbeddingChoices:
     media_root: Path | None
     allow_http: tuple[str, ...]
     media_map: tuple[tuple[str, Path], ...]
-    cache_dir: Path | None
+    cache_dir: Path | str | None
+    """A folder, or the URI of a remote cache (`embeddings.remote_cache`)."""
     model: str | None
     pretrained: str | None
     architecture_file: Path | None
@@ -108,7 +116,11 @@ _OPTIONS = [
         "e.g. s3://bucket/=/mnt/bucket.",
     ),
     click.option(
-        "--cache-dir", type=click.Path(path_type=Path), help="Embedding cache folder (default ~/.cache/taxospec)."
+        "--cache-dir",
+        callback=lambda _ctx, _param, value: _cache_location(value),
+        metavar="FOLDER|URI",
+        help="Embedding cache folder (default ~/.cache/taxospec), or object storage: s3://bucket/prefix, "
+        "gs://…, abfs://… (through pyarrow; mirrored in the default folder for the run).",
     ),
     click.option("--model", help="open_clip model for the embedding checks, instead of the spec's embedding.model."),
     click.option(

@@ -39,6 +39,13 @@ FORMAT = 3
 array per batch file, which loads several times faster than an array of fixed-width strings)."""
 COMPACT_ABOVE = 8
 """Batch files above which `compact` merges them."""
+BATCH_PATTERN = "batch-*.npz"
+"""The names of batch files (`batch_name`), which sort in the order they were written."""
+
+
+def batch_name() -> str:
+    """A new batch file's name: the time it was written, then a part no other writer takes."""
+    return f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
 
 
 def item_key(content_hash: str, what: str) -> str:
@@ -68,7 +75,7 @@ class EmbeddingCache:
         self._stacked: npt.NDArray[np.float16] | None = None
         self._block_files: list[Path] = []
         """The file each block is kept in (parallel to `_blocks`)."""
-        for path in sorted(self.folder.glob("batch-*.npz")):  # in the order written: a key's latest vector wins
+        for path in sorted(self.folder.glob(BATCH_PATTERN)):  # in the order written: a key's latest vector wins
             try:
                 with np.load(path, allow_pickle=False) as data:
                     vectors = data["vectors"]
@@ -180,7 +187,7 @@ class EmbeddingCache:
 def write_batch(folder: Path, keys: list[str], half: npt.NDArray[np.float16]) -> Path:
     """Write one batch file into a cache `folder` atomically (and durably, under a name no other writer
     takes); its final path. Writers on several machines may share the folder."""
-    final = folder / f"batch-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.npz"
+    final = folder / batch_name()
     try:
         write_atomic(final, lambda handle: np.savez(handle, keys=join_strings(keys), vectors=half), durable=True)
     except OSError as exc:

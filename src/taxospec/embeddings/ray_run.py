@@ -12,6 +12,7 @@ from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
 from taxospec.embeddings.lazy import ModelRequest, lazy_embedder
 from taxospec.embeddings.ray_stage import RayOutcome, RayPlan, collect, connect, plan_rows, remember, run_on_ray
+from taxospec.embeddings.remote_cache import RemoteCache, is_remote, mirrored
 from taxospec.errors import EmbeddingError
 from taxospec.media.sources import MediaSources
 from taxospec.plugins.interfaces import SplitsPreprocessing
@@ -63,14 +64,30 @@ def embed_on_ray(
     cache_dir: str | Path | None = None,
     progress: bool = False,
 ) -> EmbedSummary:
-    """Embed `dataset` on the Ray cluster of `settings` into the cache under `cache_dir`."""
-    from taxospec.embeddings.pipeline import progress_bar
+    """Embed `dataset` on the Ray cluster of `settings` into the cache under `cache_dir` (a folder every
+    node sees, or object storage: `remote_cache`)."""
     from taxospec.embeddings.ray_stage import reachable
 
     reachable(settings.address)  # before the model is loaded: a wrong address costs a second, not a minute
+    if not is_remote(cache_dir):
+        return _embed(dataset, media, settings, Path(cache_dir) if cache_dir else default_cache_dir(), None, progress)
+    with mirrored(str(cache_dir)) as remote:
+        return _embed(dataset, media, settings, remote.mirror, remote, progress)
+
+
+def _embed(
+    dataset: Dataset,
+    media: MediaSources,
+    settings: RaySettings,
+    root: Path,
+    remote: RemoteCache | None,
+    progress: bool,
+) -> EmbedSummary:
+    """The run, into the cache folder `root` (the mirror of `remote`, where the encoders write instead)."""
+    from taxospec.embeddings.pipeline import progress_bar
+
     started = time.monotonic()
     spec = dataset.spec
-    root = Path(cache_dir) if cache_dir else default_cache_dir()
     factory = embedders().get(spec.embedding.backend)
     request = ModelRequest.of_spec(spec, "cpu")
     embedder = lazy_embedder(factory, request, root, lambda m, p: EmbeddingCache.folder_for(root, m, p)).load_now()
@@ -81,9 +98,9 @@ def embed_on_ray(
     outcome = RayOutcome()
     if rows:
         connect(settings.address)
-        plan = RayPlan(
-            rows, request, spec.embedding.backend, str(cache.folder), embedder.pil_stage(), spec.media == "video", media
-        )
+        folder = remote.folder(cache.folder) if remote is not None else str(cache.folder)
+        video = spec.media == "video"
+        plan = RayPlan(rows, request, spec.embedding.backend, folder, embedder.pil_stage(), video, media)
         run = run_on_ray(
             plan,
             batch_size=settings.batch_size,
@@ -92,6 +109,8 @@ def embed_on_ray(
         )
         with progress_bar(progress, len(rows)) as advance:
             collect(run, outcome, advance)
+        if remote is not None:
+            remote.pull()  # the encoders' batch files
         remember(cache, dataset, media, outcome)
         EmbeddingCache(root, embedder.model_id, embedder.preprocess_id).compact()
     tasks = len(set(dataset.columns.task.tolist()))

@@ -27,6 +27,7 @@ from taxospec.embeddings.cache import EmbeddingCache, item_key, usable_rows, wri
 from taxospec.embeddings.jobs import as_stored
 from taxospec.embeddings.lazy import ModelRequest
 from taxospec.embeddings.plan import plan as plan_task
+from taxospec.embeddings.remote_cache import RemoteFolder
 from taxospec.errors import OptionError
 from taxospec.media.sources import MediaProblem, MediaSources, shown
 
@@ -42,8 +43,8 @@ class RayPlan:
     """One per task still to read: `task`, `uri`, `whats` (what to take of it)."""
     request: ModelRequest
     backend: str
-    folder: str
-    """The cache folder of the model and preprocessing (shared storage)."""
+    folder: str | RemoteFolder
+    """The cache folder of the model and preprocessing: a folder every node sees, or on object storage."""
     stage: Any
     """The image transforms before the tensor (resize, crop): run by the CPU tasks."""
     video: bool
@@ -189,7 +190,7 @@ class Encode:
         from taxospec.plugins.registry import embedders
 
         self.embedder = replace(plan.request, device=device).load(embedders().get(plan.backend))
-        self.folder = Path(plan.folder)
+        self.folder = plan.folder
 
     def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
         """Encode the rows with a key and write them; every row goes on (without its pixels)."""
@@ -200,7 +201,10 @@ class Encode:
             vectors = as_stored(self.embedder.encode_uint8(np.stack([batch["pixels"][i] for i in todo])))  # type: ignore[attr-defined]
             kept, half = usable_rows([keys[i] for i in todo], vectors)
             if kept:
-                write_batch(self.folder, kept, half)
+                if isinstance(self.folder, RemoteFolder):
+                    self.folder.write_batch(kept, half)
+                else:
+                    write_batch(Path(self.folder), kept, half)
                 stored = set(kept)
                 written[[i for i in todo if keys[i] in stored]] = True
         out = {name: values for name, values in batch.items() if name != "pixels"}
