@@ -317,6 +317,31 @@ def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path) 
     for space in spaces:
         assert space.samples.tolist() == list(range(6))
         assert np.allclose(space.vectors, expected, atol=1e-5)
+        assert space.features is not None and np.isfinite(space.features).all() and np.abs(space.features).max() == 1
+
+
+def test_precomputed_unit_rows_are_one_array_and_find_what_the_same_rows_scaled_find(tmp_path: Path) -> None:
+    """Unit rows (CLIP's, normalized by the team) serve as vectors and features at once (no second copy);
+    the findings are those of the same directions at another length, kept as features beside them."""
+    from taxospec.embeddings.space import load_precomputed
+
+    world = World()
+    _base(world)
+    world.add("timeout", "day", vector=0.9 * _e(0) + 3 * _e(5) + 1.2 * _e(10))  # an outlier
+    world.add("clapping", "night", vector=3 * _e(2) + 1.2 * _e(11) + 0.1 * _e(9))  # a mislabel
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(world.tasks))
+    dataset = read_export(load_spec_text(SPEC), export)
+    unit = np.stack(world.vectors) / np.linalg.norm(np.stack(world.vectors), axis=1, keepdims=True)
+    ids = np.arange(1, len(unit) + 1)
+    found = []
+    for name, rows in (("unit", unit), ("scaled", 3.0 * unit)):
+        np.savez(tmp_path / f"{name}.npz", task_id=ids, region_id=np.array([""] * len(ids)), embedding=rows)
+        space = load_precomputed(tmp_path / f"{name}.npz", ids, [None] * len(ids))
+        assert (space.features is None) == (name == "unit")
+        findings, _ = run_checks(dataset, embeddings=space, select={"likely-mislabel", "outlier", "near-duplicate"})
+        found.append(sorted((f.code, f.task_id) for f in findings))
+    assert found[0] == found[1] and {code for code, _ in found[0]} >= {"likely-mislabel", "outlier"}
 
 
 def test_a_file_of_repeated_rows_is_noted(tmp_path: Path) -> None:

@@ -87,7 +87,12 @@ class EmbeddingSpace:
             raise EmbeddingError(
                 f"features of shape {self.features.shape} for vectors of shape {np.shape(self.vectors)}"
             )
-        self.vectors = normalize(self.vectors) if len(self.vectors) else np.zeros((0, 1), dtype=np.float32)
+        if not len(self.vectors):
+            self.vectors = np.zeros((0, 1), dtype=np.float32)
+        elif not (
+            isinstance(self.vectors, np.ndarray) and self.vectors.dtype == np.float32 and _unit_rows(self.vectors, 1e-6)
+        ):
+            self.vectors = normalize(self.vectors)  # (unit float32 rows are kept as given: no copy)
 
     @property
     def dim(self) -> int:
@@ -130,12 +135,15 @@ def load_precomputed(
     """
     p = Path(path)
     tasks, regions, matrix = _read_matrix(p, str(path))
-    overall = float(np.abs(matrix).max()) if matrix.size else 1.0
-    features = (matrix.astype(np.float64) / overall if overall > 0 else matrix.astype(np.float64)).astype(np.float32)
-    peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
-    # rows brought to a largest component of 1 (same directions): the lengths of rows of 1e30 or 1e-40
-    # overflow or vanish in float32, which made every such row a zero vector, a duplicate of every other
-    matrix = np.divide(matrix, peak, out=np.zeros_like(matrix), where=peak > 0)
+    # unit rows (CLIP's, normalized by whoever exported them) are their own features: one array for both
+    unit = bool(len(matrix)) and _unit_rows(matrix)
+    features = None if unit else _scaled(matrix)
+    if not unit:
+        peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
+        # rows brought to a largest component of 1 (same directions): the lengths of rows of 1e30 or 1e-40
+        # overflow or vanish in float32, which made every such row a zero vector, a duplicate of every other
+        np.divide(matrix, peak, out=matrix, where=peak > 0)
+        matrix[(peak <= 0)[:, 0]] = 0
     try:
         keys = [(int(t), str(r) if r not in (None, "") else "") for t, r in zip(tasks, regions, strict=True)]
     except (TypeError, ValueError) as exc:
@@ -159,13 +167,42 @@ def load_precomputed(
             "copies, the file is wrong (a repeated row, a wrong column?) and the neighbour-based findings "
             "(likely-mislabel, hard-negative-confusion, outlier, near-duplicate) say nothing about the data"
         )
+    every = len(found) == len(matrix) and bool(np.all(np.asarray(found) == np.arange(len(matrix))))
     return EmbeddingSpace(
         np.asarray(rows, dtype=np.int64),
-        matrix[found],
+        matrix if every else matrix[found],
         model_id=f"precomputed:{p.name}",
-        features=features[found],  # one scale for all rows: distances keep their proportions
+        features=features if every or features is None else features[found],
         notes=notes,
     )
+
+
+def _scaled(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`matrix` over its largest absolute value: one scale for all rows, so distances keep their
+    proportions (no value exceeds the largest: no overflow in float32)."""
+    overall = float(np.abs(matrix).max()) if matrix.size else 1.0
+    return np.asarray(matrix / np.float32(overall)) if overall > 0 else matrix.copy()  # (1/overall may overflow)
+
+
+def _unit_float32(vectors: object) -> bool:
+    """Whether `vectors` is a float32 matrix of unit rows already (kept as given: no copy)."""
+    return (
+        isinstance(vectors, np.ndarray)
+        and vectors.dtype == np.float32
+        and vectors.ndim == 2
+        and _unit_rows(vectors, 1e-6)
+    )
+
+
+def _unit_rows(features: npt.NDArray[np.float32], tolerance: float = 1e-3) -> bool:
+    """Whether every row has length 1 (within `tolerance`), read a chunk of rows at a time."""
+    from taxospec.scores.chunked import row_chunks
+
+    with np.errstate(over="ignore"):  # rows of 1e30: an infinite length, not a unit one
+        return all(
+            bool(np.all(np.abs(np.linalg.norm(features[piece], axis=1) - 1.0) <= tolerance))
+            for piece in row_chunks(len(features))
+        )
 
 
 def _read_matrix(p: Path, path: str) -> tuple[Any, Any, npt.NDArray[np.float32]]:
