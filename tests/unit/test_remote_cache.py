@@ -111,6 +111,23 @@ def test_a_batch_an_encoder_writes_remotely_is_read_after_the_next_pull(endpoint
     assert len(pulled) == 3 and np.array_equal(pulled.get("b|whole"), vectors[1].astype(np.float32))
 
 
+def test_a_bucket_gone_before_the_push_is_exit_2_and_the_batch_stays_in_the_mirror(tmp_path: Path) -> None:
+    import numpy as np
+
+    from taxospec.embeddings.cache import write_batch
+    from taxospec.embeddings.remote_cache import RemoteCache
+    from taxospec.errors import OptionError
+
+    with s3_server(tmp_path / "moto.log") as gone_soon:
+        remote = RemoteCache.open(bucket_uri(gone_soon, "brief", "cache"), mirrors=tmp_path / "mirrors")
+        remote.pull()
+    local = EmbeddingCache(remote.mirror, "model", "preprocess")
+    batch = write_batch(local.folder, ["a|whole"], np.ones((1, 4), dtype=np.float16))
+    with pytest.raises(OptionError, match="the embedding cache at s3://brief/cache cannot be used") as raised:
+        remote.push()
+    assert raised.value.exit_code == 2 and batch.exists(), "the batch stays in the mirror for the next push"
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from taxospec.errors import OptionError
 
 OBJECT_STORES = ("s3", "gs", "gcs", "abfs", "abfss")
 """URI schemes taken as object storage (each object written whole or not at all)."""
+COPY_CHUNK = 8 << 20
+"""Bytes moved at a time between the mirror and the remote (a merged batch file may be gigabytes)."""
 _SECRET_PARAMETERS = {"access_key", "secret_key", "session_token"}
 
 
@@ -118,19 +121,28 @@ class RemoteCache:
                 known = local.stat()
                 if known.st_size == size and (mtime_ns is None or known.st_mtime_ns >= mtime_ns):
                     continue
-            data = _guarded(self.uri, lambda r=relative: self.filesystem.open_input_file(f"{self.base}/{r}").read())
             local.parent.mkdir(parents=True, exist_ok=True)
             part = local.with_name(f".{local.name}.{uuid.uuid4().hex[:8]}.part")
-            part.write_bytes(data)
+            try:
+                _guarded(self.uri, lambda r=relative, to=part: self._download(r, to))
+            except OptionError:
+                part.unlink(missing_ok=True)
+                raise
             if mtime_ns is not None:
                 os.utime(part, ns=(mtime_ns, mtime_ns))
             part.replace(local)
         self.pulled = set(listed)
 
+    def _download(self, relative: str, to: Path) -> None:
+        with self.filesystem.open_input_stream(f"{self.base}/{relative}") as source, to.open("wb") as target:
+            shutil.copyfileobj(source, target, COPY_CHUNK)
+
     def push(self) -> None:
         """Upload every mirror file the remote lacks, holds at another size, or holds older than the
         mirror's; then delete the remote batch files that were pulled and are gone from the mirror (merged
-        into a new one, uploaded first)."""
+        into a new one, uploaded first). A batch file that cannot be sent is exit 2 (it stays in the
+        mirror, and the next push sends it); the memo and records are only skipped (a read-only bucket
+        still serves every run)."""
         present = {
             p.relative_to(self.mirror).as_posix(): p.stat()
             for p in self.mirror.rglob("*")
@@ -139,13 +151,30 @@ class RemoteCache:
         listed = self._listing()
         for relative, local in sorted(present.items()):
             size, mtime_ns = listed.get(relative, (None, None))
-            if size != local.st_size or (mtime_ns is not None and local.st_mtime_ns > mtime_ns):
-                data = (self.mirror / relative).read_bytes()
-                _guarded(self.uri, lambda r=relative, d=data: _put(self.filesystem, f"{self.base}/{r}", d))
+            if size == local.st_size and (mtime_ns is None or local.st_mtime_ns <= mtime_ns):
+                continue
+            if PurePosixPath(relative).match(BATCH_PATTERN):
+                try:
+                    _guarded(self.uri, lambda r=relative: self._upload(r))
+                except OptionError as exc:
+                    raise OptionError(
+                        f"{exc} (the vectors are kept in {self.mirror}; the next run sends them)"
+                    ) from None
+            else:  # the memo, the model records, prompt vectors: a cache that will not take them loses speed only
+                with contextlib.suppress(OSError, ValueError):
+                    self._upload(relative)
         for relative in sorted(self.pulled - set(present)):
             if PurePosixPath(relative).match(BATCH_PATTERN) and relative in listed:
                 _guarded(self.uri, lambda r=relative: self.filesystem.delete_file(f"{self.base}/{r}"))
         self.pulled = set(present)
+
+    def _upload(self, relative: str) -> None:
+        """Stream one mirror file to the remote (one object: whole or not at all)."""
+        with (
+            (self.mirror / relative).open("rb") as source,
+            self.filesystem.open_output_stream(f"{self.base}/{relative}") as target,
+        ):
+            shutil.copyfileobj(source, target, COPY_CHUNK)
 
     def _listing(self) -> dict[str, tuple[int, int | None]]:
         """Every remote file under the root: relative path → (size, modification time in ns or None)."""
