@@ -65,6 +65,23 @@ def test_what_one_machine_embedded_another_reads_without_encoding(
     assert len(mirrors) == 1 and not list(mirrors[0].rglob(".*.part")), "the mirror holds whole files only"
 
 
+def test_a_uri_in_taxospec_cache_dir_names_the_remote_cache(
+    endpoint: str, tmp_path: Path, tiny_weights: Path, run_cli: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, export = boxes_export(tmp_path, 3)
+    spec = pipeline_spec(tmp_path, tiny_weights)
+    uri = bucket_uri(endpoint, "from-env", "cache")
+    monkeypatch.setenv("TAXOSPEC_CACHE_DIR", uri)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    result = run_cli("embed", spec, export, "--ls-document-root", root, "--device", "cpu")  # type: ignore[operator]
+    assert result.exit_code == 0, result.output
+    assert _batches(uri), "the vectors went to the bucket"
+    assert list((tmp_path / "cwd").iterdir()) == [], "no folder named after the URI"
+    assert len(list((tmp_path / "xdg" / "taxospec" / "remote").iterdir())) == 1, "the mirror, in the local cache"
+
+
 def test_a_merge_on_another_machine_replaces_the_merged_objects(
     endpoint: str, tmp_path: Path, tiny_weights: Path, run_cli: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:

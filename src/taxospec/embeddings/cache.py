@@ -27,9 +27,11 @@ from taxospec.output import write_atomic
 
 
 def default_cache_dir() -> Path:
-    """`$TAXOSPEC_CACHE_DIR`, else `$XDG_CACHE_HOME/taxospec`, else `~/.cache/taxospec`."""
-    if os.environ.get("TAXOSPEC_CACHE_DIR"):
-        return Path(os.environ["TAXOSPEC_CACHE_DIR"])
+    """`$TAXOSPEC_CACHE_DIR` (a folder; a URI there names a remote cache, `remote_cache.location`), else
+    `$XDG_CACHE_HOME/taxospec`, else `~/.cache/taxospec`: the local folder."""
+    given = os.environ.get("TAXOSPEC_CACHE_DIR")
+    if given and "://" not in given:
+        return Path(given)
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "taxospec"
 

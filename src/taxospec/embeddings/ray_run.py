@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from taxospec.dataset import Dataset, ReadIssue
-from taxospec.embeddings.cache import EmbeddingCache, default_cache_dir
+from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.lazy import ModelRequest, lazy_embedder
 from taxospec.embeddings.ray_stage import RayOutcome, RayPlan, collect, connect, plan_rows, remember, run_on_ray
-from taxospec.embeddings.remote_cache import RemoteCache, is_remote, mirrored
+from taxospec.embeddings.remote_cache import RemoteCache, location, mirrored
 from taxospec.errors import EmbeddingError
 from taxospec.media.sources import MediaSources
 from taxospec.plugins.interfaces import SplitsPreprocessing
@@ -69,9 +69,10 @@ def embed_on_ray(
     from taxospec.embeddings.ray_stage import reachable
 
     reachable(settings.address)  # before the model is loaded: a wrong address costs a second, not a minute
-    if not is_remote(cache_dir):
-        return _embed(dataset, media, settings, Path(cache_dir) if cache_dir else default_cache_dir(), None, progress)
-    with mirrored(str(cache_dir)) as remote:
+    found = location(cache_dir)
+    if not isinstance(found, str):
+        return _embed(dataset, media, settings, found, None, progress)
+    with mirrored(found) as remote:
         return _embed(dataset, media, settings, remote.mirror, remote, progress)
 
 

@@ -209,13 +209,23 @@ def mirrored(uri: str, mirrors: Path | None = None) -> Iterator[RemoteCache]:
 
 @contextlib.contextmanager
 def cache_root(cache_dir: str | Path | None) -> Iterator[Path]:
-    """The local folder a run uses as its cache root: `cache_dir` itself, the default folder, or the
-    mirror of the remote cache `cache_dir` names (pulled before the block, pushed after)."""
-    if not is_remote(cache_dir):
-        yield Path(cache_dir) if cache_dir else default_cache_dir()
+    """The local folder a run uses as its cache root: the folder `location` finds, or the mirror of the
+    remote cache it names (pulled before the block, pushed after)."""
+    found = location(cache_dir)
+    if not isinstance(found, str):
+        yield found
         return
-    with mirrored(str(cache_dir)) as remote:
+    with mirrored(found) as remote:
         yield remote.mirror
+
+
+def location(cache_dir: str | Path | None) -> Path | str:
+    """Where the cache is: `cache_dir`, else `$TAXOSPEC_CACHE_DIR`, else the default folder — a `Path`
+    for a folder, the URI (a string) for a remote cache."""
+    given = cache_dir or os.environ.get("TAXOSPEC_CACHE_DIR") or None
+    if is_remote(given):
+        return str(given)
+    return Path(given) if given else default_cache_dir()
 
 
 def _put(filesystem: Any, path: str, data: bytes) -> None:
