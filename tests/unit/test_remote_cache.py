@@ -145,6 +145,22 @@ def test_a_bucket_gone_before_the_push_is_exit_2_and_the_batch_stays_in_the_mirr
     assert raised.value.exit_code == 2 and batch.exists(), "the batch stays in the mirror for the next push"
 
 
+def test_objects_named_to_leave_the_mirror_are_not_pulled(endpoint: str, tmp_path: Path) -> None:
+    import boto3
+
+    from taxospec.embeddings.remote_cache import RemoteCache
+
+    uri = bucket_uri(endpoint, "hostile", "cache")
+    client = boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1")
+    for key in ("cache/../../escaped.txt", "cache/embeddings/../../../../escaped.txt", "cache//escaped.txt"):
+        client.put_object(Bucket="hostile", Key=key, Body=b"not the cache's")
+    client.put_object(Bucket="hostile", Key="cache/models.json", Body=b"{}")
+    remote = RemoteCache.open(uri, mirrors=tmp_path / "deep" / "er" / "mirrors")
+    remote.pull()
+    assert [p.name for p in remote.mirror.rglob("*")] == ["models.json"]
+    assert not [p for p in tmp_path.rglob("escaped.txt")], "nothing written outside the mirror"
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

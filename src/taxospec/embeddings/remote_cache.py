@@ -86,7 +86,7 @@ class RemoteCache:
         """The remote cache at `uri` with its mirror under `mirrors` (default: the local cache folder's
         `remote/`); `OptionError` (exit 2) for a scheme that is not object storage or a URI pyarrow
         cannot open."""
-        scheme = urlsplit(uri).scheme
+        scheme = uri.partition("://")[0].lower()
         if scheme not in OBJECT_STORES:
             raise OptionError(
                 f"--cache-dir {shown(uri)}: {scheme}:// is not object storage taxospec writes to "
@@ -119,7 +119,8 @@ class RemoteCache:
             local = self.mirror / relative
             if local.is_file():
                 known = local.stat()
-                if known.st_size == size and (mtime_ns is None or known.st_mtime_ns >= mtime_ns):
+                immutable = PurePosixPath(relative).match(BATCH_PATTERN)  # never rewritten: its size says enough
+                if known.st_size == size and (immutable or mtime_ns is None or known.st_mtime_ns >= mtime_ns):
                     continue
             local.parent.mkdir(parents=True, exist_ok=True)
             part = local.with_name(f".{local.name}.{uuid.uuid4().hex[:8]}.part")
@@ -149,6 +150,7 @@ class RemoteCache:
             if p.is_file() and not p.name.startswith(".")
         }
         listed = self._listing()
+        sent: list[str] = []
         for relative, local in sorted(present.items()):
             size, mtime_ns = listed.get(relative, (None, None))
             if size == local.st_size and (mtime_ns is None or local.st_mtime_ns <= mtime_ns):
@@ -163,10 +165,23 @@ class RemoteCache:
             else:  # the memo, the model records, prompt vectors: a cache that will not take them loses speed only
                 with contextlib.suppress(OSError, ValueError):
                     self._upload(relative)
+                    sent.append(relative)
         for relative in sorted(self.pulled - set(present)):
             if PurePosixPath(relative).match(BATCH_PATTERN) and relative in listed:
                 _guarded(self.uri, lambda r=relative: self.filesystem.delete_file(f"{self.base}/{r}"))
         self.pulled = set(present)
+        self._stamp(sent)
+
+    def _stamp(self, sent: list[str]) -> None:
+        """Give the memo files just sent the remote's modification time, so the next pull keeps them."""
+        if not sent:
+            return
+        listed = self._listing()
+        for relative in sent:
+            mtime_ns = listed.get(relative, (0, None))[1]
+            if mtime_ns is not None:
+                with contextlib.suppress(OSError):
+                    os.utime(self.mirror / relative, ns=(mtime_ns, mtime_ns))
 
     def _upload(self, relative: str) -> None:
         """Stream one mirror file to the remote (one object: whole or not at all)."""
@@ -177,7 +192,8 @@ class RemoteCache:
             shutil.copyfileobj(source, target, COPY_CHUNK)
 
     def _listing(self) -> dict[str, tuple[int, int | None]]:
-        """Every remote file under the root: relative path → (size, modification time in ns or None)."""
+        """Every remote file under the root: relative path → (size, modification time in ns or None); an
+        object whose name would leave the mirror (`..`, an absolute path) is not the cache's: left out."""
         from pyarrow import fs
 
         selector = fs.FileSelector(self.base, recursive=True, allow_not_found=True)
@@ -186,7 +202,7 @@ class RemoteCache:
         return {
             info.path[len(prefix) :]: (int(info.size), info.mtime_ns)
             for info in infos
-            if info.type == fs.FileType.File and info.path.startswith(prefix)
+            if info.type == fs.FileType.File and info.path.startswith(prefix) and _inside(info.path[len(prefix) :])
         }
 
 
@@ -228,6 +244,12 @@ def location(cache_dir: str | Path | None) -> Path | str:
     return Path(given) if given else default_cache_dir()
 
 
+def _inside(relative: str) -> bool:
+    """Whether the relative object name `relative` stays inside the folder it is joined to."""
+    parts = PurePosixPath(relative).parts
+    return bool(parts) and not relative.startswith("/") and ".." not in parts and "" not in parts
+
+
 def _put(filesystem: Any, path: str, data: bytes) -> None:
     with filesystem.open_output_stream(path) as stream:
         stream.write(data)
@@ -246,8 +268,7 @@ def _reason(exc: BaseException, uri: str) -> str:
     masked (pyarrow quotes a URI it cannot parse whole)."""
     message = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
     message = message.replace(uri, shown(uri))
-    parts = urlsplit(uri)
-    userinfo = parts.netloc.rpartition("@")[0]
+    userinfo = uri.partition("://")[2].partition("/")[0].rpartition("@")[0]
     for secret in (userinfo, *userinfo.split(":")):
         if secret:
             message = message.replace(secret, "***")
@@ -256,6 +277,6 @@ def _reason(exc: BaseException, uri: str) -> str:
 
 def _mirror_name(uri: str) -> str:
     """A folder name for the mirror of `uri`: its location and endpoint, never its credentials."""
-    parts = urlsplit(uri)
-    kept = sorted((k, v) for k, v in parse_qsl(parts.query) if k not in _SECRET_PARAMETERS)
+    query = uri.partition("?")[2]
+    kept = sorted((k, v) for k, v in parse_qsl(query) if k not in _SECRET_PARAMETERS)
     return hashlib.sha1(f"{shown(uri)}|{kept}".encode()).hexdigest()[:16]
