@@ -101,3 +101,18 @@ def test_the_approximate_index_keeps_float16_vectors_without_losing_neighbours()
     assert (flat_ids[:, :5] == ids[:, :5]).mean() >= 0.99, "float16 lists find what float32 lists find"
     same = ids[:, 0] == exact_ids[:, 0]
     np.testing.assert_allclose(sims[same, 0], exact_sims[same, 0], atol=2e-3)
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_the_graph_searched_a_chunk_of_queries_at_a_time_is_the_graph_searched_whole(
+    monkeypatch: pytest.MonkeyPatch, metric: str
+) -> None:
+    from taxospec.embeddings import index as index_module
+
+    vectors = normalize(np.random.default_rng(11).normal(size=(103, 16)))
+    vectors[50] = vectors[49]  # a tie: the self-exclusion must not drop the twin
+    whole = NeighborIndex(vectors, device="cpu", metric=metric).knn(6)
+    monkeypatch.setattr(index_module, "QUERY_CHUNK", 10)
+    chunked = NeighborIndex(vectors, device="cpu", metric=metric).knn(6)
+    assert np.array_equal(chunked[1], whole[1]) and np.allclose(chunked[0], whole[0])
+    assert 50 in chunked[1][49] and 49 in chunked[1][50]

@@ -27,6 +27,9 @@ APPROXIMATE_ABOVE = 50_000
 """Vectors above which the index is approximate (see benchmarks/README.md for where it pays)."""
 GPU_SEARCH_ABOVE = 20_000
 """Vectors above which `device="auto"` searches on a GPU when there is one (below, the CPU is as quick)."""
+QUERY_CHUNK = 65_536
+"""Vectors searched at a time for the k-NN graph: the search's result and sorting buffers stay bounded
+(for all of 1 million at once they were some 2 GB)."""
 
 
 class NeighborIndex:
@@ -97,17 +100,19 @@ class NeighborIndex:
             self._knn[k] = self.torch_search.knn(k)
             return self._knn[k]
         n = len(self.vectors)
-        sims, ids = self.index.search(self.vectors, min(k + 1, n))
-        if self.metric == "l2":
-            sims = -sims  # faiss gives squared distances, smallest first
-        keep = (ids != np.arange(n)[:, None]) & (ids >= 0)
-        order = np.argsort(~keep, axis=1, kind="stable")  # kept neighbours first, in their order
-        width = min(k, ids.shape[1])
-        kept = np.take_along_axis(keep, order, axis=1)[:, :width]
         out_ids = np.full((n, k), -1, dtype=np.int64)
         out_sims = np.full((n, k), -np.inf, dtype=np.float32)
-        out_ids[:, :width] = np.where(kept, np.take_along_axis(ids, order, axis=1)[:, :width], -1)
-        out_sims[:, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
+        for start in range(0, n, QUERY_CHUNK):  # the search's buffers for a chunk of queries, not for all
+            rows = slice(start, min(n, start + QUERY_CHUNK))
+            sims, ids = self.index.search(self.vectors[rows], min(k + 1, n))
+            if self.metric == "l2":
+                sims = -sims  # faiss gives squared distances, smallest first
+            keep = (ids != np.arange(rows.start, rows.stop)[:, None]) & (ids >= 0)
+            order = np.argsort(~keep, axis=1, kind="stable")  # kept neighbours first, in their order
+            width = min(k, ids.shape[1])
+            kept = np.take_along_axis(keep, order, axis=1)[:, :width]
+            out_ids[rows, :width] = np.where(kept, np.take_along_axis(ids, order, axis=1)[:, :width], -1)
+            out_sims[rows, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
         self._knn[k] = (out_sims, out_ids)
         return out_sims, out_ids
 
