@@ -650,3 +650,11 @@ def test_positive_unreached_by_its_prompts(tmp_path: Path) -> None:
     flagged = _run(world, tmp_path)
     assert odd in flagged.get("positive-unreached", set())
     assert not {t for t in flagged.get("positive-unreached", set()) if t > 21}, "only positives"
+
+
+def test_vectors_that_are_not_a_matrix_are_an_embedding_error() -> None:
+    """Float32 rows of one value each (a 1-D array) are refused with a message, not a numpy error."""
+    from taxospec.errors import EmbeddingError
+
+    with pytest.raises(EmbeddingError, match="must be a 2-D matrix"):
+        EmbeddingSpace(np.arange(3), np.ones(3, dtype=np.float32), "flat")

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from taxospec.dataset import ReadIssue
 from taxospec.errors import EmbeddingError
+from taxospec.scores.chunked import unit_rows
 from taxospec.scores.picture_quality import PictureProperties
 
 FloatMatrix = npt.NDArray[np.float32]
@@ -89,9 +90,7 @@ class EmbeddingSpace:
             )
         if not len(self.vectors):
             self.vectors = np.zeros((0, 1), dtype=np.float32)
-        elif not (
-            isinstance(self.vectors, np.ndarray) and self.vectors.dtype == np.float32 and _unit_rows(self.vectors, 1e-6)
-        ):
+        elif not _unit_float32(self.vectors):
             self.vectors = normalize(self.vectors)  # (unit float32 rows are kept as given: no copy)
 
     @property
@@ -136,7 +135,7 @@ def load_precomputed(
     p = Path(path)
     tasks, regions, matrix = _read_matrix(p, str(path))
     # unit rows (CLIP's, normalized by whoever exported them) are their own features: one array for both
-    unit = bool(len(matrix)) and _unit_rows(matrix)
+    unit = bool(len(matrix)) and unit_rows(matrix, 1e-3)
     features = None if unit else _scaled(matrix)
     if not unit:
         peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
@@ -190,19 +189,8 @@ def _unit_float32(vectors: object) -> bool:
         isinstance(vectors, np.ndarray)
         and vectors.dtype == np.float32
         and vectors.ndim == 2
-        and _unit_rows(vectors, 1e-6)
+        and unit_rows(vectors, 1e-6)
     )
-
-
-def _unit_rows(features: npt.NDArray[np.float32], tolerance: float = 1e-3) -> bool:
-    """Whether every row has length 1 (within `tolerance`), read a chunk of rows at a time."""
-    from taxospec.scores.chunked import row_chunks
-
-    with np.errstate(over="ignore"):  # rows of 1e30: an infinite length, not a unit one
-        return all(
-            bool(np.all(np.abs(np.linalg.norm(features[piece], axis=1) - 1.0) <= tolerance))
-            for piece in row_chunks(len(features))
-        )
 
 
 def _read_matrix(p: Path, path: str) -> tuple[Any, Any, npt.NDArray[np.float32]]:

@@ -17,6 +17,15 @@ def row_chunks(rows: int | npt.NDArray[np.int64]) -> list[slice | npt.NDArray[np
     return [rows[start : start + CHUNK] for start in range(0, len(rows), CHUNK)]
 
 
+def unit_rows(matrix: npt.NDArray[np.floating], tolerance: float) -> bool:
+    """Whether every row of `matrix` has length 1 within `tolerance`, read a chunk of rows at a time."""
+    with np.errstate(over="ignore"):  # rows of 1e30: an infinite length, not a unit one
+        return all(
+            bool(np.all(np.abs(np.linalg.norm(matrix[piece], axis=1) - 1.0) <= tolerance))
+            for piece in row_chunks(len(matrix))
+        )
+
+
 def moments(
     features: npt.NDArray[np.floating], rows: npt.NDArray[np.int64] | None = None
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.index import NeighborIndex
-from taxospec.scores.chunked import moments, row_chunks
+from taxospec.scores.chunked import moments, row_chunks, unit_rows
 
 GeometryName = Literal["cosine", "centered-cosine", "standardized-cosine", "euclidean", "standardized-euclidean"]
 GEOMETRIES: tuple[GeometryName, ...] = (
@@ -61,7 +61,7 @@ def _standardized(features: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]
 def _unit(matrix: npt.NDArray[np.floating], centre: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float32]:
     """Rows (less `centre`) scaled to unit length, zero rows kept zero; `matrix` itself when it is float32
     with unit rows already and nothing is to be subtracted."""
-    if centre is None and matrix.dtype == np.float32 and _unit_rows(matrix):
+    if centre is None and matrix.dtype == np.float32 and unit_rows(matrix, 1e-6):
         return np.asarray(matrix, dtype=np.float32)
     out = np.empty(matrix.shape, dtype=np.float32)
     for piece in row_chunks(len(matrix)):
@@ -70,12 +70,6 @@ def _unit(matrix: npt.NDArray[np.floating], centre: npt.NDArray[np.float64] | No
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         out[piece] = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
     return out
-
-
-def _unit_rows(matrix: npt.NDArray[np.floating]) -> bool:
-    return all(
-        bool(np.all(np.abs(np.linalg.norm(matrix[piece], axis=1) - 1.0) <= 1e-6)) for piece in row_chunks(len(matrix))
-    )
 
 
 def prepare(features: npt.ArrayLike, name: GeometryName) -> Space:
@@ -132,7 +126,7 @@ def choose(
     rows: npt.NDArray[np.int64] = np.arange(len(given))
     if len(given) > CHOICE_SAMPLE:
         rows = np.sort(np.random.default_rng(seed).choice(len(given), CHOICE_SAMPLE, replace=False))
-    x = given[rows].astype(np.float64)  # only the sample in float64: the whole would be 4 KiB an example
+    x = given[rows]
     names = candidates(x, total=len(given))
     losses: dict[str, float] = {name: knn_log_loss(prepare(x, name), labels[rows], classes) for name in names}
     best = min(names, key=lambda name: (losses[name], GEOMETRIES.index(name)))
