@@ -35,3 +35,18 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def embedder(tiny_weights: Path) -> OpenClipEmbedder:
     """The tiny model loaded on the CPU, as `taxospec check` loads a spec's model."""
     return OpenClipFactory().load("TaxospecTiny-8", str(tiny_weights), device="cpu", architecture_file=str(TINY))
+
+
+@pytest.fixture(params=["float32", "float16"])
+def held_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test twice: with the space's matrices held as small spaces hold them (float32), and as a
+    space of more than `HALF_ABOVE` rows holds them (float16, read a chunk at a time: the size lowered
+    to 0, and the chunk to 16 rows so that the chunked paths really run in pieces)."""
+    if request.param == "float16":
+        from taxospec.embeddings import index
+        from taxospec.scores import chunked
+
+        monkeypatch.setattr(chunked, "HALF_ABOVE", 0)
+        monkeypatch.setattr(index, "HALF_ABOVE", 0)
+        monkeypatch.setattr(chunked, "CHUNK", 16)
+    return str(request.param)

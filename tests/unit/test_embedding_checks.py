@@ -136,8 +136,9 @@ def _base(world: World) -> None:
 
 
 @pytest.mark.parametrize("search_device", ["cpu", "torch:cpu"], ids=["faiss", "torch-search"])
-def test_planted_defects_are_found_and_only_them(tmp_path: Path, search_device: str) -> None:
-    """The same findings whether faiss searches or torch does (the search a GPU without faiss-gpu uses)."""
+def test_planted_defects_are_found_and_only_them(tmp_path: Path, search_device: str, held_in: str) -> None:
+    """The same findings whether faiss searches or torch does (the search a GPU without faiss-gpu uses),
+    and whether the space is held in float32 or, as above `HALF_ABOVE` rows, in float16."""
     world = World()
     _base(world)
     far = world.add("timeout", "day", vector=0.9 * _e(0) + 3 * _e(5) + 1.2 * _e(10))
@@ -320,9 +321,12 @@ def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path) 
         assert space.features is not None and np.isfinite(space.features).all() and np.abs(space.features).max() == 1
 
 
-def test_precomputed_unit_rows_are_one_array_and_find_what_the_same_rows_scaled_find(tmp_path: Path) -> None:
+def test_precomputed_unit_rows_are_one_array_and_find_what_the_same_rows_scaled_find(
+    tmp_path: Path, held_in: str
+) -> None:
     """Unit rows (CLIP's, normalized by the team) serve as vectors and features at once (no second copy);
-    the findings are those of the same directions at another length, kept as features beside them."""
+    the findings are those of the same directions at another length, kept as features beside them. A
+    large space (float16: given in float16, as the cache stores them) holds both in float16."""
     from taxospec.embeddings.space import load_precomputed
 
     world = World()
@@ -336,9 +340,12 @@ def test_precomputed_unit_rows_are_one_array_and_find_what_the_same_rows_scaled_
     ids = np.arange(1, len(unit) + 1)
     found = []
     for name, rows in (("unit", unit), ("scaled", 3.0 * unit)):
-        np.savez(tmp_path / f"{name}.npz", task_id=ids, region_id=np.array([""] * len(ids)), embedding=rows)
+        given = rows.astype(held_in)
+        np.savez(tmp_path / f"{name}.npz", task_id=ids, region_id=np.array([""] * len(ids)), embedding=given)
         space = load_precomputed(tmp_path / f"{name}.npz", ids, [None] * len(ids))
         assert (space.features is None) == (name == "unit")
+        assert space.vectors.dtype == np.dtype(held_in)
+        assert space.features is None or space.features.dtype == np.dtype(held_in)
         findings, _ = run_checks(dataset, embeddings=space, select={"likely-mislabel", "outlier", "near-duplicate"})
         found.append(sorted((f.code, f.task_id) for f in findings))
     assert found[0] == found[1] and {code for code, _ in found[0]} >= {"likely-mislabel", "outlier"}

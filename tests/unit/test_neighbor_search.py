@@ -116,3 +116,33 @@ def test_the_graph_searched_a_chunk_of_queries_at_a_time_is_the_graph_searched_w
     chunked = NeighborIndex(vectors, device="cpu", metric=metric).knn(6)
     assert np.array_equal(chunked[1], whole[1]) and np.allclose(chunked[0], whole[0])
     assert 50 in chunked[1][49] and 49 in chunked[1][50]
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_float16_rows_are_indexed_as_they_are_and_a_large_inverted_file_goes_after_the_graph(
+    monkeypatch: pytest.MonkeyPatch, metric: str
+) -> None:
+    """A large space's float16 rows are indexed a chunk at a time without a float32 copy, and find what
+    the same rows in float32 find; above `HALF_ABOVE` the inverted file goes once the graph is built (the
+    checks read the graph) and a later search builds it again, with the same answers."""
+    from taxospec.embeddings import index as index_module
+    from taxospec.scores import chunked
+
+    half = _clustered(2000, dim=32).astype(np.float16)
+    monkeypatch.setattr(chunked, "CHUNK", 300)
+    exact16 = NeighborIndex(half, device="cpu", metric=metric)
+    assert exact16.vectors is half, "float16 rows are not copied into float32"
+    exact32 = NeighborIndex(half.astype(np.float32), device="cpu", metric=metric)
+    assert np.array_equal(exact16.knn(8)[1], exact32.knn(8)[1])
+    queries = half[:7].astype(np.float32)
+    kept = NeighborIndex(half, device="cpu", metric=metric, approximate_above=0)
+    expected = kept.search(queries, 5)
+    monkeypatch.setattr(index_module, "HALF_ABOVE", 1000)
+    released = NeighborIndex(half, device="cpu", metric=metric, approximate_above=0)
+    graph = released.knn(8)
+    assert released.index is None, "the inverted file went with the graph built"
+    assert np.array_equal(graph[1], kept.knn(8)[1])
+    again = released.search(queries, 5)
+    assert released.index is not None
+    assert np.array_equal(again[1], expected[1]) and np.allclose(again[0], expected[0])
+    assert released.knn(4)[1].shape == (2000, 4), "a smaller graph is read from the one built"

@@ -204,6 +204,11 @@ def _world(seed: int) -> tuple[Any, Any, Any, dict[str, set[int]]]:
     return all_features, all_given, splits, truth
 
 
+def _space(features: Any) -> EmbeddingSpace:
+    vectors = np.asarray(features, dtype=np.float32)
+    return EmbeddingSpace(np.arange(len(vectors)), vectors, "test", features=vectors, search_device="cpu")
+
+
 def _check(tmp_path: Path, features: Any, given: Any, splits: Any, spec: str = SPEC) -> tuple[Any, Any]:
     tasks = [
         {
@@ -228,17 +233,20 @@ def _check(tmp_path: Path, features: Any, given: Any, splits: Any, spec: str = S
     export = tmp_path / "export.json"
     export.write_text(json.dumps(tasks))
     dataset = read_export(load_spec_text(spec), export)
-    vectors = np.asarray(features, dtype=np.float32)
-    space = EmbeddingSpace(np.arange(len(vectors)), vectors, "test", features=vectors, search_device="cpu")
+    space = _space(features)
     context = CheckContext(dataset, space)
     findings, stats = run_checks(dataset, embeddings=space, context=context)
     return build_report(dataset, findings, stats, str(export), context=context), findings
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_planted_defects_are_found_through_the_checks(tmp_path: Path, seed: int) -> None:
+def test_planted_defects_are_found_through_the_checks(tmp_path: Path, seed: int, held_in: str) -> None:
+    """On several seeds; and with the space held in float16, as a space above `HALF_ABOVE` rows is."""
     features, given, splits, truth = _world(seed)
     report, findings = _check(tmp_path, features, given, splits)
+    space = _space(features)
+    assert space.vectors.dtype == np.dtype(held_in) and space.features is not None
+    assert space.features.dtype == np.dtype(held_in)
     for code, planted in truth.items():
         found = {f.task_id for f in findings if f.code == code} | {
             t for f in findings if f.code == code for t in f.related_tasks
@@ -305,8 +313,7 @@ def test_predictions_of_the_teams_model_join_the_evidence(tmp_path: Path) -> Non
     dataset = read_export(load_spec_text(SPEC), export)
     assert len(dataset.predictions) == len(true_class)
     assert {c for c, _ in dataset.predictions.values()} == {0, 1, 2, 3}
-    vectors = np.asarray(features, dtype=np.float32)
-    space = EmbeddingSpace(np.arange(len(vectors)), vectors, "test", features=vectors, search_device="cpu")
+    space = _space(features)
     context = CheckContext(dataset, space)
     findings, stats = run_checks(dataset, embeddings=space, context=context)
     report = build_report(dataset, findings, stats, str(export), context=context)

@@ -23,6 +23,7 @@ from taxospec.checks.embedding_text import axis_value_disputed, positive_unreach
 from taxospec.checks.embedding_view import embedding_params, embeddings_off, scored, view_of
 from taxospec.findings import Severity
 from taxospec.plugins.hookspecs import hookimpl
+from taxospec.scores.chunked import products
 from taxospec.spec.model import EmbeddingSpec
 
 
@@ -37,7 +38,7 @@ def class_not_cohesive(ctx: CheckContext, params: None) -> Outcome:
         return 0, []
     classes = sorted(centroids)
     matrix = np.stack([centroids[c] for c in classes])
-    nearest = np.asarray(classes)[np.argmax(view.space.vectors @ matrix.T, axis=1)]
+    nearest = np.asarray(classes)[np.argmax(products(view.space.vectors, matrix.T), axis=1)]
     issues = []
     for c in classes:
         members = view.labels == c

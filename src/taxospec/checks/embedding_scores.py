@@ -19,7 +19,7 @@ from taxospec.checks.base import CheckContext, SkipCheck
 from taxospec.checks.embedding_view import EmbeddingView, view_of
 from taxospec.embeddings.index import NeighborIndex
 from taxospec.scores import geometry
-from taxospec.scores.chunked import distances_to, moments
+from taxospec.scores.chunked import distances_to, moments, unit_rows
 from taxospec.scores.confident import confident_joint
 from taxospec.scores.duplicates import DuplicateScores, find_duplicates, relative_threshold
 from taxospec.scores.label_issues import LabelEvidence, label_evidence
@@ -63,8 +63,10 @@ class LabelScores:
 
 
 def _features(view: EmbeddingView) -> npt.NDArray[np.float32]:
+    """The features the scores are computed from, as the space holds them (float16 above
+    `chunked.HALF_ABOVE` rows: not converted whole)."""
     features = view.space.features
-    return np.asarray(features if features is not None else view.space.vectors, dtype=np.float32)
+    return np.asarray(features if features is not None else view.space.vectors)
 
 
 def _default_geometry(view: EmbeddingView) -> geometry.GeometryName:
@@ -94,7 +96,7 @@ def score_space(ctx: CheckContext) -> ScoreSpace:
         space = geometry.prepare(features, chosen)
         device = view.space.search_device
         k = min(max(ctx.spec.embedding.neighbors, PAIR_NEIGHBOURS), max(1, len(features) - 1))
-        unit = bool(np.allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-3))
+        unit = unit_rows(features, 1e-3)
         if unit and not chosen.startswith("standardized"):
             # the distances are Euclidean on the unit vectors: the view's cosine graph (|a - b|^2 = 2 - 2 cos)
             cosines, ids = view.knn(k)

@@ -20,6 +20,7 @@ from taxospec.checks.embedding_view import (
 )
 from taxospec.embeddings.space import FloatMatrix
 from taxospec.findings import CELL_JOINER, Flag, Severity
+from taxospec.scores.chunked import products
 from taxospec.spec.model import EmbeddingSpec, Spec
 
 
@@ -49,7 +50,7 @@ def prompt_incoherent(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
         members = np.flatnonzero(view.labels == c)
         top = max(5, len(members) // 2)
         text = view.space.texts(list(prompts))
-        sims = view.space.vectors[members] @ text.T
+        sims = products(view.space.vectors[members], text.T)
         sets = [set(np.argsort(-sims[:, p])[:top].tolist()) for p in range(len(prompts))]
         for p in range(1, len(prompts)):
             evaluated += 1
@@ -84,7 +85,7 @@ def positive_unreached(ctx: CheckContext, params: None) -> Outcome:
             continue
         members = np.flatnonzero(view.labels == c)
         reach = min(len(view.rows), 2 * len(members))
-        sims = view.space.vectors @ view.space.texts(list(prompts)).T
+        sims = products(view.space.vectors, view.space.texts(list(prompts)).T)
         reached: set[int] = set()
         for p in range(len(prompts)):
             reached |= set(np.argsort(-sims[:, p])[:reach].tolist())
@@ -120,7 +121,7 @@ def axis_value_disputed(ctx: CheckContext, params: EmbeddingSpec) -> Outcome:
         values, text = prompted
         axis = ctx.spec.axes[axis_name]
         text = text / np.linalg.norm(text, axis=1, keepdims=True)
-        logits = view.space.logit_scale * (view.space.vectors @ text.T)
+        logits = view.space.logit_scale * products(view.space.vectors, text.T)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         annotated = ctx.columns.axes[a][view.rows]
@@ -200,7 +201,7 @@ def _zero_shot_values(ctx: CheckContext, view: EmbeddingView) -> dict[str, tuple
         prompted = _value_prompts(ctx, view, axis_name)
         if prompted is not None:
             values, text = prompted
-            best = np.argmax(view.space.vectors @ text.T, axis=1)
+            best = np.argmax(products(view.space.vectors, text.T), axis=1)
             guesses[axis_name] = (values, np.asarray(values, dtype=object)[best])
     return guesses
 

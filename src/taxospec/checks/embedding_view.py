@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from taxospec.checks.base import CheckContext, SkipCheck
 from taxospec.findings import Flag
+from taxospec.scores.chunked import moments
 from taxospec.spec.model import EmbeddingSpec, Spec
 
 INNER_FENCE = 1.5
@@ -78,7 +79,7 @@ class EmbeddingView:
         """Unit centroid of each class that has vectors."""
         out = {}
         for c in np.unique(self.labels[self.labels >= 0]).tolist():
-            mean = self.space.vectors[self.labels == c].mean(axis=0)
+            mean = moments(self.space.vectors, np.flatnonzero(self.labels == c))[0]
             norm = float(np.linalg.norm(mean))
             if norm > 0:
                 out[int(c)] = (mean / norm).astype(np.float32)

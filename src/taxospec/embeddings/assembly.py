@@ -14,6 +14,7 @@ import numpy.typing as npt
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.plan import CONTEXT_SLOT, WHOLE_IMAGE, PlanEntry
 from taxospec.embeddings.space import FloatMatrix, normalize
+from taxospec.scores.chunked import stored_dtype
 
 Parts = dict[int, list[tuple[int, Any]]]
 """Per sample, its encoded vectors as (slot, vector)."""
@@ -89,7 +90,8 @@ def assemble(
 ) -> Assembled:
     """One unit vector per sample that has any: its own vector, or the mean of its frames'. Samples with
     one cached vector (the bulk of a re-run) go to the matrix in one gather; the rest join `encoded`.
-    A box's context is its task's whole-image vector. Everything leaves as float32."""
+    A box's context is its task's whole-image vector. Everything leaves as float32, but the unit vectors of
+    a space above `HALF_ABOVE` rows, which leave as float16 (the cache's precision: nothing lost)."""
     parts: Parts = {s: list(p) for s, p in encoded.items()}
     task_context: dict[int, Any] = {}
     lone_samples = np.zeros(0, dtype=np.int64)
@@ -122,9 +124,10 @@ def assemble(
         return Assembled(every, np.zeros((0, 1), np.float32), {}, {})
     lone_vectors = cache.gather(lone_rows) if cache is not None and len(lone_rows) else None
     width = lone_vectors.shape[1] if lone_vectors is not None else len(parts[general[0]][0][1])
-    matrix = np.empty((len(every), width), dtype=np.float32)
+    matrix = np.empty((len(every), width), dtype=stored_dtype(len(every)))  # float16 for a large space
     if lone_vectors is not None:
         matrix[np.searchsorted(every, lone_samples)] = lone_vectors
+        lone_vectors = None  # (gone before the unit rows are made: one matrix less at the peak)
     frame_vectors: dict[int, FloatMatrix] = {}
     at = np.searchsorted(every, np.asarray(general, dtype=np.int64)).tolist()
     for sample, position in zip(general, at, strict=True):

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.torch_search import TorchSearch, cuda_available
+from taxospec.scores.chunked import HALF_ABOVE, float32_rows, row_chunks
 
 RANGE_SEARCH_UP_TO = 50_000
 """Vectors up to which near-duplicate pairs come from a range search rather than the k-NN graph."""
@@ -49,40 +50,56 @@ class NeighborIndex:
         if metric not in ("ip", "l2"):
             raise ValueError(f"unknown metric {metric!r}")
         self.metric = metric
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        n, dim = self.vectors.shape
+        # float16 rows (a large space's: `scores.chunked.HALF_ABOVE`) are kept as they are and given to
+        # faiss a chunk at a time; anything else is held as float32
+        given = np.asarray(vectors)
+        self.vectors = given if given.dtype == np.float16 else np.ascontiguousarray(given, dtype=np.float32)
+        n = len(self.vectors)
         self.torch_search: TorchSearch | None = None
         self._knn: dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
         wants_gpu = device == "cuda" or (device == "auto" and n > GPU_SEARCH_ABOVE)
         faiss_gpus = gpu_count() if wants_gpu else 0
+        self.index: Any = None
+        self._quantizer: Any = None
         if device.startswith("torch:") or (wants_gpu and faiss_gpus == 0 and cuda_available()):
             target = device.removeprefix("torch:") if device.startswith("torch:") else "cuda"
-            self.torch_search = TorchSearch(self.vectors, target, metric=metric)
+            self.torch_search = TorchSearch(np.asarray(self.vectors, dtype=np.float32), target, metric=metric)
             self.approximate, self.on_gpu = False, target.startswith("cuda")
-            self.index: Any = None
             return
+        self.on_gpu = faiss_gpus > 0  # exact on a GPU at any size, as the torch search is
+        self.approximate = n > approximate_above and not self.on_gpu
+        self.index = self._faiss_index()
+
+    def _faiss_index(self) -> Any:
+        """The faiss index over `vectors`: exact, or the float16 inverted file above the approximate size
+        (trained on a seeded sample), on every GPU faiss sees where `on_gpu`."""
         import faiss
 
-        on_faiss_gpu = faiss_gpus > 0  # exact on a GPU at any size, as the torch search is
-        self.approximate = n > approximate_above and not on_faiss_gpu
-        flat = faiss.IndexFlatIP if metric == "ip" else faiss.IndexFlatL2
+        n, dim = self.vectors.shape
+        flat = faiss.IndexFlatIP if self.metric == "ip" else faiss.IndexFlatL2
         if self.approximate:
             nlist = max(16, int(np.sqrt(n)))
             quantizer = flat(dim)
-            kind = faiss.METRIC_INNER_PRODUCT if metric == "ip" else faiss.METRIC_L2
+            kind = faiss.METRIC_INNER_PRODUCT if self.metric == "ip" else faiss.METRIC_L2
             half = faiss.ScalarQuantizer.QT_fp16
             index: Any = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, half, kind)
-            sample = self.vectors[np.random.default_rng(0).permutation(n)[: min(n, nlist * 64)]]
-            index.train(sample)
+            sample = np.random.default_rng(0).permutation(n)[: min(n, nlist * 64)]
+            index.train(float32_rows(self.vectors, sample))
             index.nprobe = 8
             self._quantizer = quantizer  # the IVF index does not own it
         else:
             index = flat(dim)
-        self.on_gpu = on_faiss_gpu
-        if on_faiss_gpu:
+        if self.on_gpu:
             index = faiss.index_cpu_to_all_gpus(index)
-        index.add(self.vectors)
-        self.index = index
+        for piece in row_chunks(n):
+            index.add(float32_rows(self.vectors, piece))
+        return index
+
+    def _searcher(self) -> Any:
+        """The faiss index, built again where `knn` let a large approximate one go."""
+        if self.index is None:
+            self.index = self._faiss_index()
+        return self.index
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -104,7 +121,7 @@ class NeighborIndex:
         out_sims = np.full((n, k), -np.inf, dtype=np.float32)
         for start in range(0, n, QUERY_CHUNK):  # the search's buffers for a chunk of queries, not for all
             rows = slice(start, min(n, start + QUERY_CHUNK))
-            sims, ids = self.index.search(self.vectors[rows], min(k + 1, n))
+            sims, ids = self._searcher().search(float32_rows(self.vectors, rows), min(k + 1, n))
             if self.metric == "l2":
                 sims = -sims  # faiss gives squared distances, smallest first
             keep = (ids != np.arange(rows.start, rows.stop)[:, None]) & (ids >= 0)
@@ -114,6 +131,10 @@ class NeighborIndex:
             out_ids[rows, :width] = np.where(kept, np.take_along_axis(ids, order, axis=1)[:, :width], -1)
             out_sims[rows, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
         self._knn[k] = (out_sims, out_ids)
+        if self.approximate and n > HALF_ABOVE:
+            # the graph is what the checks read: the inverted file (1 KiB a vector) goes before the next
+            # geometry builds its own; a later search builds it again
+            self.index = self._quantizer = None
         return out_sims, out_ids
 
     def search(self, queries: npt.NDArray[np.float32], k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
@@ -123,7 +144,7 @@ class NeighborIndex:
         k = max(1, min(k, len(self.vectors)))
         if self.torch_search is not None:
             return self.torch_search.search(queries, k)
-        sims, ids = self.index.search(queries, k)
+        sims, ids = self._searcher().search(queries, k)
         if self.metric == "l2":
             sims = -sims
         sims = np.where(ids >= 0, sims, -np.inf).astype(np.float32)
@@ -142,7 +163,7 @@ class NeighborIndex:
         pairs: list[tuple[int, int, float]] = []
         if not self.approximate and not self.on_gpu and len(self.vectors) <= RANGE_SEARCH_UP_TO:
             radius = float(threshold) if self.metric == "ip" else -float(threshold)
-            lims, sims, ids = self.index.range_search(self.vectors, radius)
+            lims, sims, ids = self._searcher().range_search(float32_rows(self.vectors, slice(None)), radius)
             if self.metric == "l2":
                 sims = -sims
             for i in range(len(self.vectors)):

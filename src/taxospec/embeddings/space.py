@@ -13,20 +13,25 @@ import numpy.typing as npt
 
 from taxospec.dataset import ReadIssue
 from taxospec.errors import EmbeddingError
-from taxospec.scores.chunked import unit_rows
+from taxospec.scores.chunked import row_chunks, stored, stored_dtype, unit_rows
 from taxospec.scores.picture_quality import PictureProperties
 
 FloatMatrix = npt.NDArray[np.float32]
 
 
 def normalize(vectors: npt.ArrayLike) -> FloatMatrix:
-    """Rows scaled to unit length (zero rows stay zero), as float32."""
-    matrix = np.asarray(vectors, dtype=np.float32)
+    """Rows scaled to unit length (zero rows stay zero), a chunk of rows at a time, as float32 — or as
+    float16 where the rows are float16 or more than `HALF_ABOVE` (`scores.chunked.stored_dtype`)."""
+    matrix = np.asarray(vectors)
     if matrix.ndim != 2:
         raise EmbeddingError(f"embeddings must be a 2-D matrix, got shape {matrix.shape}")
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    out: FloatMatrix = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
-    return out
+    dtype = np.float16 if matrix.dtype == np.float16 else stored_dtype(len(matrix))
+    out = np.empty(matrix.shape, dtype=dtype)
+    for piece in row_chunks(len(matrix)):
+        rows = np.asarray(matrix[piece], dtype=np.float32)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        out[piece] = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    return out  # float16 above HALF_ABOVE: every reader converts chunks
 
 
 @dataclass
@@ -55,7 +60,9 @@ class EmbeddingSpace:
     on a GPU are searched there."""
     features: FloatMatrix | None = None
     """The vectors as given, before they were scaled to unit length (precomputed embeddings or features:
-    their lengths carry meaning the example scores' geometry may use); None: the unit vectors are all."""
+    their lengths carry meaning the example scores' geometry may use); None: the unit vectors are all.
+    Above `scores.chunked.HALF_ABOVE` rows both are held in float16 (half the memory; the cache's
+    precision), and every reader converts a chunk of rows at a time."""
     issues: list[ReadIssue] = field(default_factory=list)
     """What the embedding stage found wrong with the media (`media-missing`, `media-unreadable`,
     `media-refused`), as the reader's issues are: the checks of those codes report them."""
@@ -88,10 +95,12 @@ class EmbeddingSpace:
             raise EmbeddingError(
                 f"features of shape {self.features.shape} for vectors of shape {np.shape(self.vectors)}"
             )
+        if self.features is not None:
+            self.features = stored(np.asarray(self.features))  # float16 above HALF_ABOVE rows
         if not len(self.vectors):
             self.vectors = np.zeros((0, 1), dtype=np.float32)
-        elif not _unit_float32(self.vectors):
-            self.vectors = normalize(self.vectors)  # (unit float32 rows are kept as given: no copy)
+        elif not _unit_kept(self.vectors):
+            self.vectors = normalize(self.vectors)  # (unit rows in their stored dtype are kept: no copy)
 
     @property
     def dim(self) -> int:
@@ -138,11 +147,7 @@ def load_precomputed(
     unit = bool(len(matrix)) and unit_rows(matrix, 1e-3)
     features = None if unit else _scaled(matrix)
     if not unit:
-        peak = np.abs(matrix).max(axis=1, keepdims=True) if matrix.size else np.ones((len(matrix), 1), np.float32)
-        # rows brought to a largest component of 1 (same directions): the lengths of rows of 1e30 or 1e-40
-        # overflow or vanish in float32, which made every such row a zero vector, a duplicate of every other
-        np.divide(matrix, peak, out=matrix, where=peak > 0)
-        matrix[(peak <= 0)[:, 0]] = 0
+        _rows_to_peak_one(matrix)
     try:
         keys = [(int(t), str(r) if r not in (None, "") else "") for t, r in zip(tasks, regions, strict=True)]
     except (TypeError, ValueError) as exc:
@@ -153,13 +158,14 @@ def load_precomputed(
         notes.append(
             f"{path}: {len(keys) - len(lookup)} (task, region) key(s) given twice; the last row of each is used"
         )
-    rows, found, zero = _match(lookup, ~np.any(matrix != 0, axis=1), task_ids, region_ids)
+    empty = np.concatenate([~np.any(matrix[piece] != 0, axis=1) for piece in row_chunks(len(matrix))] or [[]])
+    rows, found, zero = _match(lookup, empty.astype(bool), task_ids, region_ids)
     if not found:
         why = f"all {zero} that match are all zeros" if zero else "none matches a task and region id of the export"
         raise EmbeddingError(f"{path}: no usable embedding: {why}")
     if zero:
         notes.append(f"{path}: {zero} embedding(s) are all zeros and were left out (no direction to compare)")
-    distinct = distinct_directions(matrix[found])
+    distinct = distinct_directions(matrix, np.asarray(found, dtype=np.int64))
     if distinct * 2 < len(found):
         notes.append(
             f"{path}: only {distinct} distinct embedding(s) among {len(found)}: unless the examples really are "
@@ -176,18 +182,35 @@ def load_precomputed(
     )
 
 
-def _scaled(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """`matrix` over its largest absolute value: one scale for all rows, so distances keep their
-    proportions (no value exceeds the largest: no overflow in float32)."""
-    overall = float(np.abs(matrix).max()) if matrix.size else 1.0
-    return np.asarray(matrix / np.float32(overall)) if overall > 0 else matrix.copy()  # (1/overall may overflow)
+def _scaled(matrix: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+    """`matrix` over its largest absolute value, in its own dtype, a chunk of rows at a time: one scale
+    for all rows, so distances keep their proportions (no value exceeds the largest: no overflow)."""
+    pieces = row_chunks(len(matrix))
+    overall = max((float(np.abs(matrix[piece]).max()) for piece in pieces if matrix[piece].size), default=1.0)
+    out = np.empty_like(matrix)
+    for piece in pieces:  # (dividing by overall, not multiplying by 1/overall, which may overflow)
+        out[piece] = matrix[piece] / np.float32(overall) if overall > 0 else matrix[piece]
+    return out  # float16 where matrix is
 
 
-def _unit_float32(vectors: object) -> bool:
-    """Whether `vectors` is a float32 matrix of unit rows already (kept as given: no copy)."""
+def _rows_to_peak_one(matrix: npt.NDArray[np.floating[Any]]) -> None:
+    """Each row of `matrix` brought (in place) to a largest component of 1 (same directions): the
+    lengths of rows of 1e30 or 1e-40 overflow or vanish in float32, which made every such row a zero
+    vector, a duplicate of every other."""
+    for piece in row_chunks(len(matrix)):
+        rows = matrix[piece]
+        peak = np.abs(rows).max(axis=1, keepdims=True) if rows.size else np.ones((len(rows), 1), rows.dtype)
+        np.divide(rows, peak, out=rows, where=peak > 0)
+        rows[(peak <= 0)[:, 0]] = 0
+
+
+def _unit_kept(vectors: object) -> bool:
+    """Whether `vectors` is a matrix of unit rows in the dtype it is to be held in already (float32, or
+    float16: `scores.chunked.stored_dtype`), kept as given: no copy."""
     return (
         isinstance(vectors, np.ndarray)
-        and vectors.dtype == np.float32
+        and vectors.dtype in (np.float32, np.float16)
+        and (vectors.dtype == np.float16 or stored_dtype(len(vectors)) == np.float32)
         and vectors.ndim == 2
         and unit_rows(vectors, 1e-6)
     )
@@ -200,7 +223,7 @@ def _read_matrix(p: Path, path: str) -> tuple[Any, Any, npt.NDArray[np.float32]]
         raise EmbeddingError(f"{path}: no such embeddings file")
     try:
         tasks, regions, vectors = _read_keyed(p)
-        matrix = np.asarray(vectors, dtype=np.float32)
+        matrix = np.asarray(vectors, dtype=stored_dtype(len(vectors)))  # float16 files stay float16 above
     except EmbeddingError:
         raise
     except Exception as exc:  # numpy and pyarrow raise many kinds for a damaged file
@@ -212,7 +235,7 @@ def _read_matrix(p: Path, path: str) -> tuple[Any, Any, npt.NDArray[np.float32]]
             f"{path}: task_id, region_id and embedding must have one entry per example; "
             f"they have {len(tasks)}, {len(regions)} and {len(matrix)}"
         )
-    if not np.isfinite(matrix).all():
+    if not all(np.isfinite(matrix[piece]).all() for piece in row_chunks(len(matrix))):
         raise EmbeddingError(f"{path}: embeddings contain NaN or infinite values")
     return tasks, regions, matrix
 
@@ -235,14 +258,16 @@ def _match(
     return rows, found, zero
 
 
-def distinct_directions(matrix: npt.NDArray[np.float32]) -> int:
-    """How many different directions the rows of `matrix` point in, counted by their unit vectors'
-    projections on two fixed random directions (equal rows project equally; different ones, almost never):
-    two matrix-vector products and a sort, not a sort of whole rows."""
-    if not len(matrix):
+def distinct_directions(matrix: npt.NDArray[np.floating[Any]], rows: npt.NDArray[np.int64] | None = None) -> int:
+    """How many different directions the rows of `matrix` (those of `rows`, default all) point in, counted
+    by their unit vectors' projections on two fixed random directions (equal rows project equally;
+    different ones, almost never): matrix-vector products a chunk of rows at a time and a sort, not a sort
+    of whole rows."""
+    chosen = np.arange(len(matrix)) if rows is None else rows
+    if not len(chosen):
         return 0
     directions = np.random.default_rng(0).normal(size=(matrix.shape[1], 2)).astype(np.float32)
-    projected = normalize(matrix) @ directions
+    projected = np.concatenate([normalize(matrix[piece]) @ directions for piece in row_chunks(chosen)])
     return len(np.unique(np.round(projected, 5), axis=0))
 
 

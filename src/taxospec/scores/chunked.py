@@ -3,11 +3,20 @@ never the size of the whole (at 10 million 512-wide rows, one float64 copy is 40
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 CHUNK = 65_536
 """Rows prepared at a time: the float64 intermediates stay a few hundred MB whatever the size."""
+HALF_ABOVE = 500_000
+"""Rows above which the large matrices of a check (the space's vectors, the features the scores are
+computed in) are held in float16, half of float32's 2 KiB a 512-wide row: above `APPROXIMATE_ABOVE` the
+neighbour index holds them in float16 already, and the cache stores vectors in float16, so the search
+loses nothing it had; every reader converts a chunk of rows at a time (`float32_rows`, `products`)."""
+HALF_TOLERANCE = 4e-3
+"""How far from 1 the length of a unit row held in float16 may be (its components carry ~3 decimals)."""
 
 
 def row_chunks(rows: int | npt.NDArray[np.int64]) -> list[slice | npt.NDArray[np.int64]]:
@@ -17,11 +26,53 @@ def row_chunks(rows: int | npt.NDArray[np.int64]) -> list[slice | npt.NDArray[np
     return [rows[start : start + CHUNK] for start in range(0, len(rows), CHUNK)]
 
 
+def stored_dtype(rows: int) -> type[np.floating[Any]]:
+    """The dtype a matrix of `rows` rows is held in: float16 above `HALF_ABOVE`, float32 below."""
+    return np.float16 if rows > HALF_ABOVE else np.float32
+
+
+def stored(matrix: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
+    """`matrix` in the dtype its size calls for (`stored_dtype`): itself when it is in it already, else a
+    copy converted a chunk of rows at a time (float16 rows stay float16 below the size: nothing to gain)."""
+    dtype = np.float16 if matrix.dtype == np.float16 else stored_dtype(len(matrix))
+    if matrix.dtype == dtype:
+        return matrix
+    out = np.empty(matrix.shape, dtype=dtype)
+    for piece in row_chunks(len(matrix)):
+        out[piece] = matrix[piece]
+    return out
+
+
+Matrix = npt.NDArray[np.floating[Any]]
+"""A matrix of rows in float64, float32 or (a large space's) float16."""
+
+
+def float32_rows(matrix: Matrix, piece: slice | npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """The rows `piece` of `matrix` as a contiguous float32 array (faiss and BLAS read no float16)."""
+    return np.ascontiguousarray(matrix[piece], dtype=np.float32)
+
+
+def products(matrix: npt.NDArray[np.floating[Any]], other: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+    """`matrix @ other` in float32, a chunk of `matrix`'s rows at a time (a float16 `matrix` is never
+    converted whole)."""
+    right = np.asarray(other, dtype=np.float32)
+    out = np.empty((len(matrix), right.shape[1]), dtype=np.float32)
+    for piece in row_chunks(len(matrix)):
+        out[piece] = float32_rows(matrix, piece) @ right
+    return out
+
+
+def unit_tolerance(matrix: npt.NDArray[np.floating[Any]], tolerance: float) -> float:
+    """`tolerance` for the lengths of `matrix`'s rows, widened to `HALF_TOLERANCE` for float16 rows."""
+    return max(tolerance, HALF_TOLERANCE) if matrix.dtype == np.float16 else tolerance
+
+
 def unit_rows(matrix: npt.NDArray[np.floating], tolerance: float) -> bool:
     """Whether every row of `matrix` has length 1 within `tolerance`, read a chunk of rows at a time."""
+    tolerance = unit_tolerance(matrix, tolerance)
     with np.errstate(over="ignore"):  # rows of 1e30: an infinite length, not a unit one
         return all(
-            bool(np.all(np.abs(np.linalg.norm(matrix[piece], axis=1) - 1.0) <= tolerance))
+            bool(np.all(np.abs(np.linalg.norm(float32_rows(matrix, piece), axis=1) - 1.0) <= tolerance))
             for piece in row_chunks(len(matrix))
         )
 

@@ -12,13 +12,13 @@ of at most `CHOICE_SAMPLE` examples): the labels are noisy, but equally so for e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.index import NeighborIndex
-from taxospec.scores.chunked import moments, row_chunks, unit_rows
+from taxospec.scores.chunked import Matrix, moments, row_chunks, unit_rows
 
 GeometryName = Literal["cosine", "centered-cosine", "standardized-cosine", "euclidean", "standardized-euclidean"]
 GEOMETRIES: tuple[GeometryName, ...] = (
@@ -41,7 +41,8 @@ CHOICE_NEIGHBOURS = 10
 class Space:
     """Features prepared for one geometry: `neighbours` is searched with `metric` ("ip" on unit rows,
     "l2" otherwise); `distances` is the Euclidean form of the same preparation (raw or standardized, the
-    centering makes no difference there) that outliers and duplicates measure in."""
+    centering makes no difference there) that outliers and duplicates measure in. Both are float16 where
+    the features are (above `chunked.HALF_ABOVE` rows): their readers convert a chunk of rows at a time."""
 
     name: GeometryName
     neighbours: npt.NDArray[np.float32]
@@ -49,21 +50,21 @@ class Space:
     distances: npt.NDArray[np.float32]
 
 
-def _standardized(features: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+def _standardized(features: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
     mean, scale = moments(features)
     scale = np.where(scale > 1e-12, scale, 1.0)
-    out = np.empty(features.shape, dtype=np.float32)
+    out = np.empty(features.shape, dtype=features.dtype)
     for piece in row_chunks(len(features)):
         out[piece] = (features[piece] - mean) / scale
     return out
 
 
-def _unit(matrix: npt.NDArray[np.floating], centre: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float32]:
-    """Rows (less `centre`) scaled to unit length, zero rows kept zero; `matrix` itself when it is float32
-    with unit rows already and nothing is to be subtracted."""
-    if centre is None and matrix.dtype == np.float32 and unit_rows(matrix, 1e-6):
-        return np.asarray(matrix, dtype=np.float32)
-    out = np.empty(matrix.shape, dtype=np.float32)
+def _unit(matrix: Matrix, centre: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float32]:
+    """Rows (less `centre`) scaled to unit length, zero rows kept zero, in `matrix`'s dtype; `matrix`
+    itself when it has unit rows already and nothing is to be subtracted."""
+    if centre is None and unit_rows(matrix, 1e-6):
+        return matrix  # (float16 where the space's vectors are)
+    out = np.empty(matrix.shape, dtype=matrix.dtype)
     for piece in row_chunks(len(matrix)):
         rows = matrix[piece].astype(np.float64)
         rows = rows - centre if centre is not None else rows
@@ -73,11 +74,11 @@ def _unit(matrix: npt.NDArray[np.floating], centre: npt.NDArray[np.float64] | No
 
 
 def prepare(features: npt.ArrayLike, name: GeometryName) -> Space:
-    """`features` (rows: examples) prepared for the geometry `name`, in float32 and in chunks of rows (a
-    float64 copy of the whole would be 4 KiB an example); where two preparations are the same rows, one
-    array serves both."""
+    """`features` (rows: examples) prepared for the geometry `name`, in float32 (float16 where they are
+    float16: `chunked.HALF_ABOVE`) and in chunks of rows (a float64 copy of the whole would be 4 KiB an
+    example); where two preparations are the same rows, one array serves both."""
     x = np.asarray(features)
-    x = x if x.dtype == np.float32 else x.astype(np.float32)
+    x = x if x.dtype in (np.float32, np.float16) else x.astype(np.float32)
     base = _standardized(x) if name.startswith("standardized") else x
     if name == "centered-cosine":
         neighbours, metric = _unit(x, centre=moments(x)[0]), "ip"
@@ -110,11 +111,11 @@ def vote_probabilities(
     return np.asarray((counts + smoothing * prior) / (valid.sum(axis=1, keepdims=True) + smoothing))
 
 
-def candidates(features: npt.NDArray[np.float64], total: int | None = None) -> tuple[GeometryName, ...]:
+def candidates(features: npt.NDArray[np.floating[Any]], total: int | None = None) -> tuple[GeometryName, ...]:
     """The geometries `auto` chooses from for `features` (of `total` examples in all: default its rows)."""
     if (total if total is not None else len(features)) <= ONE_GRAPH_ABOVE:
         return GEOMETRIES
-    unit = bool(np.allclose(np.linalg.norm(features, axis=1), 1.0, atol=1e-3))
+    unit = unit_rows(features, 1e-3)
     return ("cosine", "euclidean", "standardized-euclidean") if unit else ("euclidean", "standardized-euclidean")
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.scores.chunked import float32_rows, row_chunks
+
 SAMPLE = 20_000
 """Examples the map is fitted on at most; the rest are placed into it."""
 
@@ -27,16 +29,17 @@ def project(vectors: npt.NDArray[np.floating], seed: int = 0) -> tuple[FloatMatr
         return np.zeros((0, 2), dtype=np.float32), "none"
     if n < 8:
         return _scaled(_pca(vectors)), "PCA (too few examples for t-SNE)"
-    data = np.ascontiguousarray(vectors, dtype=np.float32)
     if n <= SAMPLE:
+        data = np.ascontiguousarray(vectors, dtype=np.float32)
         return _scaled(np.asarray(_tsne(n, seed).fit(data))), f"t-SNE (openTSNE, cosine, seed {seed})"
     rng = np.random.default_rng(seed)
     fitted = np.sort(rng.choice(n, SAMPLE, replace=False))
     rest = np.setdiff1d(np.arange(n), fitted)
-    embedding = _tsne(SAMPLE, seed).fit(data[fitted])
+    embedding = _tsne(SAMPLE, seed).fit(float32_rows(vectors, fitted))
     out = np.zeros((n, 2), dtype=np.float64)
     out[fitted] = np.asarray(embedding)
-    out[rest] = np.asarray(embedding.transform(data[rest]))
+    for piece in row_chunks(rest):  # (float16 vectors of a large space are converted a chunk at a time)
+        out[piece] = np.asarray(embedding.transform(float32_rows(vectors, piece)))
     return _scaled(out), f"t-SNE (openTSNE, cosine, seed {seed}), fitted on {SAMPLE:,} examples, the rest placed"
 
 
