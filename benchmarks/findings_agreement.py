@@ -1,5 +1,6 @@
 """The findings with the approximate index against exact search, on the same data in one run: does the
-float16 inverted file change what `taxospec check` reports?
+float16 inverted file change what `taxospec check` reports? (`--compare float16`: does holding the space in
+float16, as a space above `HALF_ABOVE` rows is held, change it?)
 
 A synthetic export with precomputed 512-wide embeddings (`check_memory.py`'s generator: 12 classes, 2 %
 planted mislabels) is checked twice in this process — once as taxospec runs it (above 50,000 vectors the
@@ -9,6 +10,7 @@ how many only one run reports.
 
     .venv/bin/python benchmarks/findings_agreement.py --size 200000       # ~15 min on 2 cores
     .venv/bin/python benchmarks/findings_agreement.py --size 1000000 --exact-device cuda   # a GPU machine
+    .venv/bin/python benchmarks/findings_agreement.py --size 200000 --compare float16      # ~6 min
 """
 
 from __future__ import annotations
@@ -38,23 +40,28 @@ def flagged(report: object) -> dict[str, set[int]]:
 
 
 def run(
-    spec: Path, export: Path, embeddings: Path, exact: bool, device: str = "cpu"
+    spec: Path, export: Path, embeddings: Path, exact: bool, device: str = "cpu", half_above: int | None = None
 ) -> tuple[dict[str, set[int]], float]:
-    """The flagged tasks of one check (its neighbour search on `device`), and its seconds."""
+    """The flagged tasks of one check (its neighbour search on `device`; the space held in float16 above
+    `half_above` rows where given), and its seconds."""
     from taxospec import check
     from taxospec.embeddings import index
+    from taxospec.scores import chunked
 
     defaults = index.NeighborIndex.__init__.__kwdefaults__
-    saved = dict(defaults)
+    saved = dict(defaults), chunked.HALF_ABOVE
     if exact:
         defaults["approximate_above"] = 10**12
+    if half_above is not None:
+        chunked.HALF_ABOVE = index.HALF_ABOVE = half_above
     try:
         began = time.perf_counter()
         report = check(spec, export, embeddings=embeddings, device=device)
         return flagged(report), time.perf_counter() - began
     finally:
         defaults.clear()
-        defaults.update(saved)
+        defaults.update(saved[0])
+        chunked.HALF_ABOVE = index.HALF_ABOVE = saved[1]
 
 
 def main() -> None:
@@ -67,16 +74,30 @@ def main() -> None:
         help="where the exact search runs: cpu, or cuda on a GPU machine (exact at any size, minutes at 1 M); "
         "the approximate run is always the CPU's float16 inverted file",
     )
+    parser.add_argument(
+        "--compare",
+        choices=("exact", "float16"),
+        default="exact",
+        help="exact: the approximate index against exact search; float16: the space held in float32 against "
+        "the same check with it held in float16 (both with the approximate index)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         spec, export, embeddings = check_memory.generate(Path(tmp), args.size)
-        approximate, t_approx = run(spec, export, embeddings, exact=False)
-        exact, t_exact = run(spec, export, embeddings, exact=True, device=args.exact_device)
-    print(f"{args.size:,} examples: approximate {t_approx:.0f} s, exact {t_exact:.0f} s\n")
-    print("| check | flagged (exact) | flagged (approximate) | both | only exact | only approximate | Jaccard |")
+        if args.compare == "exact":
+            names = ("exact", "approximate")
+            other, t_other = run(spec, export, embeddings, exact=False)
+            base, t_base = run(spec, export, embeddings, exact=True, device=args.exact_device)
+        else:
+            names = ("float32", "float16")
+            base, t_base = run(spec, export, embeddings, exact=False, half_above=10**12)
+            other, t_other = run(spec, export, embeddings, exact=False, half_above=0)
+    print(f"{args.size:,} examples: {names[1]} {t_other:.0f} s, {names[0]} {t_base:.0f} s\n")
+    first, second = names
+    print(f"| check | flagged ({first}) | flagged ({second}) | both | only {first} | only {second} | Jaccard |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for code in CODES:
-        a, e = approximate.get(code, set()), exact.get(code, set())
+        a, e = other.get(code, set()), base.get(code, set())
         union = a | e
         jaccard = len(a & e) / len(union) if union else 1.0
         print(f"| `{code}` | {len(e)} | {len(a)} | {len(a & e)} | {len(e - a)} | {len(a - e)} | {jaccard:.3f} |")

@@ -8,7 +8,9 @@ size, each candidate index is built over every vector; a seeded sample of 10,000
 
 - **IVF-Flat** (float32 lists; taxospec's index above 50,000 today), √n lists, 8 probed;
 - **IVF-SQfp16** (the lists in float16: half the memory), same lists and probes;
-- **IVF-PQ** (64 × 8-bit codes: 64 bytes a vector, 1/32 of float32), same lists, 16 probed.
+- **IVF-PQ** (64 × 8-bit codes: 64 bytes a vector, 1/32 of float32), same lists, 16 probed;
+- **IVF-SQ8** (each component in 8 bits over its trained range: 512 bytes a vector, half of float16), same
+  lists, 8 probed.
 
 Recorded: build time (training on a sample of 64 × lists, adding everything), the bytes the index holds,
 the search time of the sample (the whole graph's is n / 10,000 times that: every vector is a query),
@@ -18,6 +20,7 @@ copies only where an index needs them; peak resident memory is printed per size.
 
     .venv/bin/python benchmarks/index_at_scale.py --sizes 1000000            # ~6 min on 2 cores
     .venv/bin/python benchmarks/index_at_scale.py --sizes 1000000,2000000,5000000
+    .venv/bin/python benchmarks/index_at_scale.py --sizes 1000000,2000000 --kinds IVF-SQfp16,IVF-SQ8
 """
 
 from __future__ import annotations
@@ -89,8 +92,9 @@ def build(kind: str, base: np.ndarray) -> tuple[Any, Any, float]:
     if kind == "IVF-Flat":
         index = faiss.IndexIVFFlat(quantizer, D, lists, metric)
         index.nprobe = 8
-    elif kind == "IVF-SQfp16":
-        index = faiss.IndexIVFScalarQuantizer(quantizer, D, lists, faiss.ScalarQuantizer.QT_fp16, metric)
+    elif kind in ("IVF-SQfp16", "IVF-SQ8"):
+        codes = faiss.ScalarQuantizer.QT_fp16 if kind == "IVF-SQfp16" else faiss.ScalarQuantizer.QT_8bit
+        index = faiss.IndexIVFScalarQuantizer(quantizer, D, lists, codes, metric)
         index.nprobe = 8
     else:
         index = faiss.IndexIVFPQ(quantizer, D, lists, 64, 8, metric)
@@ -112,7 +116,10 @@ def held_bytes(index: Any) -> int:
     return int(codes + index.nlist * D * 4)
 
 
-def measure(n: int) -> list[str]:
+KINDS = ("IVF-Flat", "IVF-SQfp16", "IVF-PQ", "IVF-SQ8")
+
+
+def measure(n: int, kinds: tuple[str, ...] = KINDS) -> list[str]:
     """The rows of one size."""
     base = clustered(n)
     rng = np.random.default_rng(2)
@@ -124,7 +131,7 @@ def measure(n: int) -> list[str]:
     exact_seconds = time.perf_counter() - began
     rows = []
     twin_rows = np.arange(QUERIES - 500, QUERIES)
-    for kind in ("IVF-Flat", "IVF-SQfp16", "IVF-PQ"):
+    for kind in kinds:
         index, quantizer, built = build(kind, base)
         began = time.perf_counter()
         _, found = index.search(queries.astype(np.float32), K + 1)
@@ -147,11 +154,15 @@ def main() -> None:
     """Measure every size and print the table (markdown)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,2000000,5000000")
+    parser.add_argument("--kinds", default=",".join(KINDS), help=f"some of {', '.join(KINDS)}")
     args = parser.parse_args()
+    kinds = tuple(args.kinds.split(","))
+    if not set(kinds) <= set(KINDS):
+        parser.error(f"--kinds: some of {', '.join(KINDS)}")
     print("| n | index | build | held | search 10,000 | whole graph (est.) | recall@10 | twin found first |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for n in (int(s) for s in args.sizes.split(",")):
-        measure(n)
+        measure(n, kinds)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from taxospec import load_spec_text, read_export
 from taxospec.api import build_report
 from taxospec.checks.base import CheckContext
 from taxospec.checks.run import run_checks
+from taxospec.embeddings.index import NeighborIndex
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.scores import geometry
 from taxospec.scores.confident import find_label_issues, per_class_thresholds
@@ -117,6 +118,40 @@ def test_each_geometry_prepared_in_chunks_of_float32_is_the_float64_preparation(
     )
     np.testing.assert_allclose(space.neighbours, unit.get(name, space.distances), rtol=1e-5, atol=1e-5)
     assert (space.neighbours is space.distances) == name.endswith("euclidean"), "one array where the rows are one"
+
+
+@pytest.mark.parametrize("name", geometry.GEOMETRIES)
+def test_each_geometry_of_float16_features_is_the_float64_preparation_to_float16_precision(
+    monkeypatch: pytest.MonkeyPatch, name: geometry.GeometryName
+) -> None:
+    """A large space's float16 features: prepared in float16, standardized rows computed when read
+    (`AffineRows`: no second matrix), read a chunk at a time as a held matrix is, to float16's precision."""
+    from taxospec.scores import chunked
+
+    x = np.random.default_rng(7).normal(2.0, 3.0, size=(203, 6)).astype(np.float16)
+    wide = x.astype(np.float64)
+    standardized = (wide - wide.mean(axis=0)) / wide.std(axis=0)
+    monkeypatch.setattr(chunked, "CHUNK", 50)
+    space = geometry.prepare(x, name)
+    assert space.distances.dtype == np.float16 and space.neighbours.dtype == np.float16
+    assert isinstance(space.distances, chunked.AffineRows) == name.startswith("standardized")
+    rows = np.arange(203)[::-1].copy()
+    expected = standardized if name.startswith("standardized") else wide
+    np.testing.assert_allclose(
+        space.distances[rows].astype(np.float64), expected[rows], atol=5e-3 * np.abs(expected).max()
+    )
+    mean, spread = chunked.moments(space.distances)
+    np.testing.assert_allclose(mean, expected.mean(axis=0), atol=2e-2)
+    np.testing.assert_allclose(spread, expected.std(axis=0), atol=2e-2)
+    point = expected[0]
+    np.testing.assert_allclose(
+        chunked.distances_to(space.distances, rows, point),
+        np.linalg.norm(expected[rows] - point, axis=1),
+        rtol=1e-2,
+        atol=1e-2,
+    )
+    searched = NeighborIndex(space.neighbours, device="cpu", metric=space.metric).knn(3)[1]
+    assert searched.shape == (203, 3) and (searched >= 0).all()
 
 
 def test_unit_rows_are_not_copied_for_the_cosine_geometry() -> None:

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from taxospec.checks.base import CheckContext, SkipCheck
 from taxospec.checks.embedding_view import EmbeddingView, view_of
-from taxospec.embeddings.index import NeighborIndex
+from taxospec.embeddings.index import Ids, NeighborIndex
 from taxospec.scores import geometry
 from taxospec.scores.chunked import distances_to, moments, unit_rows
 from taxospec.scores.confident import confident_joint
@@ -42,10 +42,10 @@ class ScoreSpace:
     """Leave-one-out log-loss of each candidate geometry (empty when it was not chosen automatically)."""
     distance_sims: npt.NDArray[np.float32]
     """The Euclidean k-NN graph's similarities (−squared distance), best first."""
-    distance_ids: npt.NDArray[np.int64]
+    distance_ids: Ids
     index: NeighborIndex
     """The index over `space.distances` ("l2"), or over the unit vectors ("ip") where they are the same."""
-    neighbour_ids: npt.NDArray[np.int64]
+    neighbour_ids: Ids
     """The k-NN graph in the geometry itself (the same graph where the geometry is Euclidean, or cosine on
     unit vectors), for the neighbour vote."""
 

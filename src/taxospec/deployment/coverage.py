@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from taxospec.deployment.describe import ZeroShot
 from taxospec.embeddings.index import NeighborIndex
+from taxospec.scores.chunked import float32_rows
 from taxospec.scores.outliers import tukey_fence
 
 MIN_CLASS = 5
@@ -90,7 +91,8 @@ def measure_coverage(
         Scenario(rows, guesses.describe(rows), guesses.likely_class(rows) or _most(nearest_class, rows))
         for rows in scenarios
     ]
-    shift = {name: shift_auc(index.vectors, deployment[sample_of == name]) for name in sorted(set(samples))}
+    labelled = float32_rows(index.vectors, slice(None))
+    shift = {name: shift_auc(labelled, deployment[sample_of == name]) for name in sorted(set(samples))}
     return CoverageResult(covered, distance, nearest_class, thresholds, described, scattered, shift)
 
 

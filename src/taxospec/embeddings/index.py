@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.torch_search import TorchSearch, cuda_available
-from taxospec.scores.chunked import HALF_ABOVE, float32_rows, row_chunks
+from taxospec.scores.chunked import HALF_ABOVE, AffineRows, RowMatrix, float32_rows, row_chunks
 
 RANGE_SEARCH_UP_TO = 50_000
 """Vectors up to which near-duplicate pairs come from a range search rather than the k-NN graph."""
@@ -28,6 +28,9 @@ APPROXIMATE_ABOVE = 50_000
 """Vectors above which the index is approximate (see benchmarks/README.md for where it pays)."""
 GPU_SEARCH_ABOVE = 20_000
 """Vectors above which `device="auto"` searches on a GPU when there is one (below, the CPU is as quick)."""
+Ids = npt.NDArray[np.signedinteger[Any]]
+"""Row ids of neighbours (-1: none): int32 in the k-NN graph of fewer than 2**31 vectors (half of int64's
+memory: 128 bytes an example at 32 neighbours), int64 from a search."""
 QUERY_CHUNK = 65_536
 """Vectors searched at a time for the k-NN graph: the search's result and sorting buffers stay bounded
 (for all of 1 million at once they were some 2 GB)."""
@@ -38,7 +41,7 @@ class NeighborIndex:
 
     def __init__(
         self,
-        vectors: npt.NDArray[np.float32],
+        vectors: RowMatrix,
         *,
         approximate_above: int = APPROXIMATE_ABOVE,
         device: str = "auto",
@@ -50,20 +53,23 @@ class NeighborIndex:
         if metric not in ("ip", "l2"):
             raise ValueError(f"unknown metric {metric!r}")
         self.metric = metric
-        # float16 rows (a large space's: `scores.chunked.HALF_ABOVE`) are kept as they are and given to
-        # faiss a chunk at a time; anything else is held as float32
-        given = np.asarray(vectors)
-        self.vectors = given if given.dtype == np.float16 else np.ascontiguousarray(given, dtype=np.float32)
+        # float16 rows and rows computed when read (a large space's: `scores.chunked.HALF_ABOVE`) are kept
+        # as they are and given to faiss a chunk at a time; anything else is held as float32
+        self.vectors: RowMatrix = (
+            vectors
+            if isinstance(vectors, AffineRows) or vectors.dtype == np.float16
+            else np.ascontiguousarray(vectors, dtype=np.float32)
+        )
         n = len(self.vectors)
         self.torch_search: TorchSearch | None = None
-        self._knn: dict[int, tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]] = {}
+        self._knn: dict[int, tuple[npt.NDArray[np.float32], Ids]] = {}
         wants_gpu = device == "cuda" or (device == "auto" and n > GPU_SEARCH_ABOVE)
         faiss_gpus = gpu_count() if wants_gpu else 0
         self.index: Any = None
         self._quantizer: Any = None
         if device.startswith("torch:") or (wants_gpu and faiss_gpus == 0 and cuda_available()):
             target = device.removeprefix("torch:") if device.startswith("torch:") else "cuda"
-            self.torch_search = TorchSearch(np.asarray(self.vectors, dtype=np.float32), target, metric=metric)
+            self.torch_search = TorchSearch(float32_rows(self.vectors, slice(None)), target, metric=metric)
             self.approximate, self.on_gpu = False, target.startswith("cuda")
             return
         self.on_gpu = faiss_gpus > 0  # exact on a GPU at any size, as the torch search is
@@ -104,7 +110,7 @@ class NeighborIndex:
     def __len__(self) -> int:
         return len(self.vectors)
 
-    def knn(self, k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    def knn(self, k: int) -> tuple[npt.NDArray[np.float32], Ids]:
         """Similarities and ids of each vector's `k` nearest others (itself excluded), best first.
 
         Rows with fewer than `k` others are padded with id -1 and similarity -inf.
@@ -117,7 +123,7 @@ class NeighborIndex:
             self._knn[k] = self.torch_search.knn(k)
             return self._knn[k]
         n = len(self.vectors)
-        out_ids = np.full((n, k), -1, dtype=np.int64)
+        out_ids: Ids = np.full((n, k), -1, dtype=np.int32 if n < 2**31 else np.int64)  # 4 bytes a neighbour
         out_sims = np.full((n, k), -np.inf, dtype=np.float32)
         for start in range(0, n, QUERY_CHUNK):  # the search's buffers for a chunk of queries, not for all
             rows = slice(start, min(n, start + QUERY_CHUNK))
@@ -137,7 +143,7 @@ class NeighborIndex:
             self.index = self._quantizer = None
         return out_sims, out_ids
 
-    def search(self, queries: npt.NDArray[np.float32], k: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    def search(self, queries: npt.NDArray[np.float32], k: int) -> tuple[npt.NDArray[np.float32], Ids]:
         """Similarities and ids of the `k` nearest indexed vectors to each of `queries` (other vectors than
         the indexed ones: nothing is excluded), best first; padded with id -1 and similarity -inf."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)

@@ -3,6 +3,7 @@ never the size of the whole (at 10 million 512-wide rows, one float64 copy is 40
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,9 @@ neighbour index holds them in float16 already, and the cache stores vectors in f
 loses nothing it had; every reader converts a chunk of rows at a time (`float32_rows`, `products`)."""
 HALF_TOLERANCE = 4e-3
 """How far from 1 the length of a unit row held in float16 may be (its components carry ~3 decimals)."""
+
+Matrix = npt.NDArray[np.floating[Any]]
+"""A matrix of rows in float64, float32 or (a large space's) float16."""
 
 
 def row_chunks(rows: int | npt.NDArray[np.int64]) -> list[slice | npt.NDArray[np.int64]]:
@@ -43,11 +47,7 @@ def stored(matrix: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any
     return out
 
 
-Matrix = npt.NDArray[np.floating[Any]]
-"""A matrix of rows in float64, float32 or (a large space's) float16."""
-
-
-def float32_rows(matrix: Matrix, piece: slice | npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+def float32_rows(matrix: RowMatrix, piece: slice | npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
     """The rows `piece` of `matrix` as a contiguous float32 array (faiss and BLAS read no float16)."""
     return np.ascontiguousarray(matrix[piece], dtype=np.float32)
 
@@ -62,12 +62,12 @@ def products(matrix: npt.NDArray[np.floating[Any]], other: npt.NDArray[np.floati
     return out
 
 
-def unit_tolerance(matrix: npt.NDArray[np.floating[Any]], tolerance: float) -> float:
+def unit_tolerance(matrix: RowMatrix, tolerance: float) -> float:
     """`tolerance` for the lengths of `matrix`'s rows, widened to `HALF_TOLERANCE` for float16 rows."""
     return max(tolerance, HALF_TOLERANCE) if matrix.dtype == np.float16 else tolerance
 
 
-def unit_rows(matrix: npt.NDArray[np.floating], tolerance: float) -> bool:
+def unit_rows(matrix: RowMatrix, tolerance: float) -> bool:
     """Whether every row of `matrix` has length 1 within `tolerance`, read a chunk of rows at a time."""
     tolerance = unit_tolerance(matrix, tolerance)
     with np.errstate(over="ignore"):  # rows of 1e30: an infinite length, not a unit one
@@ -78,7 +78,7 @@ def unit_rows(matrix: npt.NDArray[np.floating], tolerance: float) -> bool:
 
 
 def moments(
-    features: npt.NDArray[np.floating], rows: npt.NDArray[np.int64] | None = None
+    features: RowMatrix, rows: npt.NDArray[np.int64] | None = None
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Each column's mean and standard deviation (over `rows`, default all), accumulated in float64 over
     chunks of rows: the whole matrix is never converted."""
@@ -95,10 +95,42 @@ def moments(
 
 
 def distances_to(
-    features: npt.NDArray[np.floating], rows: npt.NDArray[np.int64], point: npt.NDArray[np.float64]
+    features: RowMatrix, rows: npt.NDArray[np.int64], point: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
     """The Euclidean distance of each of `rows` to `point`, computed in float64 a chunk at a time."""
     out = np.empty(len(rows))
     for at, piece in zip(row_chunks(len(rows)), row_chunks(rows), strict=True):
         out[at] = np.linalg.norm(features[piece].astype(np.float64) - point, axis=1)
     return out
+
+
+@dataclass(frozen=True)
+class AffineRows:
+    """The rows of `base` less `mean` over `scale`, computed when read (`rows[piece]`, in `base`'s dtype):
+    a large space's standardized features without a second matrix the size of the space (1 KiB an
+    example at 512 float16 columns). Read it as a matrix is read, a chunk of rows at a time."""
+
+    base: Matrix
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns), as the matrix it stands for."""
+        return (int(self.base.shape[0]), int(self.base.shape[1]))
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The dtype its rows are given in: `base`'s."""
+        return self.base.dtype
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def __getitem__(self, piece: slice | npt.NDArray[np.int64]) -> npt.NDArray[np.floating[Any]]:
+        rows = (np.asarray(self.base[piece], dtype=np.float32) - self.mean) / self.scale
+        return rows.astype(self.base.dtype)
+
+
+RowMatrix = Matrix | AffineRows
+"""A matrix held whole, or one whose rows are computed when read (`AffineRows`)."""

@@ -17,8 +17,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from taxospec.embeddings.index import NeighborIndex
-from taxospec.scores.chunked import Matrix, moments, row_chunks, unit_rows
+from taxospec.embeddings.index import Ids, NeighborIndex
+from taxospec.scores.chunked import AffineRows, Matrix, RowMatrix, moments, row_chunks, unit_rows
 
 GeometryName = Literal["cosine", "centered-cosine", "standardized-cosine", "euclidean", "standardized-euclidean"]
 GEOMETRIES: tuple[GeometryName, ...] = (
@@ -42,24 +42,27 @@ class Space:
     """Features prepared for one geometry: `neighbours` is searched with `metric` ("ip" on unit rows,
     "l2" otherwise); `distances` is the Euclidean form of the same preparation (raw or standardized, the
     centering makes no difference there) that outliers and duplicates measure in. Both are float16 where
-    the features are (above `chunked.HALF_ABOVE` rows): their readers convert a chunk of rows at a time."""
+    the features are (above `chunked.HALF_ABOVE` rows), and standardized rows of such features are
+    computed when read (`chunked.AffineRows`): their readers take a chunk of rows at a time."""
 
     name: GeometryName
-    neighbours: npt.NDArray[np.float32]
+    neighbours: RowMatrix
     metric: str
-    distances: npt.NDArray[np.float32]
+    distances: RowMatrix
 
 
-def _standardized(features: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+def _standardized(features: Matrix) -> RowMatrix:
     mean, scale = moments(features)
     scale = np.where(scale > 1e-12, scale, 1.0)
+    if features.dtype == np.float16:  # a large space: no second matrix of its size
+        return AffineRows(features, mean, scale)
     out = np.empty(features.shape, dtype=features.dtype)
     for piece in row_chunks(len(features)):
         out[piece] = (features[piece] - mean) / scale
     return out
 
 
-def _unit(matrix: Matrix, centre: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float32]:
+def _unit(matrix: RowMatrix, centre: npt.NDArray[np.float64] | None = None) -> RowMatrix:
     """Rows (less `centre`) scaled to unit length, zero rows kept zero, in `matrix`'s dtype; `matrix`
     itself when it has unit rows already and nothing is to be subtracted."""
     if centre is None and unit_rows(matrix, 1e-6):
@@ -98,7 +101,7 @@ def knn_log_loss(space: Space, labels: npt.NDArray[np.int64], classes: int, k: i
 
 
 def vote_probabilities(
-    ids: npt.NDArray[np.int64], labels: npt.NDArray[np.int64], classes: int, smoothing: float = 1.0
+    ids: Ids, labels: npt.NDArray[np.int64], classes: int, smoothing: float = 1.0
 ) -> npt.NDArray[np.float64]:
     """Class probabilities from each example's neighbours' labels (`ids` rows, -1 padding ignored),
     smoothed towards the class shares by `smoothing` pseudo-votes."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.embeddings.index import Ids
 from taxospec.scores.confident import LabelIssues, find_label_issues
 from taxospec.scores.geometry import vote_probabilities
 from taxospec.scores.probe import ridge_probe
@@ -77,7 +78,7 @@ def label_evidence(
     features: npt.NDArray[np.floating],
     labels: npt.NDArray[np.int64],
     classes: int,
-    neighbour_ids: npt.NDArray[np.int64],
+    neighbour_ids: Ids,
     *,
     probe: bool = True,
     rounds: int = 3,

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.index import NeighborIndex
+from taxospec.scores.chunked import RowMatrix
 
 MIN_CLASS = 5
 """Examples a class needs for its own fence (smaller classes take the fence of all classes together)."""
@@ -71,7 +72,7 @@ def mean_distance(similarities: npt.NDArray[np.float32]) -> npt.NDArray[np.float
 
 
 def class_distances(
-    distances: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], k: int, device: str = "cpu"
+    distances: RowMatrix, labels: npt.NDArray[np.int64], k: int, device: str = "cpu"
 ) -> npt.NDArray[np.float64]:
     """Each example's mean distance to its `k` nearest examples of the same label (NaN: alone)."""
     out = np.full(len(labels), np.nan)
@@ -85,7 +86,7 @@ def class_distances(
 
 
 def find_outliers(
-    distances: npt.NDArray[np.float32],
+    distances: RowMatrix,
     labels: npt.NDArray[np.int64],
     any_similarities: npt.NDArray[np.float32],
     confidently_none: npt.NDArray[np.bool_] | None,
@@ -120,7 +121,7 @@ def find_outliers(
 
 
 def _not_taken_in(
-    distances: npt.NDArray[np.float32],
+    distances: RowMatrix,
     labels: npt.NDArray[np.int64],
     suggested: npt.NDArray[np.int64],
     candidates: npt.NDArray[np.bool_],
