@@ -1,6 +1,7 @@
 """The findings with the approximate index against exact search, on the same data in one run: does the
 float16 inverted file change what `taxospec check` reports? (`--compare float16`: does holding the space in
-float16, as a space above `HALF_ABOVE` rows is held, change it?)
+float16, as a space above `HALF_ABOVE` rows is held, change it? `--compare sq8`: do the 8-bit lists
+taxospec uses above `EIGHT_BIT_ABOVE` vectors?)
 
 A synthetic export with precomputed 512-wide embeddings (`check_memory.py`'s generator: 12 classes, 2 %
 planted mislabels) is checked twice in this process — once as taxospec runs it (above 50,000 vectors the
@@ -11,6 +12,7 @@ how many only one run reports.
     .venv/bin/python benchmarks/findings_agreement.py --size 200000       # ~15 min on 2 cores
     .venv/bin/python benchmarks/findings_agreement.py --size 1000000 --exact-device cuda   # a GPU machine
     .venv/bin/python benchmarks/findings_agreement.py --size 200000 --compare float16      # ~6 min
+    .venv/bin/python benchmarks/findings_agreement.py --size 200000 --compare sq8          # ~6 min
 """
 
 from __future__ import annotations
@@ -40,20 +42,22 @@ def flagged(report: object) -> dict[str, set[int]]:
 
 
 def run(
-    spec: Path, export: Path, embeddings: Path, exact: bool, device: str = "cpu", half_above: int | None = None
+    spec: Path, export: Path, embeddings: Path, exact: bool, device: str = "cpu", sizes: dict[str, int] | None = None
 ) -> tuple[dict[str, set[int]], float]:
-    """The flagged tasks of one check (its neighbour search on `device`; the space held in float16 above
-    `half_above` rows where given), and its seconds."""
+    """The flagged tasks of one check (its neighbour search on `device`; the sizes named in `sizes` —
+    `HALF_ABOVE`, `EIGHT_BIT_ABOVE` — set for it), and its seconds."""
     from taxospec import check
     from taxospec.embeddings import index
     from taxospec.scores import chunked
 
     defaults = index.NeighborIndex.__init__.__kwdefaults__
-    saved = dict(defaults), chunked.HALF_ABOVE
+    saved = dict(defaults), chunked.HALF_ABOVE, index.EIGHT_BIT_ABOVE
     if exact:
         defaults["approximate_above"] = 10**12
-    if half_above is not None:
-        chunked.HALF_ABOVE = index.HALF_ABOVE = half_above
+    sizes = sizes or {}
+    if "HALF_ABOVE" in sizes:
+        chunked.HALF_ABOVE = index.HALF_ABOVE = sizes["HALF_ABOVE"]
+    index.EIGHT_BIT_ABOVE = sizes.get("EIGHT_BIT_ABOVE", index.EIGHT_BIT_ABOVE)
     try:
         began = time.perf_counter()
         report = check(spec, export, embeddings=embeddings, device=device)
@@ -62,6 +66,7 @@ def run(
         defaults.clear()
         defaults.update(saved[0])
         chunked.HALF_ABOVE = index.HALF_ABOVE = saved[1]
+        index.EIGHT_BIT_ABOVE = saved[2]
 
 
 def main() -> None:
@@ -76,10 +81,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--compare",
-        choices=("exact", "float16"),
+        choices=("exact", "float16", "sq8"),
         default="exact",
         help="exact: the approximate index against exact search; float16: the space held in float32 against "
-        "the same check with it held in float16 (both with the approximate index)",
+        "the same check with it held in float16 (both with the approximate index); sq8: the inverted file's "
+        "float16 lists against 8-bit ones (IVF-SQ8, taxospec's above EIGHT_BIT_ABOVE)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,10 +94,14 @@ def main() -> None:
             names = ("exact", "approximate")
             other, t_other = run(spec, export, embeddings, exact=False)
             base, t_base = run(spec, export, embeddings, exact=True, device=args.exact_device)
-        else:
+        elif args.compare == "float16":
             names = ("float32", "float16")
-            base, t_base = run(spec, export, embeddings, exact=False, half_above=10**12)
-            other, t_other = run(spec, export, embeddings, exact=False, half_above=0)
+            base, t_base = run(spec, export, embeddings, exact=False, sizes={"HALF_ABOVE": 10**12})
+            other, t_other = run(spec, export, embeddings, exact=False, sizes={"HALF_ABOVE": 0})
+        else:
+            names = ("float16 lists", "8-bit lists")
+            base, t_base = run(spec, export, embeddings, exact=False, sizes={"EIGHT_BIT_ABOVE": 10**12})
+            other, t_other = run(spec, export, embeddings, exact=False, sizes={"EIGHT_BIT_ABOVE": 0})
     print(f"{args.size:,} examples: {names[1]} {t_other:.0f} s, {names[0]} {t_base:.0f} s\n")
     first, second = names
     print(f"| check | flagged ({first}) | flagged ({second}) | both | only {first} | only {second} | Jaccard |")

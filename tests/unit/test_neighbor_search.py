@@ -146,3 +146,23 @@ def test_float16_rows_are_indexed_as_they_are_and_a_large_inverted_file_goes_aft
     assert released.index is not None
     assert np.array_equal(again[1], expected[1]) and np.allclose(again[0], expected[0])
     assert released.knn(4)[1].shape == (2000, 4), "a smaller graph is read from the one built"
+
+
+def test_above_the_eight_bit_size_the_lists_hold_8_bit_codes_and_keep_most_neighbours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Above `EIGHT_BIT_ABOVE` the inverted file holds a byte a component (IVF-SQ8: half of float16's
+    memory); it still finds most of the exact neighbours and every planted near-copy first."""
+    import faiss
+
+    from taxospec.embeddings import index as index_module
+
+    vectors = _clustered(3000, dim=64)
+    monkeypatch.setattr(index_module, "EIGHT_BIT_ABOVE", 0)
+    eight = NeighborIndex(vectors, device="cpu", approximate_above=0)
+    assert eight.index.sq.qtype == faiss.ScalarQuantizer.QT_8bit and eight.index.code_size == 64
+    exact = NeighborIndex(vectors, device="cpu", approximate_above=10**9)
+    ids, exact_ids = eight.knn(10)[1], exact.knn(10)[1]
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(ids, exact_ids, strict=True)])
+    assert recall >= 0.9
+    assert [ids[i, 0] for i in range(5)] == [i + 5 for i in range(5)], "each near-copy finds its original first"

@@ -6,7 +6,8 @@ metric, whose "similarity" is the negative squared distance, so that larger is n
 above it an inverted-file index (√n lists, 8 probed), which benchmarks/index_crossover.py measured
 against the exact one; its lists hold the vectors in float16 (IVF-SQfp16: the cache's precision, so
 nothing is lost, in half the memory of float32, and faster to scan — benchmarks/index_at_scale.py chose it
-over IVF-Flat and IVF-PQ at 1, 2 and 5 million vectors). Where the search may use a GPU (`device`
+over IVF-Flat and IVF-PQ at 1, 2 and 5 million vectors); above `EIGHT_BIT_ABOVE` vectors they hold 8-bit
+codes (IVF-SQ8: half of that again, at a measured cost in recall). Where the search may use a GPU (`device`
 "cuda", or "auto" above `GPU_SEARCH_ABOVE` vectors): faiss's GPU index when faiss is built for GPUs, else
 exact search with torch on the GPU (`TorchSearch`), at any size.
 """
@@ -31,6 +32,10 @@ GPU_SEARCH_ABOVE = 20_000
 Ids = npt.NDArray[np.signedinteger[Any]]
 """Row ids of neighbours (-1: none): int32 in the k-NN graph of fewer than 2**31 vectors (half of int64's
 memory: 128 bytes an example at 32 neighbours), int64 from a search."""
+EIGHT_BIT_ABOVE = 5_000_000
+"""Vectors above which the inverted file holds each component in 8 bits over its trained range (IVF-SQ8:
+512 bytes a 512-wide vector, half of float16's) — benchmarks/index_at_scale.py at 1 million: recall@10
+0.954 against 0.981 for float16 lists, planted twins found first by both; below it the float16 lists."""
 QUERY_CHUNK = 65_536
 """Vectors searched at a time for the k-NN graph: the search's result and sorting buffers stay bounded
 (for all of 1 million at once they were some 2 GB)."""
@@ -77,8 +82,9 @@ class NeighborIndex:
         self.index = self._faiss_index()
 
     def _faiss_index(self) -> Any:
-        """The faiss index over `vectors`: exact, or the float16 inverted file above the approximate size
-        (trained on a seeded sample), on every GPU faiss sees where `on_gpu`."""
+        """The faiss index over `vectors`: exact, or above the approximate size the inverted file of float16
+        lists (8-bit ones above `EIGHT_BIT_ABOVE`), trained on a seeded sample; on every GPU faiss sees
+        where `on_gpu`."""
         import faiss
 
         n, dim = self.vectors.shape
@@ -87,8 +93,8 @@ class NeighborIndex:
             nlist = max(16, int(np.sqrt(n)))
             quantizer = flat(dim)
             kind = faiss.METRIC_INNER_PRODUCT if self.metric == "ip" else faiss.METRIC_L2
-            half = faiss.ScalarQuantizer.QT_fp16
-            index: Any = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, half, kind)
+            codes = faiss.ScalarQuantizer.QT_8bit if n > EIGHT_BIT_ABOVE else faiss.ScalarQuantizer.QT_fp16
+            index: Any = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, codes, kind)
             sample = np.random.default_rng(0).permutation(n)[: min(n, nlist * 64)]
             index.train(float32_rows(self.vectors, sample))
             index.nprobe = 8
@@ -138,7 +144,7 @@ class NeighborIndex:
             out_sims[rows, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
         self._knn[k] = (out_sims, out_ids)
         if self.approximate and n > HALF_ABOVE:
-            # the graph is what the checks read: the inverted file (1 KiB a vector) goes before the next
+            # the graph is what the checks read: the inverted file (0.5 to 1 KiB a vector) goes before the next
             # geometry builds its own; a later search builds it again
             self.index = self._quantizer = None
         return out_sims, out_ids
