@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field
+from pydantic import AliasChoices, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
 from taxospec.checks.base import CheckContext, SkipCheck
 from taxospec.checks.embedding_duplicates import near_duplicate
@@ -36,13 +37,18 @@ MIXED_AGREEMENT = 0.5
 """A class whose examples' neighbours share its label less often than this is mixed."""
 
 
-class ExampleScore(ReportModel):
+# a slotted dataclass rather than a model (validated and serialized alike): one is made for every embedded
+# example, and at 272 bytes instead of a model's 1.4 KiB a million of them take 0.26 GiB, not 1.3
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid", use_attribute_docstrings=True))
+class ExampleScore:
     """The scores of one embedded example, each kept apart from its flag."""
 
     task_id: int
     annotation_id: int | None = None
     region_id: str | None = None
-    class_name: str | None = Field(default=None, alias="class")
+    class_name: str | None = Field(
+        default=None, serialization_alias="class", validation_alias=AliasChoices("class", "class_name")
+    )
     """The given class (null: the example has none)."""
     split: str | None = None
     label_quality: float | None = None
@@ -366,35 +372,3 @@ def tightness_cells(row: ClassTightness) -> list[str]:
         row.status,
         negatives or "—",
     ]
-
-
-EXAMPLE_COLUMNS = (
-    "task_id",
-    "annotation_id",
-    "region_id",
-    "class",
-    "split",
-    "label_quality",
-    "suggested",
-    "mislabel",
-    "outlier_score",
-    "outlier",
-    "uniqueness",
-    "duplicate_score",
-    "duplicate_group",
-)
-"""The columns of the per-example table `taxospec check --scores FILE.csv` writes."""
-
-
-def examples_csv(tables: ScoreTables) -> str:
-    """The per-example scores as CSV (one row per embedded example, `EXAMPLE_COLUMNS`)."""
-    import csv
-    import io
-
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXAMPLE_COLUMNS)
-    for example in tables.examples:
-        values = example.model_dump(by_alias=True)
-        writer.writerow(["" if values[c] is None else values[c] for c in EXAMPLE_COLUMNS])
-    return out.getvalue()

@@ -321,7 +321,7 @@ def _emit(
 
 def _write_scores(report: Any, path: Path) -> None:
     """The per-example table, or a line saying why there is none (no embeddings: nothing is written)."""
-    from taxospec.score_tables import examples_csv
+    from taxospec.render.report_files import examples_csv
 
     if report.scores is None:
         click.echo(f"no example scores, so {path} was not written: the run had no embeddings", err=True)

@@ -1,4 +1,4 @@
-"""The report as JSON, Markdown and JUnit XML."""
+"""The report as JSON, Markdown and JUnit XML, and its per-example scores as CSV."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 
 from taxospec.findings import Finding, Severity
 from taxospec.report import Report
-from taxospec.score_tables import TIGHTNESS_COLUMNS, tightness_cells
+from taxospec.score_tables import TIGHTNESS_COLUMNS, ScoreTables, tightness_cells
 
 
 def render_json(report: Report) -> str:
@@ -118,3 +118,35 @@ def render_junit(report: Report, fail_on: Severity = Severity.ERROR) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;")
+
+
+EXAMPLE_COLUMNS = (
+    "task_id",
+    "annotation_id",
+    "region_id",
+    "class",
+    "split",
+    "label_quality",
+    "suggested",
+    "mislabel",
+    "outlier_score",
+    "outlier",
+    "uniqueness",
+    "duplicate_score",
+    "duplicate_group",
+)
+"""The columns of the per-example table `taxospec check --scores FILE.csv` writes."""
+
+
+def examples_csv(tables: ScoreTables) -> str:
+    """The per-example scores as CSV (one row per embedded example, `EXAMPLE_COLUMNS`)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXAMPLE_COLUMNS)
+    for example in tables.examples:
+        values = [getattr(example, "class_name" if c == "class" else c) for c in EXAMPLE_COLUMNS]
+        writer.writerow(["" if value is None else value for value in values])
+    return out.getvalue()
