@@ -302,8 +302,9 @@ def _parquet(path: Path, tasks: list[int], regions: list[str | None], rows: Any,
     pq.write_table(pa.table({"task_id": tasks, "region_id": regions, "embedding": column}), path)
 
 
-def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path) -> None:
-    """Rows of 1e30 or 1e-40 (float32 squares overflow or vanish) give the same unit vectors as rows of 1."""
+def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path, held_in: str) -> None:
+    """Rows of 1e30 or 1e-40 (float32 squares overflow or vanish) give the same unit vectors as rows of 1,
+    also in a space held in float16 (whose largest number is 65,504)."""
     from taxospec.embeddings.space import load_precomputed
 
     rng = np.random.default_rng(3)
@@ -316,8 +317,8 @@ def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path) 
         spaces.append(load_precomputed(path, ids, [None] * 6))
     expected = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     for space in spaces:
-        assert space.samples.tolist() == list(range(6))
-        assert np.allclose(space.vectors, expected, atol=1e-5)
+        assert space.samples.tolist() == list(range(6)) and space.vectors.dtype == np.dtype(held_in)
+        assert np.allclose(space.vectors, expected, atol=1e-5 if held_in == "float32" else 2e-3)
         assert space.features is not None and np.isfinite(space.features).all() and np.abs(space.features).max() == 1
 
 

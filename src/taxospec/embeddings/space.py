@@ -216,14 +216,18 @@ def _unit_kept(vectors: object) -> bool:
     )
 
 
-def _read_matrix(p: Path, path: str) -> tuple[Any, Any, npt.NDArray[np.float32]]:
-    """The task ids, region ids and the float32 matrix of the embeddings file `p` (named `path` in
-    messages, as the user gave it), checked to fit together."""
+def _read_matrix(p: Path, path: str) -> tuple[Any, Any, npt.NDArray[np.floating[Any]]]:
+    """The task ids, region ids and the float32 matrix (float16 where the file's is) of the embeddings
+    file `p` (named `path` in messages, as the user gave it), checked to fit together."""
     if not p.is_file():
         raise EmbeddingError(f"{path}: no such embeddings file")
     try:
         tasks, regions, vectors = _read_keyed(p)
-        matrix = np.asarray(vectors, dtype=stored_dtype(len(vectors)))  # float16 files stay float16 above
+        # a float16 file stays float16; any other is read as float32, and a large space converts it to
+        # float16 only once its rows are scaled (float16 ends at 65,504: rows of 1e30 would be infinite)
+        given = np.asarray(vectors)
+        dtype = np.float16 if given.dtype == np.float16 else np.float32
+        matrix: npt.NDArray[np.floating[Any]] = given.astype(dtype, copy=False)
     except EmbeddingError:
         raise
     except Exception as exc:  # numpy and pyarrow raise many kinds for a damaged file
