@@ -322,6 +322,19 @@ def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path, 
         assert space.features is not None and np.isfinite(space.features).all() and np.abs(space.features).max() == 1
 
 
+def test_a_large_space_given_features_beyond_float16_keeps_them_finite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Features handed to a space held in float16 (whose largest number is 65,504) are brought to one
+    scale first: finite, in the same proportions."""
+    from taxospec.scores import chunked
+
+    monkeypatch.setattr(chunked, "HALF_ABOVE", 0)
+    rows = np.random.default_rng(4).normal(size=(20, DIM)) * 1e6
+    space = EmbeddingSpace(np.arange(20), rows, "test", features=rows)
+    assert space.features is not None and space.features.dtype == np.float16
+    assert np.isfinite(space.features).all() and np.abs(space.features).max() == 1
+    np.testing.assert_allclose(space.features.astype(np.float64), rows / np.abs(rows).max(), atol=1e-3)
+
+
 def test_precomputed_unit_rows_are_one_array_and_find_what_the_same_rows_scaled_find(
     tmp_path: Path, held_in: str
 ) -> None:

@@ -96,7 +96,10 @@ class EmbeddingSpace:
                 f"features of shape {self.features.shape} for vectors of shape {np.shape(self.vectors)}"
             )
         if self.features is not None:
-            self.features = stored(np.asarray(self.features))  # float16 above HALF_ABOVE rows
+            features = np.asarray(self.features)
+            if stored_dtype(len(features)) == np.float16 and features.dtype != np.float16:
+                features = _scaled(features)  # one scale for all rows first: float16 ends at 65,504
+            self.features = stored(features)  # float16 above HALF_ABOVE rows
         if not len(self.vectors):
             self.vectors = np.zeros((0, 1), dtype=np.float32)
         elif not _unit_kept(self.vectors):
