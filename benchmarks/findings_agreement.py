@@ -56,7 +56,7 @@ def run(
         defaults["approximate_above"] = 10**12
     sizes = sizes or {}
     if "HALF_ABOVE" in sizes:
-        chunked.HALF_ABOVE = index.HALF_ABOVE = sizes["HALF_ABOVE"]
+        chunked.HALF_ABOVE = sizes["HALF_ABOVE"]
     index.EIGHT_BIT_ABOVE = sizes.get("EIGHT_BIT_ABOVE", index.EIGHT_BIT_ABOVE)
     try:
         began = time.perf_counter()
@@ -65,7 +65,7 @@ def run(
     finally:
         defaults.clear()
         defaults.update(saved[0])
-        chunked.HALF_ABOVE = index.HALF_ABOVE = saved[1]
+        chunked.HALF_ABOVE = saved[1]
         index.EIGHT_BIT_ABOVE = saved[2]
 
 

@@ -43,10 +43,8 @@ def held_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     space of more than `HALF_ABOVE` rows holds them (float16, read a chunk at a time: the size lowered
     to 0, and the chunk to 16 rows so that the chunked paths really run in pieces)."""
     if request.param == "float16":
-        from taxospec.embeddings import index
         from taxospec.scores import chunked
 
         monkeypatch.setattr(chunked, "HALF_ABOVE", 0)
-        monkeypatch.setattr(index, "HALF_ABOVE", 0)
         monkeypatch.setattr(chunked, "CHUNK", 16)
     return str(request.param)

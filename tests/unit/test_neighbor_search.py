@@ -125,7 +125,6 @@ def test_float16_rows_are_indexed_as_they_are_and_a_large_inverted_file_goes_aft
     """A large space's float16 rows are indexed a chunk at a time without a float32 copy, and find what
     the same rows in float32 find; above `HALF_ABOVE` the inverted file goes once the graph is built (the
     checks read the graph) and a later search builds it again, with the same answers."""
-    from taxospec.embeddings import index as index_module
     from taxospec.scores import chunked
 
     half = _clustered(2000, dim=32).astype(np.float16)
@@ -137,7 +136,7 @@ def test_float16_rows_are_indexed_as_they_are_and_a_large_inverted_file_goes_aft
     queries = half[:7].astype(np.float32)
     kept = NeighborIndex(half, device="cpu", metric=metric, approximate_above=0)
     expected = kept.search(queries, 5)
-    monkeypatch.setattr(index_module, "HALF_ABOVE", 1000)
+    monkeypatch.setattr(chunked, "HALF_ABOVE", 1000)
     released = NeighborIndex(half, device="cpu", metric=metric, approximate_above=0)
     graph = released.knn(8)
     assert released.index is None, "the inverted file went with the graph built"

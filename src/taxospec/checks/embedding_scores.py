@@ -19,7 +19,7 @@ from taxospec.checks.base import CheckContext, SkipCheck
 from taxospec.checks.embedding_view import EmbeddingView, view_of
 from taxospec.embeddings.index import Ids, NeighborIndex
 from taxospec.scores import geometry
-from taxospec.scores.chunked import distances_to, moments, unit_rows
+from taxospec.scores.chunked import Matrix, distances_to, moments, unit_rows
 from taxospec.scores.confident import confident_joint
 from taxospec.scores.duplicates import DuplicateScores, find_duplicates, relative_threshold
 from taxospec.scores.label_issues import LabelEvidence, label_evidence
@@ -62,7 +62,7 @@ class LabelScores:
     """Labelled examples that carried a prediction of the team's model."""
 
 
-def _features(view: EmbeddingView) -> npt.NDArray[np.float32]:
+def _features(view: EmbeddingView) -> Matrix:
     """The features the scores are computed from, as the space holds them (float16 above
     `chunked.HALF_ABOVE` rows: not converted whole)."""
     features = view.space.features

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.torch_search import TorchSearch, cuda_available
-from taxospec.scores.chunked import HALF_ABOVE, AffineRows, RowMatrix, float32_rows, row_chunks
+from taxospec.scores.chunked import AffineRows, RowMatrix, float32_rows, row_chunks, stored_dtype
 
 RANGE_SEARCH_UP_TO = 50_000
 """Vectors up to which near-duplicate pairs come from a range search rather than the k-NN graph."""
@@ -143,7 +143,7 @@ class NeighborIndex:
             out_ids[rows, :width] = np.where(kept, np.take_along_axis(ids, order, axis=1)[:, :width], -1)
             out_sims[rows, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
         self._knn[k] = (out_sims, out_ids)
-        if self.approximate and n > HALF_ABOVE:
+        if self.approximate and stored_dtype(n) == np.float16:  # a large space's (`HALF_ABOVE`)
             # the graph is what the checks read: the inverted file (0.5 to 1 KiB a vector) goes before the next
             # geometry builds its own; a later search builds it again
             self.index = self._quantizer = None

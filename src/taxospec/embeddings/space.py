@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from taxospec.dataset import ReadIssue
 from taxospec.errors import EmbeddingError
-from taxospec.scores.chunked import row_chunks, stored, stored_dtype, unit_rows
+from taxospec.scores.chunked import Matrix, held_dtype, row_chunks, stored, unit_rows
 from taxospec.scores.picture_quality import PictureProperties
 
 FloatMatrix = npt.NDArray[np.float32]
@@ -21,12 +21,11 @@ FloatMatrix = npt.NDArray[np.float32]
 
 def normalize(vectors: npt.ArrayLike) -> FloatMatrix:
     """Rows scaled to unit length (zero rows stay zero), a chunk of rows at a time, as float32 — or as
-    float16 where the rows are float16 or more than `HALF_ABOVE` (`scores.chunked.stored_dtype`)."""
+    float16 where the rows are float16 or more than `HALF_ABOVE` (`scores.chunked.held_dtype`)."""
     matrix = np.asarray(vectors)
     if matrix.ndim != 2:
         raise EmbeddingError(f"embeddings must be a 2-D matrix, got shape {matrix.shape}")
-    dtype = np.float16 if matrix.dtype == np.float16 else stored_dtype(len(matrix))
-    out = np.empty(matrix.shape, dtype=dtype)
+    out = np.empty(matrix.shape, dtype=held_dtype(matrix))
     for piece in row_chunks(len(matrix)):
         rows = np.asarray(matrix[piece], dtype=np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
@@ -97,9 +96,9 @@ class EmbeddingSpace:
             )
         if self.features is not None:
             features = np.asarray(self.features)
-            if stored_dtype(len(features)) == np.float16 and features.dtype != np.float16:
-                features = _scaled(features)  # one scale for all rows first: float16 ends at 65,504
-            self.features = stored(features)  # float16 above HALF_ABOVE rows
+            # float16 above HALF_ABOVE rows, at one scale for all rows first (float16 ends at 65,504)
+            to_half = held_dtype(features) == np.float16 and features.dtype != np.float16
+            self.features = _scaled(features, np.float16) if to_half else stored(features)
         if not len(self.vectors):
             self.vectors = np.zeros((0, 1), dtype=np.float32)
         elif not _unit_kept(self.vectors):
@@ -148,7 +147,7 @@ def load_precomputed(
     tasks, regions, matrix = _read_matrix(p, str(path))
     # unit rows (CLIP's, normalized by whoever exported them) are their own features: one array for both
     unit = bool(len(matrix)) and unit_rows(matrix, 1e-3)
-    features = None if unit else _scaled(matrix)
+    features = None if unit else _scaled(matrix, held_dtype(matrix))
     if not unit:
         _rows_to_peak_one(matrix)
     try:
@@ -185,15 +184,15 @@ def load_precomputed(
     )
 
 
-def _scaled(matrix: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
-    """`matrix` over its largest absolute value, in its own dtype, a chunk of rows at a time: one scale
-    for all rows, so distances keep their proportions (no value exceeds the largest: no overflow)."""
+def _scaled(matrix: Matrix, dtype: type[np.floating[Any]]) -> Matrix:
+    """`matrix` over its largest absolute value, as `dtype`, a chunk of rows at a time: one scale for all
+    rows, so distances keep their proportions (no value exceeds the largest: no overflow)."""
     pieces = row_chunks(len(matrix))
     overall = max((float(np.abs(matrix[piece]).max()) for piece in pieces if matrix[piece].size), default=1.0)
-    out = np.empty_like(matrix)
+    out = np.empty(matrix.shape, dtype=dtype)
     for piece in pieces:  # (dividing by overall, not multiplying by 1/overall, which may overflow)
         out[piece] = matrix[piece] / np.float32(overall) if overall > 0 else matrix[piece]
-    return out  # float16 where matrix is
+    return out
 
 
 def _rows_to_peak_one(matrix: npt.NDArray[np.floating[Any]]) -> None:
@@ -209,12 +208,11 @@ def _rows_to_peak_one(matrix: npt.NDArray[np.floating[Any]]) -> None:
 
 def _unit_kept(vectors: object) -> bool:
     """Whether `vectors` is a matrix of unit rows in the dtype it is to be held in already (float32, or
-    float16: `scores.chunked.stored_dtype`), kept as given: no copy."""
+    float16: `scores.chunked.held_dtype`), kept as given: no copy."""
     return (
         isinstance(vectors, np.ndarray)
-        and vectors.dtype in (np.float32, np.float16)
-        and (vectors.dtype == np.float16 or stored_dtype(len(vectors)) == np.float32)
         and vectors.ndim == 2
+        and vectors.dtype == held_dtype(vectors)
         and unit_rows(vectors, 1e-6)
     )
 

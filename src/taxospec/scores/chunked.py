@@ -35,10 +35,16 @@ def stored_dtype(rows: int) -> type[np.floating[Any]]:
     return np.float16 if rows > HALF_ABOVE else np.float32
 
 
-def stored(matrix: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
-    """`matrix` in the dtype its size calls for (`stored_dtype`): itself when it is in it already, else a
-    copy converted a chunk of rows at a time (float16 rows stay float16 below the size: nothing to gain)."""
-    dtype = np.float16 if matrix.dtype == np.float16 else stored_dtype(len(matrix))
+def held_dtype(matrix: Matrix) -> type[np.floating[Any]]:
+    """The dtype `matrix` is held in: float16 where it is float16 already (below the size too: nothing to
+    gain by widening it) or has more than `HALF_ABOVE` rows, float32 otherwise."""
+    return np.float16 if matrix.dtype == np.float16 else stored_dtype(len(matrix))
+
+
+def stored(matrix: Matrix) -> Matrix:
+    """`matrix` in the dtype it is held in (`held_dtype`): itself when it is in it already, else a copy
+    converted a chunk of rows at a time."""
+    dtype = held_dtype(matrix)
     if matrix.dtype == dtype:
         return matrix
     out = np.empty(matrix.shape, dtype=dtype)
@@ -52,7 +58,7 @@ def float32_rows(matrix: RowMatrix, piece: slice | npt.NDArray[np.int64]) -> npt
     return np.ascontiguousarray(matrix[piece], dtype=np.float32)
 
 
-def products(matrix: npt.NDArray[np.floating[Any]], other: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float32]:
+def products(matrix: Matrix, other: Matrix) -> npt.NDArray[np.float32]:
     """`matrix @ other` in float32, a chunk of `matrix`'s rows at a time (a float16 `matrix` is never
     converted whole)."""
     right = np.asarray(other, dtype=np.float32)
@@ -62,14 +68,10 @@ def products(matrix: npt.NDArray[np.floating[Any]], other: npt.NDArray[np.floati
     return out
 
 
-def unit_tolerance(matrix: RowMatrix, tolerance: float) -> float:
-    """`tolerance` for the lengths of `matrix`'s rows, widened to `HALF_TOLERANCE` for float16 rows."""
-    return max(tolerance, HALF_TOLERANCE) if matrix.dtype == np.float16 else tolerance
-
-
 def unit_rows(matrix: RowMatrix, tolerance: float) -> bool:
-    """Whether every row of `matrix` has length 1 within `tolerance`, read a chunk of rows at a time."""
-    tolerance = unit_tolerance(matrix, tolerance)
+    """Whether every row of `matrix` has length 1 within `tolerance` (at least `HALF_TOLERANCE` for float16
+    rows), read a chunk of rows at a time."""
+    tolerance = max(tolerance, HALF_TOLERANCE) if matrix.dtype == np.float16 else tolerance
     with np.errstate(over="ignore"):  # rows of 1e30: an infinite length, not a unit one
         return all(
             bool(np.all(np.abs(np.linalg.norm(float32_rows(matrix, piece), axis=1) - 1.0) <= tolerance))
