@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,7 +14,13 @@ from taxospec.errors import OutputError
 
 def write_bytes_atomic(path: str | Path, data: bytes, *, overwrite: bool = True) -> Path:
     """Like `write_text_atomic`, for bytes."""
-    return _write_atomic(path, data, overwrite=overwrite)
+    return _write_atomic(path, [data], overwrite=overwrite)
+
+
+def write_pieces_atomic(path: str | Path, pieces: Iterable[bytes], *, overwrite: bool = True) -> Path:
+    """Like `write_text_atomic`, for a document made a piece at a time (`pieces` is read as it is written:
+    a large report is never whole in memory)."""
+    return _write_atomic(path, pieces, overwrite=overwrite)
 
 
 def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = True) -> Path:
@@ -23,10 +29,10 @@ def write_text_atomic(path: str | Path, text: str, *, overwrite: bool = True) ->
     Refuses a directory, a missing parent folder, and (unless `overwrite`) an existing file; the old file
     stays intact if anything fails.
     """
-    return _write_atomic(path, text.encode("utf-8"), overwrite=overwrite)
+    return _write_atomic(path, [text.encode("utf-8")], overwrite=overwrite)
 
 
-def _write_atomic(path: str | Path, data: bytes, *, overwrite: bool) -> Path:
+def _write_atomic(path: str | Path, pieces: Iterable[bytes], *, overwrite: bool) -> Path:
     target = Path(path)
     if target.is_dir():
         raise OutputError(f"{target}: is a directory; give a file name")
@@ -35,7 +41,7 @@ def _write_atomic(path: str | Path, data: bytes, *, overwrite: bool) -> Path:
     if _written_in_place(target):  # -o /dev/stdout, a pipe: written to, never replaced by a file
         try:
             with open(target, "wb") as handle:
-                handle.write(data)
+                _write_all(handle, pieces)
         except OSError as exc:
             raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
         return target
@@ -49,10 +55,15 @@ def _write_atomic(path: str | Path, data: bytes, *, overwrite: bool) -> Path:
             raise OutputError(f"{target}: already exists (use --force to overwrite it)")
 
     try:
-        write_atomic(real, lambda handle: handle.write(data), durable=True, before_replace=still_free)
+        write_atomic(real, lambda handle: _write_all(handle, pieces), durable=True, before_replace=still_free)
     except OSError as exc:  # a read-only or special folder (/proc), a full disk
         raise OutputError(f"{target}: cannot be written: {exc.strerror or exc}") from None
     return target
+
+
+def _write_all(handle: BinaryIO, pieces: Iterable[bytes]) -> None:
+    for piece in pieces:
+        handle.write(piece)
 
 
 def _written_in_place(target: Path) -> bool:

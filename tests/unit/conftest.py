@@ -40,11 +40,13 @@ def embedder(tiny_weights: Path) -> OpenClipEmbedder:
 @pytest.fixture(params=["float32", "float16"])
 def held_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a test twice: with the space's matrices held as small spaces hold them (float32), and as a
-    space of more than `HALF_ABOVE` rows holds them (float16, read a chunk at a time: the size lowered
-    to 0, and the chunk to 16 rows so that the chunked paths really run in pieces)."""
+    space of more than `HALF_ABOVE` rows holds them (float16, memory-mapped from a temporary file, read a
+    chunk at a time: the sizes lowered to 0, and the chunk to 16 rows so that the chunked paths really run
+    in pieces)."""
     if request.param == "float16":
-        from taxospec.scores import chunked
+        from taxospec.scores import chunked, mapped_rows
 
         monkeypatch.setattr(chunked, "HALF_ABOVE", 0)
+        monkeypatch.setattr(mapped_rows, "MAP_ABOVE", 0)
         monkeypatch.setattr(chunked, "CHUNK", 16)
     return str(request.param)

@@ -19,6 +19,7 @@ from taxospec import load_spec_text, spec_json_schema
 from taxospec.checks.params import params_of
 from taxospec.errors import ParamsError
 from taxospec.plugins.registry import checks
+from taxospec.report import Report
 
 Run = Callable[..., Result]
 BASE = "taxospec: 1\nname: p\nclasses: {a: {hard_negatives: [b]}, b: {role: negative}}\n"
@@ -131,3 +132,26 @@ def test_scores_need_embeddings(run_cli: Run, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--scores needs the embedding checks" in result.stderr
     result = run_cli("check", spec, export, "--scores", out)  # no media, no embeddings: nothing to score
     assert result.exit_code in (0, 1) and "was not written" in result.stderr and not out.exists()
+
+
+def test_the_report_and_the_scores_written_in_pieces_are_the_whole_documents(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taxospec.render import report_files, report_json
+
+    spec, export, embeddings = _precomputed(tmp_path)
+    whole_json, whole_csv = tmp_path / "whole.json", tmp_path / "whole.csv"
+    args = ("check", spec, export, "--embeddings", embeddings, "--format", "json")
+    assert run_cli(*args, "-o", whole_json, "--scores", whole_csv).exit_code in (0, 1)
+    for rows in (7, 1):  # 60 rows in pieces of 7 (the last one short) and of 1
+        monkeypatch.setattr(report_json, "ROWS_PER_PIECE", rows)
+        monkeypatch.setattr(report_files, "ROWS_PER_PIECE", rows)
+        pieces_json, pieces_csv = tmp_path / f"{rows}.json", tmp_path / f"{rows}.csv"
+        result = run_cli(*args, "-o", pieces_json, "--scores", pieces_csv)
+        assert result.exit_code in (0, 1), result.stderr
+        assert pieces_json.read_bytes() == whole_json.read_bytes()
+        assert pieces_csv.read_bytes() == whole_csv.read_bytes()
+        assert run_cli(*args).stdout_bytes == whole_json.read_bytes()  # on standard output too
+    report = Report.model_validate_json(whole_json.read_bytes())
+    assert report.scores is not None and [row.task_id for row in report.scores.examples] == list(range(1, 61))
+    assert report.model_dump_json(by_alias=True, indent=2) + "\n" == whole_json.read_text()  # pydantic's own

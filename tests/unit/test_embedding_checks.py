@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from taxospec import load_spec_text, read_export
 from taxospec.checks.run import run_checks
 from taxospec.embeddings.space import EmbeddingSpace
+from taxospec.scores.mapped_rows import file_backed
 
 DIM = 32
 SPEC = """
@@ -264,24 +266,34 @@ def test_precomputed_embeddings_skip_the_text_checks(tmp_path: Path) -> None:
     assert "outlier" not in skipped
 
 
-@pytest.mark.parametrize("suffix", [".npz", ".npy", ".parquet", ".fixed.parquet"])
-def test_load_precomputed(tmp_path: Path, suffix: str) -> None:
+@pytest.mark.parametrize("suffix", [".npz", ".compressed.npz", ".npy", ".parquet", ".fixed.parquet"])
+def test_load_precomputed(tmp_path: Path, suffix: str, held_in: str) -> None:
+    """Each format, also as a large space reads it (float16; an uncompressed `.npz`'s vectors and a `.npy`
+    file's mapped where they lie, a read-only file left untouched)."""
     from taxospec.embeddings.space import load_precomputed
     from taxospec.errors import EmbeddingError
 
-    vectors = np.eye(4, DIM, dtype=np.float32)
+    vectors = np.eye(4, DIM, dtype=np.float32) * 3  # (rows of length 3: scaled to 1 in the space, not in the file)
     path = tmp_path / f"emb{suffix}"
-    if suffix == ".npz":
-        np.savez(path, task_id=np.array([1, 2, 3, 9]), region_id=np.array(["", "r2", "", "x"]), embedding=vectors)
+    if suffix.endswith(".npz"):
+        save = np.savez_compressed if suffix.startswith(".compressed") else np.savez
+        save(path, task_id=np.array([1, 2, 3, 9]), region_id=np.array(["", "r2", "", "x"]), embedding=vectors)
     elif suffix.endswith(".parquet"):
         _parquet(path, [1, 2, 3, 9], ["", "r2", None, "x"], vectors, fixed=suffix.startswith(".fixed"))
     else:
         table = np.zeros(4, dtype=[("task_id", "i8"), ("region_id", "U8"), ("embedding", "f4", (DIM,))])
         table["task_id"], table["region_id"], table["embedding"] = [1, 2, 3, 9], ["", "r2", "", "x"], vectors
         np.save(path, table)
+    given = path.read_bytes()
+    path.chmod(0o444)
     space = load_precomputed(path, np.array([1, 2, 3, 4]), [None, "r2", "zz", None])
     assert space.samples.tolist() == [0, 1] and space.vectors.shape == (2, DIM)
-    assert np.array_equal(space.vectors, vectors[:2])
+    assert np.array_equal(space.vectors, vectors[:2] / 3) and path.read_bytes() == given
+    every = load_precomputed(path, np.array([1, 2, 3, 9]), ["", "r2", "", "x"])  # every row, in the file's order
+    assert np.array_equal(every.vectors, vectors / 3) and every.features is not None
+    assert file_backed(every.vectors) == (held_in == "float16")
+    assert every.vectors.flags.writeable == (held_in == "float32")  # (a large space's are read-only)
+    assert path.read_bytes() == given
     with pytest.raises(EmbeddingError, match="none matches a task and region id"):
         load_precomputed(path, np.array([100]), [None])
     bad = tmp_path / "bad.npz"
@@ -318,6 +330,7 @@ def test_precomputed_vectors_keep_their_directions_at_any_scale(tmp_path: Path, 
     expected = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     for space in spaces:
         assert space.samples.tolist() == list(range(6)) and space.vectors.dtype == np.dtype(held_in)
+        assert file_backed(space.vectors) == file_backed(space.features) == (held_in == "float16")
         assert np.allclose(space.vectors, expected, atol=1e-5 if held_in == "float32" else 2e-3)
         assert space.features is not None and np.isfinite(space.features).all() and np.abs(space.features).max() == 1
 
@@ -360,6 +373,7 @@ def test_precomputed_unit_rows_are_one_array_and_find_what_the_same_rows_scaled_
         assert (space.features is None) == (name == "unit")
         assert space.vectors.dtype == np.dtype(held_in)
         assert space.features is None or space.features.dtype == np.dtype(held_in)
+        assert file_backed(space.vectors) == (held_in == "float16")  # (unit rows: mapped where they lie in the file)
         findings, _ = run_checks(dataset, embeddings=space, select={"likely-mislabel", "outlier", "near-duplicate"})
         found.append(sorted((f.code, f.task_id) for f in findings))
     assert found[0] == found[1] and {code for code, _ in found[0]} >= {"likely-mislabel", "outlier"}
@@ -679,3 +693,31 @@ def test_vectors_that_are_not_a_matrix_are_an_embedding_error() -> None:
 
     with pytest.raises(EmbeddingError, match="must be a 2-D matrix"):
         EmbeddingSpace(np.arange(3), np.ones(3, dtype=np.float32), "flat")
+
+
+def test_a_large_space_is_memory_mapped_from_a_file_that_is_gone_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above `MAP_ABOVE` rows the vectors and features live in a read-only memory-mapped temporary file
+    with no name (nothing is left in the temporary folder); a folder that cannot take them keeps them in
+    memory, with a note saying why."""
+    from taxospec.scores import chunked, mapped_rows
+
+    monkeypatch.setattr(chunked, "HALF_ABOVE", 0)
+    monkeypatch.setattr(chunked, "CHUNK", 7)
+    monkeypatch.setattr(mapped_rows, "MAP_ABOVE", 10)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    rows = np.random.default_rng(5).normal(size=(30, DIM)).astype(np.float32)
+    space = EmbeddingSpace(np.arange(30), rows, "test", features=rows)
+    assert file_backed(space.vectors) and file_backed(space.features)
+    assert not space.vectors.flags.writeable and list(tmp_path.iterdir()) == [] and not space.notes
+    np.testing.assert_allclose(space.vectors, rows / np.linalg.norm(rows, axis=1, keepdims=True), atol=2e-3)
+    np.testing.assert_allclose(space.features.astype(np.float64), rows / np.abs(rows).max(), atol=1e-3)
+    small = EmbeddingSpace(np.arange(10), rows[:10], "test")
+    assert not file_backed(small.vectors)
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    kept = EmbeddingSpace(np.arange(30), rows, "test", features=rows)
+    assert not file_backed(kept.vectors) and not file_backed(kept.features)
+    assert len(kept.notes) == 1 and "kept in memory" in kept.notes[0] and str(tmp_path / "missing") in kept.notes[0]
+    np.testing.assert_array_equal(kept.vectors, space.vectors)

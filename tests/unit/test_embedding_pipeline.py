@@ -24,6 +24,7 @@ from taxospec.errors import EmbeddingError
 from taxospec.media.dispatch import read_media
 from taxospec.media.files import safe_join
 from taxospec.media.sources import MediaProblem, MediaSources
+from taxospec.scores import mapped_rows
 
 from .tiny_model import TINY, box_task, boxes_export, pipeline_spec, png
 
@@ -364,7 +365,13 @@ def test_a_few_new_batches_do_not_rewrite_a_large_cache(tmp_path: Path) -> None:
     assert len(again) == 220 + COMPACT_ABOVE + 1 and again.get("old3").tolist() == [7] * 4  # type: ignore[union-attr]
 
 
-def test_cache_rows_gather_across_batches_and_damaged_batches_are_dropped(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mapped", [False, True], ids=["loaded", "mapped"])
+def test_cache_rows_gather_across_batches_and_damaged_batches_are_dropped(
+    tmp_path: Path, mapped: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with the batch files' vectors memory-mapped where they lie (as a large block's are)."""
+    if mapped:
+        monkeypatch.setattr(mapped_rows, "MAP_ABOVE", 0)
     cache = EmbeddingCache(tmp_path, "model", "pre")
     cache.put(["a", "b"], np.eye(2, 4, dtype=np.float32))
     cache.put(["c"], np.full((1, 4), 3, dtype=np.float32))
@@ -380,6 +387,9 @@ def test_cache_rows_gather_across_batches_and_damaged_batches_are_dropped(tmp_pa
         np.savez(handle, keys=np.frombuffer(b"z", dtype=np.uint8), vectors=np.zeros((1, 9), np.float16))
     reopened = EmbeddingCache(tmp_path, "model", "pre")
     assert len(reopened) == 3 and reopened.get("a").tolist() == [7, 7, 7, 7]  # type: ignore[union-attr]
+    assert all(mapped_rows.file_backed(block) == mapped for block in reopened._blocks)
+    again = [reopened.row(key) for key in ("c", "a", "b", "c")]
+    assert reopened.gather(again).tolist() == [[3] * 4, [7] * 4, [0, 1, 0, 0], [3] * 4]  # type: ignore[arg-type]
     assert not (cache.folder / "batch-short.npz").exists()
     assert reopened.get("x") is None and reopened.get("z") is None
 
@@ -444,10 +454,11 @@ def _same_space(a: EmbeddingSpace, b: EmbeddingSpace) -> None:
 
 
 def test_a_rerun_from_the_cache_gives_the_space_a_cold_run_gave(
-    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder
+    tmp_path: Path, tiny_weights: Path, embedder: OpenClipEmbedder, held_in: str
 ) -> None:
     """Boxes (crop plus whole-image context), whole images, and tasks with no region; then video segments
-    (frames): all from the cache, then with files touched or changed, then with the cached vectors lost."""
+    (frames): all from the cache, then with files touched or changed, then with the cached vectors lost.
+    Also as a large space is held: float16, the cache's batches and the space's vectors memory-mapped."""
     root = tmp_path / "data"
     for i in range(7):
         png(root / "img" / f"{i}.png", (30 * i, 90, 200))
@@ -468,6 +479,7 @@ def test_a_rerun_from_the_cache_gives_the_space_a_cold_run_gave(
 
     cold = run(dataset)
     assert len(cold.samples) >= 5 and cold.context_vectors
+    assert mapped_rows.file_backed(cold.vectors) == (held_in == "float16")
     _same_space(cold, run(dataset))
     _same_space(cold, embed_dataset(dataset, embedder, sources, cache=None, workers=1))
     picture = root / "img" / "3.png"  # unchanged by size and time is trusted, as make and rsync do: not read

@@ -17,7 +17,7 @@ from taxospec.commands.embedding_options import EmbeddingChoices, embedding_opti
 from taxospec.commands.ray_options import ray_options, say_how_ray_runs_went
 from taxospec.errors import EXIT_OK
 from taxospec.findings import Severity
-from taxospec.output import write_text_atomic
+from taxospec.output import write_pieces_atomic
 from taxospec.plugins.hookspecs import hookimpl
 from taxospec.plugins.interfaces import CheckInput
 from taxospec.terminal import stdout_console
@@ -311,11 +311,14 @@ def _emit(
         return
     from taxospec.render.formats import REPORT_FORMATS
 
-    text = REPORT_FORMATS[fmt](report, options)
+    pieces = REPORT_FORMATS[fmt](report, options)
     if output is None:
-        click.echo(text, nl=False)
+        sys.stdout.flush()
+        for piece in pieces:
+            sys.stdout.buffer.write(piece)
+        sys.stdout.buffer.flush()
     else:
-        write_text_atomic(output, text)
+        write_pieces_atomic(output, pieces)
         click.echo(f"wrote {output}", err=True)
 
 
@@ -326,7 +329,7 @@ def _write_scores(report: Any, path: Path) -> None:
     if report.scores is None:
         click.echo(f"no example scores, so {path} was not written: the run had no embeddings", err=True)
         return
-    write_text_atomic(path, examples_csv(report.scores))
+    write_pieces_atomic(path, examples_csv(report.scores))
     click.echo(f"wrote {path} ({len(report.scores.examples)} examples)", err=True)
 
 

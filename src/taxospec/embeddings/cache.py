@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from taxospec.errors import EmbeddingError
 from taxospec.output import write_atomic
+from taxospec.scores.mapped_rows import npz_member
 
 
 def default_cache_dir() -> Path:
@@ -74,13 +75,13 @@ class EmbeddingCache:
         self._rows: dict[str, int] = {}
         self._blocks: list[npt.NDArray[np.float16]] = []
         self._starts: list[int] = []
-        self._stacked: npt.NDArray[np.float16] | None = None
         self._block_files: list[Path] = []
         """The file each block is kept in (parallel to `_blocks`)."""
         for path in sorted(self.folder.glob(BATCH_PATTERN)):  # in the order written: a key's latest vector wins
             try:
-                with np.load(path, allow_pickle=False) as data:
-                    vectors = data["vectors"]
+                with np.load(path, allow_pickle=False) as data:  # a large block is mapped where it lies
+                    vectors = npz_member(path, "vectors")
+                    vectors = data["vectors"] if vectors is None else vectors
                     keys = split_strings(data["keys"], len(vectors))
                 if vectors.ndim != 2 or len(keys) != len(vectors) or (self._blocks and vectors.shape[1] != self._width):
                     raise ValueError("keys and vectors do not match")
@@ -111,8 +112,19 @@ class EmbeddingCache:
         return self._rows.get(key)
 
     def gather(self, rows: Sequence[int] | npt.NDArray[np.intp]) -> npt.NDArray[np.float16]:
-        """The vectors at `rows` (from `row`), as stored (float16), one per row."""
-        return self._matrix()[np.asarray(rows, dtype=np.intp)]
+        """The vectors at `rows` (from `row`), as stored (float16), one per row: taken from each block,
+        never from one copy of them all (a large block is mapped from its file: `mapped_rows.npz_member`)."""
+        wanted = np.asarray(rows, dtype=np.intp)
+        if len(self._blocks) == 1:
+            return self._blocks[0][wanted]
+        out = np.empty((len(wanted), self._width if self._blocks else 1), dtype=np.float16)
+        block = np.searchsorted(np.asarray(self._starts), wanted, side="right") - 1
+        order = np.argsort(block, kind="stable")
+        ordered = block[order]
+        for b in np.unique(block).tolist():
+            at = order[np.searchsorted(ordered, b) : np.searchsorted(ordered, b, side="right")]
+            out[at] = self._blocks[b][wanted[at] - self._starts[b]]
+        return out
 
     def get(self, key: str) -> npt.NDArray[np.float32] | None:
         """The vector under `key`, as float32, or None."""
@@ -169,18 +181,6 @@ class EmbeddingCache:
         self._starts.append(start)
         self._blocks.append(half)
         self._rows.update(zip(keys, range(start, start + len(keys)), strict=True))
-        self._stacked = None
-
-    def _matrix(self) -> npt.NDArray[np.float16]:
-        """Every block as one matrix (stacked once after the blocks last changed)."""
-        if self._stacked is None:
-            if len(self._blocks) == 1:
-                self._stacked = self._blocks[0]
-            elif self._blocks:
-                self._stacked = np.concatenate(self._blocks)
-            else:
-                self._stacked = np.zeros((0, 1), dtype=np.float16)
-        return self._stacked
 
     def _write(self, keys: list[str], half: npt.NDArray[np.float16]) -> Path:
         return write_batch(self.folder, keys, half)

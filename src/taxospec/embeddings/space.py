@@ -14,18 +14,21 @@ import numpy.typing as npt
 from taxospec.dataset import ReadIssue
 from taxospec.errors import EmbeddingError
 from taxospec.scores.chunked import Matrix, held_dtype, row_chunks, stored, unit_rows
+from taxospec.scores.mapped_rows import empty, mapped, npz_member
 from taxospec.scores.picture_quality import PictureProperties
 
 FloatMatrix = npt.NDArray[np.float32]
 
 
-def normalize(vectors: npt.ArrayLike) -> FloatMatrix:
+def normalize(vectors: npt.ArrayLike, out: Matrix | None = None) -> FloatMatrix:
     """Rows scaled to unit length (zero rows stay zero), a chunk of rows at a time, as float32 — or as
-    float16 where the rows are float16 or more than `HALF_ABOVE` (`scores.chunked.held_dtype`)."""
+    float16 where the rows are float16 or more than `HALF_ABOVE` (`scores.chunked.held_dtype`); into `out`
+    where given (which may be `vectors` itself), else into a new matrix (memory-mapped above
+    `mapped_rows.MAP_ABOVE` rows)."""
     matrix = np.asarray(vectors)
     if matrix.ndim != 2:
         raise EmbeddingError(f"embeddings must be a 2-D matrix, got shape {matrix.shape}")
-    out = np.empty(matrix.shape, dtype=held_dtype(matrix))
+    out = empty(matrix.shape, held_dtype(matrix)) if out is None else out
     for piece in row_chunks(len(matrix)):
         rows = np.asarray(matrix[piece], dtype=np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
@@ -103,6 +106,15 @@ class EmbeddingSpace:
             self.vectors = np.zeros((0, 1), dtype=np.float32)
         elif not _unit_kept(self.vectors):
             self.vectors = normalize(self.vectors)  # (unit rows in their stored dtype are kept: no copy)
+        self._map_large_rows()
+
+    def _map_large_rows(self) -> None:
+        """The vectors and features moved into memory-mapped temporary files above `MAP_ABOVE` rows."""
+        self.vectors, note = mapped(self.vectors)
+        if self.features is not None and note is None:
+            self.features, note = mapped(self.features)
+        if note is not None:
+            self.notes.append(note)
 
     @property
     def dim(self) -> int:
@@ -149,7 +161,7 @@ def load_precomputed(
     unit = bool(len(matrix)) and unit_rows(matrix, 1e-3)
     features = None if unit else _scaled(matrix, held_dtype(matrix))
     if not unit:
-        _rows_to_peak_one(matrix)
+        matrix = _rows_to_peak_one(matrix)
     try:
         keys = [(int(t), str(r) if r not in (None, "") else "") for t, r in zip(tasks, regions, strict=True)]
     except (TypeError, ValueError) as exc:
@@ -189,21 +201,27 @@ def _scaled(matrix: Matrix, dtype: type[np.floating[Any]]) -> Matrix:
     rows, so distances keep their proportions (no value exceeds the largest: no overflow)."""
     pieces = row_chunks(len(matrix))
     overall = max((float(np.abs(matrix[piece]).max()) for piece in pieces if matrix[piece].size), default=1.0)
-    out = np.empty(matrix.shape, dtype=dtype)
+    out = empty(matrix.shape, dtype)
     for piece in pieces:  # (dividing by overall, not multiplying by 1/overall, which may overflow)
         out[piece] = matrix[piece] / np.float32(overall) if overall > 0 else matrix[piece]
     return out
 
 
-def _rows_to_peak_one(matrix: npt.NDArray[np.floating[Any]]) -> None:
-    """Each row of `matrix` brought (in place) to a largest component of 1 (same directions): the
-    lengths of rows of 1e30 or 1e-40 overflow or vanish in float32, which made every such row a zero
-    vector, a duplicate of every other."""
+def _rows_to_peak_one(matrix: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[Any]]:
+    """Each row of `matrix` brought to a largest component of 1 (same directions), in place (in a copy
+    where `matrix` is a file's, mapped read-only): the lengths of rows of 1e30 or 1e-40 overflow or vanish
+    in float32, which made every such row a zero vector, a duplicate of every other."""
+    if not matrix.flags.writeable:
+        owned = empty(matrix.shape, matrix.dtype)
+        for piece in row_chunks(len(matrix)):
+            owned[piece] = matrix[piece]
+        matrix = owned
     for piece in row_chunks(len(matrix)):
         rows = matrix[piece]
         peak = np.abs(rows).max(axis=1, keepdims=True) if rows.size else np.ones((len(rows), 1), rows.dtype)
         np.divide(rows, peak, out=rows, where=peak > 0)
         rows[(peak <= 0)[:, 0]] = 0
+    return matrix
 
 
 def _unit_kept(vectors: object) -> bool:
@@ -280,10 +298,12 @@ def _read_keyed(path: Path) -> tuple[Any, Any, Any]:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as data:
-            vectors = data["embedding"] if "embedding" in data else data["vectors"]
+            name = "embedding" if "embedding" in data else "vectors"
+            vectors = npz_member(path, name)  # mapped where it lies, when large and stored uncompressed
+            vectors = data[name] if vectors is None else vectors
             return data["task_id"], data["region_id"].astype(str), vectors
     if suffix == ".npy":
-        data = np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False, mmap_mode="r")  # (a structured array: its fields are views)
         if data.dtype.names is None or not {"task_id", "region_id"} <= set(data.dtype.names):
             raise EmbeddingError(f"{path}: a .npy file must hold a structured array with task_id, region_id, embedding")
         vectors = data["embedding"] if "embedding" in data.dtype.names else data["vectors"]

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
 from taxospec.findings import Finding, Severity
 from taxospec.report import Report
 from taxospec.score_tables import TIGHTNESS_COLUMNS, ScoreTables, tightness_cells
-
-
-def render_json(report: Report) -> str:
-    """The report document (follows schemas/report.schema.json)."""
-    return report.model_dump_json(by_alias=True, indent=2) + "\n"
 
 
 def render_markdown(report: Report, *, per_code: int = 20) -> str:
@@ -138,15 +134,23 @@ EXAMPLE_COLUMNS = (
 """The columns of the per-example table `taxospec check --scores FILE.csv` writes."""
 
 
-def examples_csv(tables: ScoreTables) -> str:
-    """The per-example scores as CSV (one row per embedded example, `EXAMPLE_COLUMNS`)."""
+ROWS_PER_PIECE = 65_536
+"""CSV rows made at a time: the table of millions of examples is written as it is made."""
+
+
+def examples_csv(tables: ScoreTables) -> Iterator[bytes]:
+    """The per-example scores as CSV (one row per embedded example, `EXAMPLE_COLUMNS`), in pieces of
+    `ROWS_PER_PIECE` rows."""
     import csv
     import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXAMPLE_COLUMNS)
-    for example in tables.examples:
-        values = [getattr(example, "class_name" if c == "class" else c) for c in EXAMPLE_COLUMNS]
-        writer.writerow(["" if value is None else value for value in values])
-    return out.getvalue()
+    for start in range(0, max(1, len(tables.examples)), ROWS_PER_PIECE):
+        for example in tables.examples[start : start + ROWS_PER_PIECE]:
+            values = [getattr(example, "class_name" if c == "class" else c) for c in EXAMPLE_COLUMNS]
+            writer.writerow(["" if value is None else value for value in values])
+        yield out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
