@@ -15,6 +15,7 @@ here): proof that it runs in that much memory, not an estimate.
     .venv/bin/python benchmarks/check_memory.py --unit --sizes 100000,200000,1000000  # unit rows, as CLIP's
     .venv/bin/python benchmarks/check_memory.py --unit --float16 --sizes 1000000,2000000  # as the cache holds them
     .venv/bin/python benchmarks/check_memory.py --unit --float16 --sizes 2000000 --limit 4  # in a 4 GiB cgroup
+    .venv/bin/python benchmarks/check_memory.py --unit --float16 --sq8 --sizes 1000000,2000000  # 10 M's index
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import explorer_speed
 
 D = 512
+EIGHT_BIT = (
+    "import sys; from taxospec.embeddings import index; index.EIGHT_BIT_ABOVE = 0; "
+    "from taxospec.cli import main; sys.argv[0] = 'taxospec'; main()"
+)
+"""The check with the inverted file a space above 5 million vectors gets (IVF-SQ8), at any size."""
 
 
 def generate(folder: Path, n: int, unit: bool = False, half: bool = False) -> tuple[Path, Path, Path]:
@@ -68,11 +74,15 @@ class Measured:
     """Times the cgroup's limit was reached (the kernel then reclaimed page cache), with `--limit`."""
 
 
-def run(folder: Path, n: int, unit: bool = False, half: bool = False, limit: float | None = None) -> Measured:
+def run(
+    folder: Path, n: int, unit: bool = False, half: bool = False, limit: float | None = None, eight_bit: bool = False
+) -> Measured:
     """One check of `n` examples, its anonymous memory sampled every 20 ms (in a memory cgroup of `limit`
-    GiB where one is given)."""
+    GiB where one is given; with the 8-bit inverted file of a space above `EIGHT_BIT_ABOVE` where
+    `eight_bit`)."""
     spec, export, embeddings = generate(folder, n, unit, half)
-    command = [sys.executable, "-m", "taxospec", "check", str(spec), str(export), "--embeddings", str(embeddings)]
+    command = [sys.executable, "-c", EIGHT_BIT if eight_bit else "from taxospec.cli import main; main()"]
+    command += ["check", str(spec), str(export), "--embeddings", str(embeddings)]
     command += ["--format", "json", "-o", str(folder / "report.json")]
     group = _cgroup(limit) if limit is not None else None
     enter = (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))) if group is not None else None
@@ -123,6 +133,7 @@ def main() -> None:
     parser.add_argument("--unit", action="store_true", help="rows of length 1 (CLIP's, as the cache holds them)")
     parser.add_argument("--float16", action="store_true", help="the file in float16 (as the cache stores vectors)")
     parser.add_argument("--limit", type=float, help="run each check in a memory cgroup of this many GiB")
+    parser.add_argument("--sq8", action="store_true", help="the 8-bit inverted file of a space above 5 M, at any size")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     rows = []
@@ -130,7 +141,7 @@ def main() -> None:
     print("|---:|---:|---:|---:|" + ("---:|" if args.limit else ""))
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            m = run(Path(tmp), n, args.unit, args.float16, args.limit)
+            m = run(Path(tmp), n, args.unit, args.float16, args.limit, args.sq8)
         rows.append((n, m))
         hits = f" {m.limit_hits} times |" if args.limit else ""
         print(f"| {n:,} | {m.seconds:.0f} s | {m.resident:.2f} GiB | {m.anonymous:.2f} GiB |{hits}", flush=True)
