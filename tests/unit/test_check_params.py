@@ -155,3 +155,28 @@ def test_the_report_and_the_scores_written_in_pieces_are_the_whole_documents(
     report = Report.model_validate_json(whole_json.read_bytes())
     assert report.scores is not None and [row.task_id for row in report.scores.examples] == list(range(1, 61))
     assert report.model_dump_json(by_alias=True, indent=2) + "\n" == whole_json.read_text()  # pydantic's own
+
+
+def test_the_per_example_rows_held_as_columns_read_as_the_list_of_rows(run_cli: Run, tmp_path: Path) -> None:
+    """`scores.examples` is made of columns, a row made when read: indexing (negative too), slices,
+    iteration, equality with the list of rows it stands for, and validation from that list."""
+    from taxospec import check
+    from taxospec.example_rows import ExampleRows
+    from taxospec.score_tables import ScoreTables
+
+    spec, export, embeddings = _precomputed(tmp_path)
+    out = tmp_path / "report.json"
+    assert run_cli("check", spec, export, "--embeddings", embeddings, "--format", "json", "-o", out).exit_code in (0, 1)
+    tables = check(spec, export, embeddings=embeddings).scores
+    assert tables is not None and isinstance(tables.examples, ExampleRows) and len(tables.examples) == 60
+    rows = list(tables.examples)
+    assert tables.examples[-1] == rows[59] and tables.examples[10:13] == rows[10:13]
+    assert tables.examples[::-7] == rows[::-7]
+    assert tables.examples == rows and tables.examples != rows[:-1] and tables.examples != "rows"
+    with pytest.raises(IndexError):
+        tables.examples[60]
+    read_back = Report.model_validate_json(out.read_bytes()).scores
+    assert read_back is not None and read_back.examples == tables.examples
+    again = ScoreTables.model_validate(tables.model_dump(by_alias=True))
+    assert again.examples == rows and again == tables
+    assert [row["class"] for row in tables.model_dump(by_alias=True)["examples"][:2]] == ["a", "a"]

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from pydantic import TypeAdapter
 
+from taxospec.example_rows import ExampleScore
 from taxospec.report import Report
-from taxospec.score_tables import ExampleScore
 
 ROWS_PER_PIECE = 65_536
 """Per-example rows serialized at a time (~23 MB of JSON)."""
@@ -28,11 +28,10 @@ def render_json(report: Report) -> str:
 def json_pieces(report: Report) -> Iterator[bytes]:
     """The report document in pieces, byte for byte what `render_json` gives: the report without its
     per-example rows, then the rows `ROWS_PER_PIECE` at a time, then the rest."""
-    rows = report.scores.examples if report.scores is not None else []
-    if len(rows) <= ROWS_PER_PIECE:
+    if report.scores is None or len(report.scores.examples) <= ROWS_PER_PIECE:
         yield _whole(report)
         return
-    assert report.scores is not None
+    rows = report.scores.examples
     shell = report.model_copy(update={"scores": report.scores.model_copy(update={"examples": []})})
     document = _whole(shell)
     if document.count(_PLACEHOLDER) != 1:  # (cannot happen with today's models; correct if it ever does)
@@ -41,7 +40,7 @@ def json_pieces(report: Report) -> Iterator[bytes]:
     head, tail = document.split(_PLACEHOLDER)
     yield head + _PLACEHOLDER[:-1]
     for start in range(0, len(rows), ROWS_PER_PIECE):
-        serialized = _ROWS.dump_json(rows[start : start + ROWS_PER_PIECE], by_alias=True, indent=INDENT)
+        serialized = _ROWS.dump_json(list(rows[start : start + ROWS_PER_PIECE]), by_alias=True, indent=INDENT)
         inner = serialized[1:-2].replace(b"\n", b"\n    ")  # the rows, without "[" and "\n]", one level in
         yield inner if start == 0 else b"," + inner
     yield b"\n    ]" + tail
