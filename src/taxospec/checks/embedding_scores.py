@@ -40,14 +40,22 @@ class ScoreSpace:
     space: geometry.Space
     losses: dict[str, float]
     """Leave-one-out log-loss of each candidate geometry (empty when it was not chosen automatically)."""
-    distance_sims: npt.NDArray[np.float32]
-    """The Euclidean k-NN graph's similarities (−squared distance), best first."""
+    similarities: npt.NDArray[np.float32]
+    """The Euclidean k-NN graph's similarities as searched, best first: −squared distances, or cosines
+    where `from_cosines` (the view's graph of unit vectors; read them through `distance_sims`)."""
     distance_ids: Ids
     index: NeighborIndex
     """The index over `space.distances` ("l2"), or over the unit vectors ("ip") where they are the same."""
     neighbour_ids: Ids
     """The k-NN graph in the geometry itself (the same graph where the geometry is Euclidean, or cosine on
     unit vectors), for the neighbour vote."""
+    from_cosines: bool = False
+
+    def distance_sims(self, columns: int) -> npt.NDArray[np.float32]:
+        """The first `columns` neighbours' similarities as −squared Euclidean distances, best first (from
+        cosines of unit vectors, |a − b|² = 2 − 2 cos, when read: the view's graph is not copied)."""
+        sims = self.similarities[:, :columns]
+        return (2.0 * sims - 2.0).astype(np.float32) if self.from_cosines else sims
 
 
 @dataclass(frozen=True)
@@ -99,16 +107,16 @@ def score_space(ctx: CheckContext) -> ScoreSpace:
         unit = unit_rows(features, 1e-3)
         if unit and not chosen.startswith("standardized"):
             # the distances are Euclidean on the unit vectors: the view's cosine graph (|a - b|^2 = 2 - 2 cos)
-            cosines, ids = view.knn(k)
-            sims, index = (2.0 * cosines - 2.0).astype(np.float32), view.index
+            sims, ids = view.knn(k)
+            index, cosines = view.index, True
         else:
-            index = NeighborIndex(space.distances, device=device, metric="l2")
+            index, cosines = NeighborIndex(space.distances, device=device, metric="l2"), False
             sims, ids = index.knn(k)
         if (chosen == "cosine" and unit) or space.metric == "l2":
-            return ScoreSpace(space, losses, sims, ids, index, ids)
+            return ScoreSpace(space, losses, sims, ids, index, ids, cosines)
         # a cosine geometry on other rows than the distances': the vote has a graph of its own
         neighbours = NeighborIndex(space.neighbours, device=device, metric=space.metric).knn(k)[1]
-        return ScoreSpace(space, losses, sims, ids, index, neighbours)
+        return ScoreSpace(space, losses, sims, ids, index, neighbours, cosines)
 
     return ctx.shared("score-space", compute)
 
@@ -188,7 +196,7 @@ def outlier_scores(ctx: CheckContext, params: OutlierParams, label_params: Label
         return find_outliers(
             scored.space.distances,
             view.labels,
-            scored.distance_sims,
+            scored.distance_sims(ctx.spec.embedding.neighbors),
             unexplained,
             k=ctx.spec.embedding.neighbors,
             class_fence=params.class_fence,
@@ -208,7 +216,7 @@ def duplicate_scores(ctx: CheckContext, params: DuplicatesSpec) -> DuplicateScor
     def compute() -> DuplicateScores:
         view = view_of(ctx)
         scored = score_space(ctx)
-        nearest = np.sqrt(np.maximum(-scored.distance_sims[:, 0].astype(np.float64), 0.0))
+        nearest = np.sqrt(np.maximum(-scored.distance_sims(1)[:, 0].astype(np.float64), 0.0))
         nearest = np.where(scored.distance_ids[:, 0] >= 0, nearest, np.inf)
         threshold, _ = relative_threshold(nearest, params.relative_distance)
         pairs = within(scored.index, threshold)
