@@ -18,6 +18,7 @@ from taxospec.deployment.quality_shift import quality_shifts
 from taxospec.deployment.sources import folder_media, spaced, with_folders
 from taxospec.embeddings.index import NeighborIndex
 from taxospec.errors import OptionError, SpecError
+from taxospec.scores.mapped_rows import mapped
 from taxospec.scores.picture_quality import PictureProperties
 from taxospec.spec import load_spec_text
 from taxospec.todo import TodoItem
@@ -58,8 +59,11 @@ def test_pictures_like_the_data_are_covered_and_a_missing_scenario_is_found_whol
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_shift_score_tells_a_shifted_sample_from_a_like_one(seed: int) -> None:
+def test_the_shift_score_tells_a_shifted_sample_from_a_like_one(seed: int, held_in: str) -> None:
+    """Also with the labeled space as a large one holds it (float16, memory-mapped: only the probe's rows
+    of it are read)."""
     labeled, labels, world = _world(seed)
+    labeled = mapped(labeled.astype(held_in))[0]
     rng = world["rng"]
     like = np.vstack([_cluster(rng, world["a"], 60), _cluster(rng, world["b"], 60)])  # type: ignore[arg-type]
     shifted = _cluster(rng, world["new"], 120)  # type: ignore[arg-type]

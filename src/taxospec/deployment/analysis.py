@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from taxospec.checks.base import CheckContext, SkipCheck
 from taxospec.deployment.coverage import CoverageResult, measure_coverage
 from taxospec.deployment.describe import ZeroShot, zero_shot
@@ -57,7 +55,7 @@ def analysis_of(ctx: CheckContext) -> DeploymentAnalysis:
         coverage = measure_coverage(
             view.index, names, space.vectors, space.sample, deployed, settings.fence, settings.min_scenario
         )
-        labeled = zero_shot(ctx.spec, texts, np.asarray(view.space.vectors, dtype=np.float32))
+        labeled = zero_shot(ctx.spec, texts, view.space.vectors)  # (read a chunk of rows at a time)
         return DeploymentAnalysis(settings, space, coverage, deployed, labeled, _annotated(ctx))
 
     found: DeploymentAnalysis = ctx.shared("deployment-analysis", compute)

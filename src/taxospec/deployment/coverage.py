@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from taxospec.deployment.describe import ZeroShot
 from taxospec.embeddings.index import NeighborIndex
-from taxospec.scores.chunked import float32_rows
+from taxospec.scores.chunked import RowMatrix
 from taxospec.scores.outliers import tukey_fence
 
 MIN_CLASS = 5
@@ -91,8 +91,7 @@ def measure_coverage(
         Scenario(rows, guesses.describe(rows), guesses.likely_class(rows) or _most(nearest_class, rows))
         for rows in scenarios
     ]
-    labelled = float32_rows(index.vectors, slice(None))
-    shift = {name: shift_auc(labelled, deployment[sample_of == name]) for name in sorted(set(samples))}
+    shift = {name: shift_auc(index.vectors, deployment[sample_of == name]) for name in sorted(set(samples))}
     return CoverageResult(covered, distance, nearest_class, thresholds, described, scattered, shift)
 
 
@@ -176,9 +175,10 @@ def _most(names: list[str | None], rows: Rows) -> str | None:
     return max(sorted(set(found)), key=found.count) if found else None
 
 
-def shift_auc(labeled: npt.NDArray[np.float32], deployment: npt.NDArray[np.float32]) -> float | None:
+def shift_auc(labeled: RowMatrix, deployment: npt.NDArray[np.float32]) -> float | None:
     """How well a ridge probe tells `deployment` from `labeled` out of sample (leave-one-out), as the area
-    under its ROC curve; None when either side has fewer than 5 pictures."""
+    under its ROC curve, on at most `PROBE_ROWS` of each (only those rows of a large space are read);
+    None when either side has fewer than 5 pictures."""
     from taxospec.scores.probe import ridge_probe
 
     if len(labeled) < 5 or len(deployment) < 5:

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.checks.embedding_text import value_prompts
+from taxospec.scores.chunked import Matrix, products
 from taxospec.spec.model import Spec
 
 Texts = Callable[[list[str]], npt.NDArray[np.float32]]
@@ -54,8 +55,9 @@ class ZeroShot:
         return Counter(self.classes[int(r)] for r in rows).most_common(1)[0][0]
 
 
-def zero_shot(spec: Spec, texts: Texts | None, vectors: npt.NDArray[np.float32]) -> ZeroShot:
-    """The zero-shot values and classes of `vectors` (unit image vectors) by `spec`'s prompts."""
+def zero_shot(spec: Spec, texts: Texts | None, vectors: Matrix) -> ZeroShot:
+    """The zero-shot values and classes of `vectors` (unit image vectors, float32 or a large space's
+    float16, read a chunk of rows at a time) by `spec`'s prompts."""
     if texts is None or not len(vectors):
         return ZeroShot({}, None)
     values = {}
@@ -63,12 +65,12 @@ def zero_shot(spec: Spec, texts: Texts | None, vectors: npt.NDArray[np.float32])
         found = value_prompts(spec, texts, name)  # as the zero-shot checks of the labeled data use them
         if found is not None:
             prompted, text = found
-            values[name] = [prompted[int(i)] for i in np.argmax(vectors @ text.T, axis=1)]
+            values[name] = [prompted[int(i)] for i in np.argmax(products(vectors, text.T), axis=1)]
     named = [c for c, cls in spec.classes.items() if cls.prompts]
     classes = None
     if len(named) >= 2:
         text = np.stack([texts(list(spec.classes[c].prompts)).mean(axis=0) for c in named])
-        classes = [named[int(i)] for i in np.argmax(vectors @ text.T, axis=1)]
+        classes = [named[int(i)] for i in np.argmax(products(vectors, text.T), axis=1)]
     return ZeroShot(values, classes)
 
 
