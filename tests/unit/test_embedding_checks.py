@@ -721,3 +721,21 @@ def test_a_large_space_is_memory_mapped_from_a_file_that_is_gone_with_it(
     assert not file_backed(kept.vectors) and not file_backed(kept.features)
     assert len(kept.notes) == 1 and "kept in memory" in kept.notes[0] and str(tmp_path / "missing") in kept.notes[0]
     np.testing.assert_array_equal(kept.vectors, space.vectors)
+
+
+def test_a_temporary_folder_without_room_keeps_the_rows_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mapped matrix's blocks are reserved when it is made: no room is an ordinary matrix in memory,
+    never a crash (SIGBUS) when a page of a sparse file cannot be written."""
+    import errno
+
+    from taxospec.scores import mapped_rows
+
+    monkeypatch.setattr(mapped_rows, "MAP_ABOVE", 2)
+    assert file_backed(mapped_rows.empty((5, 3), np.float16))
+
+    def full(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mapped_rows.os, "posix_fallocate", full)
+    kept = mapped_rows.empty((5, 3), np.float16)
+    assert not file_backed(kept) and kept.shape == (5, 3) and kept.dtype == np.float16

@@ -13,6 +13,7 @@ and the embedding cache write them); rows made by the run go to an unnamed tempo
 from __future__ import annotations
 
 import mmap
+import os
 import struct
 import tempfile
 import zipfile
@@ -46,9 +47,10 @@ def empty(shape: tuple[int, ...], dtype: Any) -> Matrix:
         return np.empty(shape, dtype=dtype)
     try:
         with tempfile.TemporaryFile(prefix="taxospec-rows-") as handle:
-            handle.truncate(shape[0] * shape[1] * np.dtype(dtype).itemsize)
+            # the blocks reserved now: a full disk is an error here, not a crash (SIGBUS) when a page is written
+            os.posix_fallocate(handle.fileno(), 0, shape[0] * shape[1] * np.dtype(dtype).itemsize)
             return np.memmap(handle, dtype=dtype, mode="r+", shape=shape)
-    except (OSError, ValueError):  # an unwritable temporary folder (a full one fails when written: `mapped`)
+    except (OSError, ValueError):  # an unwritable or full temporary folder
         return np.empty(shape, dtype=dtype)
 
 
