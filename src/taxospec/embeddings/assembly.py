@@ -14,7 +14,7 @@ import numpy.typing as npt
 from taxospec.embeddings.cache import EmbeddingCache, item_key
 from taxospec.embeddings.plan import CONTEXT_SLOT, WHOLE_IMAGE, PlanEntry
 from taxospec.embeddings.space import FloatMatrix, normalize
-from taxospec.scores.chunked import row_chunks, stored_dtype
+from taxospec.scores.chunked import nonzero_rows, row_chunks, stored_dtype
 from taxospec.scores.mapped_rows import empty
 
 Parts = dict[int, list[tuple[int, Any]]]
@@ -123,14 +123,14 @@ def assemble(
     every = np.union1d(lone_samples, np.asarray(general, dtype=np.int64)).astype(np.int64)
     if not len(every):
         return Assembled(every, np.zeros((0, 1), np.float32), {}, {})
-    cached = cache is not None and len(lone_rows) > 0
-    width = cache.gather(lone_rows[:1]).shape[1] if cache is not None and cached else len(parts[general[0]][0][1])
+    cached = cache if len(lone_rows) else None
+    width = cached.gather(lone_rows[:1]).shape[1] if cached is not None else len(parts[general[0]][0][1])
     # float16 for a large space, and memory-mapped (`mapped_rows.MAP_ABOVE`); filled a chunk at a time
     matrix = empty((len(every), width), stored_dtype(len(every)))
-    if cache is not None and cached:
+    if cached is not None:
         at_lone = np.searchsorted(every, lone_samples)
         for piece in row_chunks(len(lone_rows)):
-            matrix[at_lone[piece]] = cache.gather(lone_rows[piece])
+            matrix[at_lone[piece]] = cached.gather(lone_rows[piece])
     frame_vectors: dict[int, FloatMatrix] = {}
     at = np.searchsorted(every, np.asarray(general, dtype=np.int64)).tolist()
     for sample, position in zip(general, at, strict=True):
@@ -148,9 +148,7 @@ def without_dead_vectors(assembled: Assembled) -> tuple[Assembled, int]:
     """`assembled` without the samples whose vector has no direction — a model that gives NaN or infinity
     (a damaged checkpoint, an fp16 overflow) leaves zero rows once normalized, which would sit at the same
     distance from everything — and how many were dropped. Context vectors that are not finite go too."""
-    vectors = assembled.vectors
-    alive = np.concatenate([np.any(vectors[piece] != 0, axis=1) for piece in row_chunks(len(vectors))] or [[]])
-    alive = alive.astype(bool)
+    alive = nonzero_rows(assembled.vectors)
     contexts = {s: v for s, v in assembled.context_vectors.items() if np.isfinite(v).all() and np.any(v != 0)}
     dead = int((~alive).sum())
     if not dead and len(contexts) == len(assembled.context_vectors):

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from taxospec.errors import EmbeddingError
 from taxospec.output import write_atomic
-from taxospec.scores.mapped_rows import npz_member
+from taxospec.scores.mapped_rows import npz_array
 
 
 def default_cache_dir() -> Path:
@@ -80,8 +80,7 @@ class EmbeddingCache:
         for path in sorted(self.folder.glob(BATCH_PATTERN)):  # in the order written: a key's latest vector wins
             try:
                 with np.load(path, allow_pickle=False) as data:  # a large block is mapped where it lies
-                    vectors = npz_member(path, "vectors")
-                    vectors = data["vectors"] if vectors is None else vectors
+                    vectors = npz_array(path, data, "vectors")
                     keys = split_strings(data["keys"], len(vectors))
                 if vectors.ndim != 2 or len(keys) != len(vectors) or (self._blocks and vectors.shape[1] != self._width):
                     raise ValueError("keys and vectors do not match")
@@ -113,7 +112,7 @@ class EmbeddingCache:
 
     def gather(self, rows: Sequence[int] | npt.NDArray[np.intp]) -> npt.NDArray[np.float16]:
         """The vectors at `rows` (from `row`), as stored (float16), one per row: taken from each block,
-        never from one copy of them all (a large block is mapped from its file: `mapped_rows.npz_member`)."""
+        never from one copy of them all (a large block is mapped from its file: `mapped_rows.npz_array`)."""
         wanted = np.asarray(rows, dtype=np.intp)
         if len(self._blocks) == 1:
             return self._blocks[0][wanted]

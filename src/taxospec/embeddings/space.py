@@ -13,8 +13,8 @@ import numpy.typing as npt
 
 from taxospec.dataset import ReadIssue
 from taxospec.errors import EmbeddingError
-from taxospec.scores.chunked import Matrix, held_dtype, row_chunks, stored, unit_rows
-from taxospec.scores.mapped_rows import empty, mapped, npz_member
+from taxospec.scores.chunked import Matrix, held_dtype, nonzero_rows, row_chunks, stored, unit_rows
+from taxospec.scores.mapped_rows import empty, mapped, npz_array
 from taxospec.scores.picture_quality import PictureProperties
 
 FloatMatrix = npt.NDArray[np.float32]
@@ -172,8 +172,7 @@ def load_precomputed(
         notes.append(
             f"{path}: {len(keys) - len(lookup)} (task, region) key(s) given twice; the last row of each is used"
         )
-    empty = np.concatenate([~np.any(matrix[piece] != 0, axis=1) for piece in row_chunks(len(matrix))] or [[]])
-    rows, found, zero = _match(lookup, empty.astype(bool), task_ids, region_ids)
+    rows, found, zero = _match(lookup, ~nonzero_rows(matrix), task_ids, region_ids)
     if not found:
         why = f"all {zero} that match are all zeros" if zero else "none matches a task and region id of the export"
         raise EmbeddingError(f"{path}: no usable embedding: {why}")
@@ -298,9 +297,7 @@ def _read_keyed(path: Path) -> tuple[Any, Any, Any]:
     suffix = path.suffix.lower()
     if suffix == ".npz":
         with np.load(path, allow_pickle=False) as data:
-            name = "embedding" if "embedding" in data else "vectors"
-            vectors = npz_member(path, name)  # mapped where it lies, when large and stored uncompressed
-            vectors = data[name] if vectors is None else vectors
+            vectors = npz_array(path, data, "embedding" if "embedding" in data else "vectors")
             return data["task_id"], data["region_id"].astype(str), vectors
     if suffix == ".npy":
         data = np.load(path, allow_pickle=False, mmap_mode="r")  # (a structured array: its fields are views)

@@ -68,6 +68,12 @@ def products(matrix: Matrix, other: Matrix) -> npt.NDArray[np.float32]:
     return out
 
 
+def nonzero_rows(matrix: RowMatrix) -> npt.NDArray[np.bool_]:
+    """Whether each row of `matrix` has a component other than 0 (a direction), a chunk of rows at a time."""
+    pieces = [np.any(matrix[piece] != 0, axis=1) for piece in row_chunks(len(matrix))]
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=bool)
+
+
 def unit_rows(matrix: RowMatrix, tolerance: float) -> bool:
     """Whether every row of `matrix` has length 1 within `tolerance` (at least `HALF_TOLERANCE` for float16
     rows), read a chunk of rows at a time."""

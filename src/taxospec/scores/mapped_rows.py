@@ -5,7 +5,7 @@ memory, which only the process can let go; memory-mapped from a file they are th
 read in as the checks read them and dropped when memory runs short (read again when next needed).
 Reading them is as fast as memory while they fit, and a check of more rows than fit still runs.
 
-Rows already in a file are mapped where they lie (`npz_member`: an uncompressed `.npz`, as `np.savez`
+Rows already in a file are mapped where they lie (`npz_array`: an uncompressed `.npz`, as `np.savez`
 and the embedding cache write them); rows made by the run go to an unnamed temporary file (`empty`,
 `mapped`), which is gone when the last mapping of it goes, however the process ends.
 """
@@ -46,10 +46,7 @@ def empty(shape: tuple[int, ...], dtype: Any) -> Matrix:
     if shape[0] <= MAP_ABOVE or not shape[0] * shape[1]:
         return np.empty(shape, dtype=dtype)
     try:
-        with tempfile.TemporaryFile(prefix="taxospec-rows-") as handle:
-            # the blocks reserved now: a full disk is an error here, not a crash (SIGBUS) when a page is written
-            os.posix_fallocate(handle.fileno(), 0, shape[0] * shape[1] * np.dtype(dtype).itemsize)
-            return np.memmap(handle, dtype=dtype, mode="r+", shape=shape)
+        return _temporary_map(shape, dtype)
     except (OSError, ValueError):  # an unwritable or full temporary folder
         return np.empty(shape, dtype=dtype)
 
@@ -61,27 +58,44 @@ def mapped(matrix: Matrix) -> tuple[Matrix, str | None]:
 
     The file is in the temporary folder (`TMPDIR`; on a disk, not a RAM file system, for this to help)."""
     if file_backed(matrix):  # (a read-only view: the matrix itself may be the caller's, left as it is)
-        view = matrix.view()
-        view.flags.writeable = False
-        return view, None
-    if len(matrix) <= MAP_ABOVE or not matrix.size:
+        out = matrix.view()
+    elif len(matrix) <= MAP_ABOVE or not matrix.size:
         return matrix, None
-    try:
-        with tempfile.TemporaryFile(prefix="taxospec-rows-") as handle:
-            for piece in row_chunks(len(matrix)):
-                handle.write(np.ascontiguousarray(matrix[piece]).tobytes())
-            handle.flush()
-            return np.memmap(handle, dtype=matrix.dtype, mode="r", shape=matrix.shape), None
-    except OSError as exc:  # a full disk, an unwritable temporary folder
-        folder = tempfile.gettempdir()
-        why = exc.strerror or str(exc)
-        return matrix, f"the vectors were kept in memory: the temporary folder {folder} could not take them ({why})"
+    else:
+        try:
+            out = _temporary_map(matrix.shape, matrix.dtype)
+        except OSError as exc:  # a full disk, an unwritable temporary folder
+            why = exc.strerror or str(exc)
+            folder = tempfile.gettempdir()
+            return matrix, f"the vectors were kept in memory: the temporary folder {folder} could not take them ({why})"
+        for piece in row_chunks(len(matrix)):
+            out[piece] = matrix[piece]
+    out.flags.writeable = False
+    return out, None
 
 
-def npz_member(path: Path, name: str) -> Matrix | None:
-    """The 2-D float16 or float32 array `name` of the `.npz` file at `path`, memory-mapped (read-only) where
-    it lies in the file, when it has more than `MAP_ABOVE` rows and is stored uncompressed in C order;
-    None otherwise (read it with `np.load`). Raises `ValueError` for a file too short for its header."""
+def _temporary_map(shape: tuple[int, ...], dtype: Any) -> Matrix:
+    """A writable matrix memory-mapped from an unnamed temporary file, its disk blocks reserved now: a full
+    disk is an `OSError` here, not a crash (SIGBUS) when a page is written later."""
+    with tempfile.TemporaryFile(prefix="taxospec-rows-") as handle:
+        os.posix_fallocate(handle.fileno(), 0, int(np.prod(shape)) * np.dtype(dtype).itemsize)
+        return np.memmap(handle, dtype=dtype, mode="r+", shape=shape)
+
+
+def npz_array(path: Path, data: Any, name: str) -> Matrix:
+    """The array `name` of the `.npz` file at `path` (opened by `np.load` as `data`): memory-mapped
+    (read-only) where it lies in the file when it is a 2-D float16 or float32 array of more than
+    `MAP_ABOVE` rows stored uncompressed in C order, else read by `data`. Raises `ValueError` for a file
+    whose archive and contents disagree."""
+    found = _stored_in_place(path, name)
+    if found is None:
+        return np.asarray(data[name])
+    shape, dtype, offset = found
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def _stored_in_place(path: Path, name: str) -> tuple[tuple[int, ...], np.dtype[Any], int] | None:
+    """The shape, dtype and byte offset of the `.npz` member `name` where it can be mapped in place."""
     with zipfile.ZipFile(path) as archive:
         try:
             info = archive.getinfo(f"{name}.npy")
@@ -99,9 +113,7 @@ def npz_member(path: Path, name: str) -> Matrix | None:
         shape, fortran, dtype = _npy_header(handle)
         offset = handle.tell()
     usable = dtype in (np.float16, np.float32) and dtype.byteorder != ">" and not fortran and len(shape) == 2
-    if not usable or shape[0] <= MAP_ABOVE:
-        return None
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    return (shape, dtype, offset) if usable and shape[0] > MAP_ABOVE else None
 
 
 def _npy_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
