@@ -114,12 +114,6 @@ class ExampleRows(Sequence[ExampleScore]):
     def __len__(self) -> int:
         return self._length
 
-    def task_ids(self) -> npt.NDArray[np.int64]:
-        """Each row's task id, in row order (read from the columns without making the rows)."""
-        if self._columns is not None:
-            return np.asarray(self._columns.task_id, dtype=np.int64)
-        return np.asarray([row.task_id for row in self._rows], dtype=np.int64)
-
     @overload
     def __getitem__(self, at: int) -> ExampleScore: ...
 

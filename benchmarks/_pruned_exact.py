@@ -1,0 +1,157 @@
+"""Exact k-nearest-neighbour graphs pruned by the triangle inequality, for `findings_agreement.py`: the
+same neighbours as brute force (faiss's flat index) where the data has cluster structure to prune by, for
+a fraction of its n² work.
+
+The rows are split into `CELLS` cells by k-means. Each cell's rows search the cells in order of their
+centres' distance; a cell `B` is skipped for a query `q` once `‖q − c_B‖ − r_B` (`r_B`: the farthest of
+`B`'s rows from its centre) is beyond `q`'s current (k+1)-th distance, as no row of `B` can then be nearer.
+The bound is exact; its margin (`SLACK`) only makes it skip less. Inner product is searched as Euclidean
+distance after one column is added (`x' = [x, √(M² − ‖x‖²)]`, `q' = [q, 0]`: the nearest `x'` is the `x`
+of largest `q·x`), so it is exact for rows of any length.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+CELLS = 64
+SLACK = 1e-3
+"""Relative margin on the bound (float32 distances are computed as ‖q‖² + ‖x‖² − 2q·x)."""
+
+
+def knn(rows: npt.NDArray[np.float32], k: int, metric: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Every row's `k` nearest other rows, best first: similarities as `NeighborIndex.knn` gives them
+    (inner products for "ip", −squared distances for "l2") and ids."""
+    import faiss
+
+    x = _lifted(rows) if metric == "ip" else np.ascontiguousarray(rows, dtype=np.float32)
+    kmeans = faiss.Kmeans(x.shape[1], CELLS, niter=10, seed=0, max_points_per_centroid=256)
+    kmeans.train(x)
+    own_distance, cell = kmeans.index.search(x, 1)
+    order = np.argsort(cell[:, 0], kind="stable")  # the rows cell by cell: each cell a slice
+    x, own_distance = x[order], own_distance[order, 0]
+    bounds = np.searchsorted(cell[order, 0], np.arange(CELLS + 1))
+    cells = [slice(int(bounds[c]), int(bounds[c + 1])) for c in range(CELLS)]
+    radius = np.array([np.sqrt(own_distance[c].max()) if c.stop > c.start else 0.0 for c in cells])
+    best = np.full((len(x), k + 1), np.inf, dtype=np.float32)
+    ids = np.full((len(x), k + 1), -1, dtype=np.int64)
+    searched = 0
+    for a, queries in enumerate(cells):
+        if queries.stop > queries.start:
+            searched += _search_from(x, queries, kmeans.centroids, cells, radius, best, ids)
+        print(f"  pruned exact: cell {a + 1} of {CELLS}, {searched / len(x) ** 2:.1%} of n²", file=sys.stderr)
+    unsorted_best, unsorted_ids = np.empty_like(best), np.empty_like(ids)
+    unsorted_best[order], unsorted_ids[order] = best, order[ids]
+    return _without_self(unsorted_best, unsorted_ids, k, rows, metric)
+
+
+def _lifted(rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Rows with one column added so that Euclidean nearness is inner-product order."""
+    x = np.asarray(rows, dtype=np.float32)
+    squared = np.einsum("ij,ij->i", x, x, dtype=np.float64)
+    extra = np.sqrt(np.maximum(squared.max() - squared, 0.0)).astype(np.float32)
+    return np.ascontiguousarray(np.hstack([x, extra[:, None]]))
+
+
+def _search_from(
+    x: npt.NDArray[np.float32],
+    queries: slice,
+    centres: npt.NDArray[np.float32],
+    cells: list[slice],
+    radius: npt.NDArray[np.float64],
+    best: npt.NDArray[np.float32],
+    ids: npt.NDArray[np.int64],
+) -> int:
+    """Search one cell's rows (`queries`) against every cell the bound cannot rule out, nearest cells
+    first, merging into `best` (squared distances) and `ids` (rows of `x`); the distances computed."""
+    import faiss
+
+    q = x[queries]
+    to_centres = np.sqrt(np.maximum(_squared(q, centres), 0.0))
+    bound = to_centres - radius[None, :]  # no row of cell b is nearer to query i than bound[i, b]
+    searched = 0
+    for b in np.argsort(to_centres.mean(axis=0)).tolist():
+        cell = cells[b]
+        if cell.stop == cell.start:
+            continue
+        kth = np.sqrt(best[queries, -1])
+        active = np.flatnonzero(~(bound[:, b] * (1 - SLACK) > kth))
+        if not len(active):
+            continue
+        found, found_ids = faiss.knn(q[active], x[cell], min(best.shape[1], cell.stop - cell.start))
+        _merge(best, ids, queries.start + active, found, cell.start + found_ids)
+        searched += len(active) * (cell.stop - cell.start)
+    return searched
+
+
+def _squared(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Squared distances between the rows of `a` and of `b`."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    return (a64**2).sum(1)[:, None] + (b64**2).sum(1)[None, :] - 2 * a64 @ b64.T
+
+
+def _merge(
+    best: npt.NDArray[np.float32],
+    ids: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    found: npt.NDArray[np.float32],
+    found_ids: npt.NDArray[np.int64],
+) -> None:
+    """Keep the nearest `best.shape[1]` of each row's current and found neighbours."""
+    width = best.shape[1]
+    distances = np.hstack([best[rows], found])
+    candidates = np.hstack([ids[rows], found_ids])
+    keep = np.argsort(distances, axis=1, kind="stable")[:, :width]
+    best[rows] = np.take_along_axis(distances, keep, axis=1)
+    ids[rows] = np.take_along_axis(candidates, keep, axis=1)
+
+
+def _without_self(
+    best: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int, rows: npt.NDArray[np.float32], metric: str
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """The `k` nearest others of each row, as similarities: −squared distance, or for "ip" the inner
+    products themselves (recomputed from the rows, not from the lifted distances)."""
+    n = len(ids)
+    keep = ids != np.arange(n)[:, None]
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
+    out_ids = np.take_along_axis(ids, order, axis=1)
+    if metric == "l2":
+        return -np.take_along_axis(best, order, axis=1), out_ids
+    sims = np.empty(out_ids.shape, dtype=np.float32)
+    for start in range(0, n, 10_000):  # (the neighbours' rows of every row at once would be n·k·d)
+        x = np.asarray(rows[start : start + 10_000], dtype=np.float32)
+        near = np.asarray(rows[out_ids[start : start + 10_000]], dtype=np.float32)
+        sims[start : start + 10_000] = np.einsum("ij,ikj->ik", x, near)
+    return sims, out_ids
+
+
+@contextmanager
+def instead_of_flat(above: int = 100_000) -> Iterator[None]:
+    """Within: the k-NN graph of an exact CPU `NeighborIndex` over more than `above` vectors is searched
+    by `knn` here (the same neighbours as its flat index, for a fraction of the work)."""
+    from taxospec.embeddings.index import NeighborIndex
+    from taxospec.scores.chunked import float32_rows
+
+    flat_knn = NeighborIndex.knn
+
+    def pruned_knn(self: Any, k: int) -> tuple[Any, Any]:
+        k = max(1, k)
+        fresh = not any(key >= k for key in self._knn)
+        if not fresh or self.approximate or self.on_gpu or self.torch_search is not None or len(self) <= above:
+            return flat_knn(self, k)
+        rows = float32_rows(self.vectors, slice(None))
+        sims, ids = knn(rows, k, self.metric)
+        self._knn[k] = (sims, ids.astype(np.int32 if len(rows) < 2**31 else np.int64))
+        return self._knn[k]
+
+    NeighborIndex.knn = pruned_knn  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        NeighborIndex.knn = flat_knn  # type: ignore[method-assign]
