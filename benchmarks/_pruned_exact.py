@@ -3,9 +3,10 @@ same neighbours as brute force (faiss's flat index) where the data has cluster s
 a fraction of its n² work.
 
 The rows are split into `CELLS` cells by k-means. Each cell's rows search the cells in order of their
-centres' distance; a cell `B` is skipped for a query `q` once `‖q − c_B‖ − r_B` (`r_B`: the farthest of
-`B`'s rows from its centre) is beyond `q`'s current (k+1)-th distance, as no row of `B` can then be nearer.
-The bound is exact; its margin (`SLACK`) only makes it skip less. Inner product is searched as Euclidean
+centres' distance; a row `x` of cell `B` is skipped for a query `q` when `‖q − c_B‖ − ‖x − c_B‖` (a lower
+bound of `‖q − x‖`) is beyond `q`'s current (k+1)-th distance, as it cannot then be nearer: with each
+cell's rows ordered farthest from its centre first, what is left is a prefix of the cell. The bound is
+exact; its margin (`SLACK`) only makes it skip less. Inner product is searched as Euclidean
 distance after one column is added (`x' = [x, √(M² − ‖x‖²)]`, `q' = [q, 0]`: the nearest `x'` is the `x`
 of largest `q·x`), so it is exact for rows of any length.
 """
@@ -21,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 CELLS = 64
+GROUP = 2048
+"""Queries searched together against the longest prefix any of them needs."""
 SLACK = 1e-3
 """Relative margin on the bound (float32 distances are computed as ‖q‖² + ‖x‖² − 2q·x)."""
 
@@ -34,17 +37,17 @@ def knn(rows: npt.NDArray[np.float32], k: int, metric: str) -> tuple[npt.NDArray
     kmeans = faiss.Kmeans(x.shape[1], CELLS, niter=10, seed=0, max_points_per_centroid=256)
     kmeans.train(x)
     own_distance, cell = kmeans.index.search(x, 1)
-    order = np.argsort(cell[:, 0], kind="stable")  # the rows cell by cell: each cell a slice
-    x, own_distance = x[order], own_distance[order, 0]
+    # the rows cell by cell (each cell a slice), in each the farthest from its centre first
+    order = np.lexsort((-own_distance[:, 0], cell[:, 0]))
+    x, radii = x[order], np.sqrt(np.maximum(own_distance[order, 0].astype(np.float64), 0.0))
     bounds = np.searchsorted(cell[order, 0], np.arange(CELLS + 1))
     cells = [slice(int(bounds[c]), int(bounds[c + 1])) for c in range(CELLS)]
-    radius = np.array([np.sqrt(own_distance[c].max()) if c.stop > c.start else 0.0 for c in cells])
     best = np.full((len(x), k + 1), np.inf, dtype=np.float32)
     ids = np.full((len(x), k + 1), -1, dtype=np.int64)
     searched = 0
     for a, queries in enumerate(cells):
         if queries.stop > queries.start:
-            searched += _search_from(x, queries, kmeans.centroids, cells, radius, best, ids)
+            searched += _search_from(x, queries, kmeans.centroids, cells, radii, best, ids)
         print(f"  pruned exact: cell {a + 1} of {CELLS}, {searched / len(x) ** 2:.1%} of n²", file=sys.stderr)
     unsorted_best, unsorted_ids = np.empty_like(best), np.empty_like(ids)
     unsorted_best[order], unsorted_ids[order] = best, order[ids]
@@ -64,29 +67,33 @@ def _search_from(
     queries: slice,
     centres: npt.NDArray[np.float32],
     cells: list[slice],
-    radius: npt.NDArray[np.float64],
+    radii: npt.NDArray[np.float64],
     best: npt.NDArray[np.float32],
     ids: npt.NDArray[np.int64],
 ) -> int:
-    """Search one cell's rows (`queries`) against every cell the bound cannot rule out, nearest cells
-    first, merging into `best` (squared distances) and `ids` (rows of `x`); the distances computed."""
+    """Search one cell's rows (`queries`) against the rows of every cell the bound cannot rule out,
+    nearest cells first, merging into `best` (squared distances) and `ids` (rows of `x`); the distances
+    computed. A row `x` of cell `b` can be nearer to `q` than `q`'s current (k+1)-th (`t`) only if
+    `‖x − c_b‖ ≥ ‖q − c_b‖ − t`: as a cell's rows are ordered farthest first, those are a prefix of it."""
     import faiss
 
     q = x[queries]
     to_centres = np.sqrt(np.maximum(_squared(q, centres), 0.0))
-    bound = to_centres - radius[None, :]  # no row of cell b is nearer to query i than bound[i, b]
     searched = 0
     for b in np.argsort(to_centres.mean(axis=0)).tolist():
         cell = cells[b]
-        if cell.stop == cell.start:
-            continue
-        kth = np.sqrt(best[queries, -1])
-        active = np.flatnonzero(~(bound[:, b] * (1 - SLACK) > kth))
-        if not len(active):
-            continue
-        found, found_ids = faiss.knn(q[active], x[cell], min(best.shape[1], cell.stop - cell.start))
-        _merge(best, ids, queries.start + active, found, cell.start + found_ids)
-        searched += len(active) * (cell.stop - cell.start)
+        kth = np.sqrt(best[queries, -1].astype(np.float64))
+        with np.errstate(invalid="ignore"):  # (inf - inf where nothing is found yet: every row is eligible)
+            least = to_centres[:, b] - kth - SLACK * (to_centres[:, b] + kth)
+        eligible = np.searchsorted(-radii[cell], -np.nan_to_num(least, nan=-np.inf), side="right")
+        active = np.flatnonzero(eligible > 0)
+        active = active[np.argsort(eligible[active], kind="stable")]
+        for start in range(0, len(active), GROUP):
+            group = active[start : start + GROUP]
+            prefix = int(eligible[group].max())
+            found, found_ids = faiss.knn(q[group], x[cell.start : cell.start + prefix], min(best.shape[1], prefix))
+            _merge(best, ids, queries.start + group, found, cell.start + found_ids)
+            searched += len(group) * prefix
     return searched
 
 
