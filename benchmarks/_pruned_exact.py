@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 CELLS = 64
+CHECKED = 1000
+"""Random rows searched again by brute force after each graph, the share of neighbours printed."""
 GROUP = 2048
 """Queries searched together against the longest prefix any of them needs."""
 SLACK = 1e-3
@@ -51,7 +53,22 @@ def knn(rows: npt.NDArray[np.float32], k: int, metric: str) -> tuple[npt.NDArray
         print(f"  pruned exact: cell {a + 1} of {CELLS}, {searched / len(x) ** 2:.1%} of n²", file=sys.stderr)
     unsorted_best, unsorted_ids = np.empty_like(best), np.empty_like(ids)
     unsorted_best[order], unsorted_ids[order] = best, order[ids]
+    _check_against_brute_force(x, order, unsorted_ids)
     return _without_self(unsorted_best, unsorted_ids, k, rows, metric)
+
+
+def _check_against_brute_force(
+    x: npt.NDArray[np.float32], order: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]
+) -> None:
+    """Search `CHECKED` random rows by brute force and print the share of their neighbours `ids` (of the
+    rows in their own order; `x` is in `order`) also gives."""
+    import faiss
+
+    rows = np.random.default_rng(0).choice(len(x), size=min(CHECKED, len(x)), replace=False)
+    _, brute = faiss.knn(x[rows], x, ids.shape[1])
+    pairs = zip(order[brute], ids[order[rows]], strict=True)
+    shared = np.mean([len(set(a.tolist()) & set(b.tolist())) / ids.shape[1] for a, b in pairs])
+    print(f"  pruned exact: {len(rows)} random rows by brute force, neighbours shared {shared:.5f}", file=sys.stderr)
 
 
 def _lifted(rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
