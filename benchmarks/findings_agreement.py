@@ -9,10 +9,10 @@ IVF-SQfp16 index), once with exact search forced (the index's threshold raised p
 tasks each embedding check flags are compared: the share of flagged tasks both runs report (Jaccard) and
 how many only one run reports. Exact search is n² work; on the CPU its graphs above 100,000 vectors are
 searched by brute force pruned by the triangle inequality (`_pruned_exact.py`: the same neighbours as the
-flat index, for about a fifth of the work on these data; `--compare pruned` checks that they flag the same).
+flat index, for a fifth of the work or less on these data; `--compare pruned` checks that they flag the same).
 
     .venv/bin/python benchmarks/findings_agreement.py --size 200000       # ~10 min on 2 cores
-    .venv/bin/python benchmarks/findings_agreement.py --size 1000000      # ~1.5 h on 2 cores
+    .venv/bin/python benchmarks/findings_agreement.py --size 1000000      # ~75 min on 2 cores
     .venv/bin/python benchmarks/findings_agreement.py --size 1000000 --exact-device cuda   # a GPU machine
     .venv/bin/python benchmarks/findings_agreement.py --size 200000 --compare pruned       # the two exact searches
     .venv/bin/python benchmarks/findings_agreement.py --size 200000 --compare float16      # ~6 min
