@@ -165,3 +165,30 @@ def test_above_the_eight_bit_size_the_lists_hold_8_bit_codes_and_keep_most_neigh
     recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(ids, exact_ids, strict=True)])
     assert recall >= 0.9
     assert [ids[i, 0] for i in range(5)] == [i + 5 for i in range(5)], "each near-copy finds its original first"
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_exact_search_by_chunks_equals_the_flat_index(metric: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from taxospec.embeddings.index import exact_search
+    from taxospec.scores import chunked
+
+    monkeypatch.setattr(chunked, "CHUNK", 170)  # many chunks of rows, the last one partial
+    vectors = _clustered(1000)
+    graph_sims, graph_ids = NeighborIndex(vectors, device="cpu", metric=metric).knn(8)
+    rows = np.arange(0, 1000, 7)
+    sims, ids = exact_search(vectors, vectors[rows], 8, metric=metric, exclude=rows)
+    assert (ids == graph_ids[rows]).mean() > 0.999
+    np.testing.assert_allclose(sims, graph_sims[rows], atol=1e-5)
+    among = np.arange(1, 1000, 3)
+    sims, ids = exact_search(vectors, vectors[rows], 8, metric=metric, among=among)
+    expected = NeighborIndex(vectors[among], device="cpu", metric=metric).search(vectors[rows], 8)[1]
+    assert (ids == among[expected]).mean() > 0.999
+
+
+def test_exact_search_pads_when_there_are_fewer_rows_than_asked() -> None:
+    from taxospec.embeddings.index import exact_search
+
+    vectors = _clustered(4)
+    sims, ids = exact_search(vectors, vectors[:2], 5, exclude=np.array([0, 1]))
+    assert ids.shape == (2, 5) and (ids[:, 3:] == -1).all() and np.isneginf(sims[:, 3:]).all()
+    assert 0 not in ids[0] and 1 not in ids[1] and set(ids[0, :3].tolist()) == {1, 2, 3}

@@ -203,6 +203,7 @@ def outlier_scores(ctx: CheckContext, params: OutlierParams, label_params: Label
             any_fence=params.any_fence,
             suggested=suggested,
             explained_fence=params.explained_fence,
+            any_approximate=scored.index.approximate,
             device=view.space.search_device,
         )
 

@@ -191,6 +191,41 @@ class NeighborIndex:
         return pairs
 
 
+def exact_search(
+    vectors: RowMatrix,
+    queries: npt.NDArray[np.float32],
+    k: int,
+    *,
+    metric: str = "l2",
+    among: npt.NDArray[np.int64] | None = None,
+    exclude: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """The `k` nearest rows of `vectors` (of its rows `among`, or all) to each of `queries`, best first, as
+    `NeighborIndex.search` gives them (ids are rows of `vectors`), by brute force a chunk of rows at a time:
+    exact at any size with no index holding every vector, for queries × rows work. `exclude` names per query
+    a row to leave out (its own; -1: none)."""
+    import faiss
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    candidates = among if among is not None else np.arange(len(vectors), dtype=np.int64)
+    width = k + (exclude is not None)
+    sims: npt.NDArray[np.float32] = np.full((len(queries), width), -np.inf, dtype=np.float32)
+    ids: npt.NDArray[np.int64] = np.full((len(queries), width), -1, dtype=np.int64)
+    kind = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    for piece in row_chunks(candidates):
+        rows = np.asarray(piece, dtype=np.int64)
+        found, where = faiss.knn(queries, float32_rows(vectors, rows), min(width, len(rows)), metric=kind)
+        found = np.where(where >= 0, -found if metric == "l2" else found, -np.inf).astype(np.float32)
+        sims = np.hstack([sims, found])
+        ids = np.hstack([ids, np.where(where >= 0, rows[np.maximum(where, 0)], -1)])
+        best = np.argsort(-sims, axis=1, kind="stable")[:, :width]
+        sims, ids = np.take_along_axis(sims, best, axis=1), np.take_along_axis(ids, best, axis=1)
+    if exclude is not None:
+        order = np.argsort(ids == exclude[:, None], axis=1, kind="stable")  # the excluded row last
+        sims, ids = np.take_along_axis(sims, order, axis=1)[:, :k], np.take_along_axis(ids, order, axis=1)[:, :k]
+    return sims, ids
+
+
 @lru_cache(maxsize=1)
 def gpu_count() -> int:
     """GPUs FAISS can use (0 with faiss-cpu)."""

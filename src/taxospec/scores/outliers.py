@@ -22,11 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from taxospec.embeddings.index import NeighborIndex
-from taxospec.scores.chunked import RowMatrix
+from taxospec.embeddings.index import NeighborIndex, exact_search
+from taxospec.scores.chunked import RowMatrix, float32_rows
 
 MIN_CLASS = 5
 """Examples a class needs for its own fence (smaller classes take the fence of all classes together)."""
+FENCE_SAMPLE = 4_096
+"""Examples of a class whose graph is approximate searched exactly for its fences (0: the approximate
+distances of all its examples)."""
 
 
 @dataclass(frozen=True)
@@ -73,15 +76,41 @@ def mean_distance(similarities: npt.NDArray[np.float32]) -> npt.NDArray[np.float
 
 def class_distances(
     distances: RowMatrix, labels: npt.NDArray[np.int64], k: int, device: str = "cpu"
-) -> npt.NDArray[np.float64]:
-    """Each example's mean distance to its `k` nearest examples of the same label (NaN: alone)."""
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Each example's mean distance to its `k` nearest examples of the same label (NaN: alone), and per
+    example whether its class's graph was approximate (`NeighborIndex.approximate`: a larger class)."""
     out = np.full(len(labels), np.nan)
+    approximate = np.zeros(len(labels), dtype=bool)
     for c in np.unique(labels[labels >= 0]).tolist():
         members = np.flatnonzero(labels == c)
         if len(members) < 2:
             continue
-        sims, _ = NeighborIndex(distances[members], device=device, metric="l2").knn(min(k, len(members) - 1))
+        index = NeighborIndex(distances[members], device=device, metric="l2")
+        sims, _ = index.knn(min(k, len(members) - 1))
         out[members] = mean_distance(sims)
+        approximate[members] = index.approximate
+    return out, approximate
+
+
+def exact_class_distance(
+    distances: RowMatrix, labels: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], k: int
+) -> npt.NDArray[np.float64]:
+    """The class distance of the examples `rows` by exact search among their class (brute force: rows ×
+    class work)."""
+    out = np.full(len(rows), np.nan)
+    for c in np.unique(labels[rows]).tolist():
+        members = np.flatnonzero(labels == c)
+        asked = labels[rows] == c
+        if c < 0 or len(members) < 2:
+            continue
+        sims, _ = exact_search(
+            distances,
+            float32_rows(distances, rows[asked]),
+            min(k, len(members) - 1),
+            among=members,
+            exclude=rows[asked],
+        )
+        out[asked] = mean_distance(sims)
     return out
 
 
@@ -96,28 +125,71 @@ def find_outliers(
     any_fence: float,
     suggested: npt.NDArray[np.int64] | None = None,
     explained_fence: float = 1.5,
+    any_approximate: bool = False,
     device: str = "cpu",
 ) -> OutlierScores:
     """Outliers among the rows of `distances` (examples without a label, -1, are measured by their any
-    distance alone). `any_similarities` is the shared "l2" k-NN graph's similarities over the same rows;
-    `suggested` the class the label evidence favours per row (-1: none)."""
-    own = class_distances(distances, labels, k, device)
+    distance alone). `any_similarities` is the shared "l2" k-NN graph's similarities over the same rows
+    (`any_approximate`: from an approximate index); `suggested` the class the label evidence favours per row
+    (-1: none).
+
+    An approximate search finds no nearer neighbours than the exact one, so its distances are never below
+    the exact ones: the examples it puts beyond a fence are searched again exactly (`exact_search`) before
+    they are flagged, and the fences over an approximate graph come from the exact distances of a sample."""
+    own, approximate = class_distances(distances, labels, k, device)
+    fences, inner = class_fences(distances, labels, own, approximate, k, (class_fence, explained_fence))
+    again = np.flatnonzero(approximate & (np.nan_to_num(own, nan=-np.inf) > fences + 1e-12))
+    own[again] = exact_class_distance(distances, labels, again, k)
+    beyond_class = np.where(labels >= 0, np.nan_to_num(own, nan=-np.inf) > fences + 1e-12, True)
     anywhere = mean_distance(any_similarities[:, :k])
-    overall = tukey_fence(own, class_fence)
-    fences = np.full(len(labels), overall)
-    inner: dict[int, float] = {}
-    for c in np.unique(labels[labels >= 0]).tolist():
-        members = labels == c
-        if members.sum() >= MIN_CLASS:
-            fences[members] = tukey_fence(own[members], class_fence)
-            inner[int(c)] = tukey_fence(own[members], explained_fence)
-    far_everywhere = anywhere > tukey_fence(anywhere, any_fence) + 1e-12
+    any_limit = tukey_fence(anywhere, any_fence)
+    if any_approximate:
+        sample = np.sort(np.random.default_rng(0).choice(len(labels), min(FENCE_SAMPLE, len(labels)), replace=False))
+        any_limit = tukey_fence(exact_any_distance(distances, sample, k), any_fence)
+        again = np.flatnonzero(beyond_class & (anywhere > any_limit + 1e-12))
+        anywhere[again] = exact_any_distance(distances, again, k)
+    far_everywhere = anywhere > any_limit + 1e-12
+    beyond_class &= np.where(labels >= 0, True, far_everywhere)
     unexplained = confidently_none.copy() if confidently_none is not None else np.zeros(len(labels), dtype=bool)
-    beyond_class = np.where(labels >= 0, np.nan_to_num(own, nan=-np.inf) > fences + 1e-12, far_everywhere)
     if suggested is not None:
-        unexplained |= _not_taken_in(distances, labels, suggested, beyond_class, inner, k, device)
+        unexplained |= _not_taken_in(distances, labels, suggested, beyond_class, inner, k)
     flagged = beyond_class & (far_everywhere | unexplained)
-    return OutlierScores(own, anywhere, fences, tukey_fence(anywhere, any_fence), np.asarray(flagged, dtype=bool))
+    return OutlierScores(own, anywhere, fences, any_limit, np.asarray(flagged, dtype=bool))
+
+
+def exact_any_distance(distances: RowMatrix, rows: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.float64]:
+    """The any distance of the examples `rows` by exact search among all (brute force: rows × all work)."""
+    sims, _ = exact_search(distances, float32_rows(distances, rows), k, exclude=rows)
+    return mean_distance(sims)
+
+
+def class_fences(
+    distances: RowMatrix,
+    labels: npt.NDArray[np.int64],
+    own: npt.NDArray[np.float64],
+    approximate: npt.NDArray[np.bool_],
+    k: int,
+    factors: tuple[float, float],
+) -> tuple[npt.NDArray[np.float64], dict[int, float]]:
+    """Per example its class's Tukey fence (`factors[0]`), and per class its inner fence (`factors[1]`), on
+    the class distances `own`; where a class's graph was `approximate`, on the exact class distances of a
+    seeded sample of `FENCE_SAMPLE` of its examples (an approximate search misses more of the nearest for
+    some examples than for others: its quartiles are not the exact ones). A class of fewer than `MIN_CLASS`
+    takes the fence of all classes together."""
+    fences = np.full(len(labels), tukey_fence(own, factors[0]))
+    inner: dict[int, float] = {}
+    rng = np.random.default_rng(0)
+    for c in np.unique(labels[labels >= 0]).tolist():
+        members = np.flatnonzero(labels == c)
+        if len(members) < MIN_CLASS:
+            continue
+        basis = own[members]
+        if approximate[members].any() and FENCE_SAMPLE:
+            sample = np.sort(rng.choice(members, size=min(FENCE_SAMPLE, len(members)), replace=False))
+            basis = exact_class_distance(distances, labels, sample, k)
+        fences[members] = tukey_fence(basis, factors[0])
+        inner[int(c)] = tukey_fence(basis, factors[1])
+    return fences, inner
 
 
 def _not_taken_in(
@@ -127,9 +199,9 @@ def _not_taken_in(
     candidates: npt.NDArray[np.bool_],
     class_fences: dict[int, float],
     k: int,
-    device: str,
 ) -> npt.NDArray[np.bool_]:
-    """Per row: a candidate whose suggested (other) class keeps it beyond that class's (inner) fence."""
+    """Per row: a candidate whose suggested (other) class keeps it beyond that class's (inner) fence, by
+    exact search among that class's examples (a few candidates each: rows × class work)."""
     out = np.zeros(len(labels), dtype=bool)
     asked = candidates & (suggested >= 0) & (suggested != labels)
     for c in np.unique(suggested[asked]).tolist():
@@ -137,7 +209,6 @@ def _not_taken_in(
         if int(c) not in class_fences or len(members) < 2:
             continue
         rows = np.flatnonzero(asked & (suggested == c))
-        index = NeighborIndex(distances[members], device=device, metric="l2")
-        sims, _ = index.search(distances[rows], min(k, len(members)))
+        sims, _ = exact_search(distances, float32_rows(distances, rows), min(k, len(members)), among=members)
         out[rows] = mean_distance(sims) > class_fences[int(c)] + 1e-12
     return out

@@ -1,0 +1,62 @@
+"""Outliers over an approximate neighbour search: an approximate search never finds nearer neighbours than
+the exact one, so what decides a flag (the fences, and the distances of the examples beyond them) is
+searched again exactly and the flags are exact search's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from taxospec.embeddings.index import NeighborIndex
+from taxospec.scores import outliers
+from taxospec.scores.outliers import OutlierScores, find_outliers
+
+
+def _classes_and_far_examples(seed: int, per_class: int = 3000, dim: int = 32) -> tuple[Any, Any]:
+    """Three Gaussian classes of different spread, and 12 examples at radius 9 given random labels:
+    in 32 dimensions an inverted file probing 8 of its lists misses neighbours for most examples."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(3, dim)) * 4
+    spreads = np.repeat([0.6, 1.0, 1.4], per_class)[:, None]
+    labels = np.repeat(np.arange(3), per_class)
+    far = rng.normal(size=(12, dim))
+    far *= 9 / np.linalg.norm(far, axis=1, keepdims=True)
+    vectors = np.vstack([centres[labels] + spreads * rng.normal(size=(len(labels), dim)), far])
+    return vectors.astype(np.float32), np.concatenate([labels, rng.integers(0, 3, 12)])
+
+
+def _outliers(vectors: Any, labels: Any, approximate_above: int, monkeypatch: pytest.MonkeyPatch) -> OutlierScores:
+    with monkeypatch.context() as patch:
+        patch.setitem(NeighborIndex.__init__.__kwdefaults__, "approximate_above", approximate_above)
+        index = NeighborIndex(vectors, device="cpu", metric="l2")
+        sims, _ = index.knn(10)
+        return find_outliers(
+            vectors,
+            labels,
+            sims,
+            None,
+            k=10,
+            class_fence=3.0,
+            any_fence=1.5,
+            suggested=np.full(len(labels), -1),
+            any_approximate=index.approximate,
+            device="cpu",
+        )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_over_an_approximate_search_the_flags_are_exact_searchs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors, labels = _classes_and_far_examples(seed)
+    monkeypatch.setattr(outliers, "FENCE_SAMPLE", len(labels))  # the fences from every example's exact distance
+    exact = _outliers(vectors, labels, 10**9, monkeypatch)
+    approximate = _outliers(vectors, labels, 100, monkeypatch)
+    missed = approximate.any_distance > exact.any_distance + 1e-4
+    assert missed.mean() > 0.5, "the approximate search should miss neighbours of most examples"
+    assert exact.flagged.sum() >= 2
+    assert np.array_equal(approximate.flagged, exact.flagged)
+    flagged = exact.flagged
+    np.testing.assert_allclose(approximate.class_distance[flagged], exact.class_distance[flagged], rtol=1e-5)
+    np.testing.assert_allclose(approximate.any_distance[flagged], exact.any_distance[flagged], rtol=1e-5)
+    np.testing.assert_allclose(approximate.class_fence, exact.class_fence, rtol=1e-5)
