@@ -46,7 +46,7 @@ def _outliers(vectors: Any, labels: Any, approximate_above: int, monkeypatch: py
         )
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(5))
 def test_over_an_approximate_search_the_flags_are_exact_searchs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     vectors, labels = _classes_and_far_examples(seed)
     monkeypatch.setattr(outliers, "FENCE_SAMPLE", len(labels))  # the fences from every example's exact distance
