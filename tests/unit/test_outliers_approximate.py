@@ -60,3 +60,13 @@ def test_over_an_approximate_search_the_flags_are_exact_searchs(seed: int, monke
     np.testing.assert_allclose(approximate.class_distance[flagged], exact.class_distance[flagged], rtol=1e-5)
     np.testing.assert_allclose(approximate.any_distance[flagged], exact.any_distance[flagged], rtol=1e-5)
     np.testing.assert_allclose(approximate.class_fence, exact.class_fence, rtol=1e-5)
+
+
+def test_without_the_fence_sample_the_fences_are_the_approximate_distances(monkeypatch: pytest.MonkeyPatch) -> None:
+    vectors, labels = _classes_and_far_examples(0, per_class=600)
+    monkeypatch.setattr(outliers, "FENCE_SAMPLE", 0)
+    scores = _outliers(vectors, labels, 100, monkeypatch)
+    with monkeypatch.context() as patch:
+        patch.setitem(NeighborIndex.__init__.__kwdefaults__, "approximate_above", 100)
+        sims, _ = NeighborIndex(vectors, device="cpu", metric="l2").knn(10)
+    assert scores.any_fence == outliers.tukey_fence(outliers.mean_distance(sims), 1.5) < np.inf

@@ -28,8 +28,8 @@ from taxospec.scores.chunked import RowMatrix, float32_rows
 MIN_CLASS = 5
 """Examples a class needs for its own fence (smaller classes take the fence of all classes together)."""
 FENCE_SAMPLE = 4_096
-"""Examples of a class whose graph is approximate searched exactly for its fences (0: the approximate
-distances of all its examples)."""
+"""Examples searched exactly for a fence over an approximate graph: a class's fences, and the dataset's
+any-class fence (0: the fence of the approximate distances of all its examples)."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,10 @@ def find_outliers(
     anywhere = mean_distance(any_similarities[:, :k])
     any_limit = tukey_fence(anywhere, any_fence)
     if any_approximate:
-        sample = np.sort(np.random.default_rng(0).choice(len(labels), min(FENCE_SAMPLE, len(labels)), replace=False))
-        any_limit = tukey_fence(exact_any_distance(distances, sample, k), any_fence)
+        if FENCE_SAMPLE:
+            size = min(FENCE_SAMPLE, len(labels))
+            sample = np.sort(np.random.default_rng(0).choice(len(labels), size, replace=False))
+            any_limit = tukey_fence(exact_any_distance(distances, sample, k), any_fence)
         again = np.flatnonzero(beyond_class & (anywhere > any_limit + 1e-12))
         anywhere[again] = exact_any_distance(distances, again, k)
     far_everywhere = anywhere > any_limit + 1e-12
