@@ -141,12 +141,12 @@ def _without_self(
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """The `k` nearest others of each row, as similarities: −squared distance, or for "ip" the inner
     products themselves (recomputed from the rows, not from the lifted distances)."""
+    from taxospec.embeddings.index import _leave_out
+
     n = len(ids)
-    keep = ids != np.arange(n)[:, None]
-    order = np.argsort(~keep, axis=1, kind="stable")[:, :k]
-    out_ids = np.take_along_axis(ids, order, axis=1)
+    negated, out_ids = _leave_out(-best, ids, np.arange(n), k)  # the self-exclusion of `NeighborIndex.knn`
     if metric == "l2":
-        return -np.take_along_axis(best, order, axis=1), out_ids
+        return negated, out_ids
     sims = np.empty(out_ids.shape, dtype=np.float32)
     for start in range(0, n, 10_000):  # (the neighbours' rows of every row at once would be n·k·d)
         x = np.asarray(rows[start : start + 10_000], dtype=np.float32)

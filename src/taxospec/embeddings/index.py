@@ -136,12 +136,9 @@ class NeighborIndex:
             sims, ids = self._searcher().search(float32_rows(self.vectors, rows), min(k + 1, n))
             if self.metric == "l2":
                 sims = -sims  # faiss gives squared distances, smallest first
-            keep = (ids != np.arange(rows.start, rows.stop)[:, None]) & (ids >= 0)
-            order = np.argsort(~keep, axis=1, kind="stable")  # kept neighbours first, in their order
             width = min(k, ids.shape[1])
-            kept = np.take_along_axis(keep, order, axis=1)[:, :width]
-            out_ids[rows, :width] = np.where(kept, np.take_along_axis(ids, order, axis=1)[:, :width], -1)
-            out_sims[rows, :width] = np.where(kept, np.take_along_axis(sims, order, axis=1)[:, :width], -np.inf)
+            own = np.arange(rows.start, rows.stop)
+            out_sims[rows, :width], out_ids[rows, :width] = _leave_out(sims, ids, own, width)
         self._knn[k] = (out_sims, out_ids)
         if self.approximate and stored_dtype(n) == np.float16:  # a large space's (`HALF_ABOVE`)
             # the graph is what the checks read: the inverted file (0.5 to 1 KiB a vector) goes before the next
@@ -220,10 +217,19 @@ def exact_search(
         ids = np.hstack([ids, np.where(where >= 0, rows[np.maximum(where, 0)], -1)])
         best = np.argsort(-sims, axis=1, kind="stable")[:, :width]
         sims, ids = np.take_along_axis(sims, best, axis=1), np.take_along_axis(ids, best, axis=1)
-    if exclude is not None:
-        order = np.argsort(ids == exclude[:, None], axis=1, kind="stable")  # the excluded row last
-        sims, ids = np.take_along_axis(sims, order, axis=1)[:, :k], np.take_along_axis(ids, order, axis=1)[:, :k]
-    return sims, ids
+    return _leave_out(sims, ids, exclude, k) if exclude is not None else (sims, ids)
+
+
+def _leave_out(
+    sims: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], own: npt.NDArray[np.int64], width: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """Each row's first `width` neighbours other than `own` (per row, the id to leave out: its own) and the
+    padding (id -1), in their order; padded with id -1 and similarity -inf."""
+    keep = (ids != own[:, None]) & (ids >= 0)
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :width]  # kept neighbours first, in their order
+    kept = np.take_along_axis(keep, order, axis=1)
+    sims = np.where(kept, np.take_along_axis(sims, order, axis=1), -np.inf).astype(np.float32)
+    return sims, np.where(kept, np.take_along_axis(ids, order, axis=1), -1)
 
 
 @lru_cache(maxsize=1)
