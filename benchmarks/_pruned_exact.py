@@ -7,8 +7,11 @@ centres' distance; a row `x` of cell `B` is skipped for a query `q` when `‖q �
 bound of `‖q − x‖`) is beyond `q`'s current (k+1)-th distance, as it cannot then be nearer: with each
 cell's rows ordered farthest from its centre first, what is left is a prefix of the cell. The bound is
 exact; its margin (`SLACK`) only makes it skip less. Inner product is searched as Euclidean
-distance after one column is added (`x' = [x, √(M² − ‖x‖²)]`, `q' = [q, 0]`: the nearest `x'` is the `x`
-of largest `q·x`), so it is exact for rows of any length.
+distance after one column is added (`x' = [x, √(M² − ‖x‖²)]`: for a query `q' = [q, 0]` the nearest `x'`
+is the `x` of largest `q·x`). The queries here are the lifted rows themselves, not `[q, 0]`, so this is
+exact for rows of one length (the unit rows the check searches by inner product: the added column is 0);
+for rows of other lengths it is not (checked: 4,000 clustered rows, 0.8 % of neighbours as faiss's flat
+inner-product index; on the same rows made unit, 99.995 %).
 """
 
 from __future__ import annotations
