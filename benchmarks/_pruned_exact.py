@@ -11,7 +11,7 @@ distance after one column is added (`x' = [x, √(M² − ‖x‖²)]`: for a qu
 is the `x` of largest `q·x`). The queries here are the lifted rows themselves, not `[q, 0]`, so this is
 exact for rows of one length (the unit rows the check searches by inner product: the added column is 0);
 for rows of other lengths it is not (checked: 4,000 clustered rows, 0.8 % of neighbours as faiss's flat
-inner-product index; on the same rows made unit, 99.995 %).
+inner-product index; on the same rows made unit, 99.995 %; on float16-rounded unit rows, 99.89 %).
 """
 
 from __future__ import annotations
