@@ -64,6 +64,21 @@ def tukey_fence(values: npt.NDArray[np.float64], factor: float) -> float:
     return float(q3 + factor * (q3 - q1))
 
 
+def corrected_fence(
+    approximate: npt.NDArray[np.float64],
+    approximate_sample: npt.NDArray[np.float64],
+    exact_sample: npt.NDArray[np.float64],
+    factor: float,
+) -> float:
+    """The Tukey fence of the exact distances of all examples, from their `approximate` distances and a
+    sample's distances both ways: the approximate distances' fence moved by the sample's difference between
+    its exact and its approximate fence. The two ways of one example move together, so the difference varies
+    less from sample to sample than the sample's own fence; with the sample every example, the exact fence."""
+    return (
+        tukey_fence(approximate, factor) + tukey_fence(exact_sample, factor) - tukey_fence(approximate_sample, factor)
+    )
+
+
 def mean_distance(similarities: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """Mean Euclidean distance from the "l2" index's similarities (−squared distance), padding ignored."""
     squared = np.where(np.isfinite(similarities), -similarities.astype(np.float64), np.nan)
@@ -147,7 +162,8 @@ def find_outliers(
         if FENCE_SAMPLE:
             size = min(FENCE_SAMPLE, len(labels))
             sample = np.sort(np.random.default_rng(0).choice(len(labels), size, replace=False))
-            any_limit = tukey_fence(exact_any_distance(distances, sample, k), any_fence)
+            exact = exact_any_distance(distances, sample, k)
+            any_limit = corrected_fence(anywhere, anywhere[sample], exact, any_fence)
         again = np.flatnonzero(beyond_class & (anywhere > any_limit + 1e-12))
         anywhere[again] = exact_any_distance(distances, again, k)
     far_everywhere = anywhere > any_limit + 1e-12
@@ -185,12 +201,14 @@ def class_fences(
         members = np.flatnonzero(labels == c)
         if len(members) < MIN_CLASS:
             continue
-        basis = own[members]
         if approximate[members].any() and FENCE_SAMPLE:
             sample = np.sort(rng.choice(members, size=min(FENCE_SAMPLE, len(members)), replace=False))
-            basis = exact_class_distance(distances, labels, sample, k)
-        fences[members] = tukey_fence(basis, factors[0])
-        inner[int(c)] = tukey_fence(basis, factors[1])
+            exact = exact_class_distance(distances, labels, sample, k)
+            fences[members] = corrected_fence(own[members], own[sample], exact, factors[0])
+            inner[int(c)] = corrected_fence(own[members], own[sample], exact, factors[1])
+        else:
+            fences[members] = tukey_fence(own[members], factors[0])
+            inner[int(c)] = tukey_fence(own[members], factors[1])
     return fences, inner
 
 
