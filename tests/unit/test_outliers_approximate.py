@@ -70,3 +70,22 @@ def test_without_the_fence_sample_the_fences_are_the_approximate_distances(monke
         patch.setitem(NeighborIndex.__init__.__kwdefaults__, "approximate_above", 100)
         sims, _ = NeighborIndex(vectors, device="cpu", metric="l2").knn(10)
     assert scores.any_fence == outliers.tukey_fence(outliers.mean_distance(sims), 1.5) < np.inf
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_corrected_fence_is_nearer_the_exact_fence_than_the_samples_own(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    exact = rng.gamma(4.0, 1.0, size=50_000)
+    approximate = exact * (1.06 + 0.02 * rng.random(len(exact)))  # a search that misses: never below exact
+    target = outliers.tukey_fence(exact, 3.0)
+    errors = {"corrected": [], "sample": [], "approximate": []}
+    for _ in range(20):
+        sample = rng.choice(len(exact), size=1024, replace=False)
+        corrected = outliers.corrected_fence(approximate, approximate[sample], exact[sample], 3.0)
+        errors["corrected"].append(abs(corrected - target))
+        errors["sample"].append(abs(outliers.tukey_fence(exact[sample], 3.0) - target))
+        errors["approximate"].append(abs(outliers.tukey_fence(approximate, 3.0) - target))
+    assert np.mean(errors["corrected"]) < np.mean(errors["sample"]) / 3
+    assert np.mean(errors["corrected"]) < np.mean(errors["approximate"]) / 3
+    every = np.arange(len(exact))
+    assert outliers.corrected_fence(approximate, approximate[every], exact[every], 3.0) == pytest.approx(target)
