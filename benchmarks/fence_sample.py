@@ -14,7 +14,7 @@ are at 1 million) for each sample size (0: no sample, the fences of the approxim
 Jaccard of the flags with exact search's, the fences' largest relative error, the seconds of the search and
 `find_outliers`, as mean ± standard deviation over seeds and datasets.
 
-    .venv/bin/python benchmarks/fence_sample.py                      # ~25 min on 2 cores
+    .venv/bin/python benchmarks/fence_sample.py                      # ~4 min on 2 cores
     .venv/bin/python benchmarks/fence_sample.py --seeds 2 --per-class 5000 --samples 256 1024   # a quick look
 """
 
