@@ -150,7 +150,8 @@ def find_outliers(
 
     An approximate search finds no nearer neighbours than the exact one, so its distances are never below
     the exact ones: the examples it puts beyond a fence are searched again exactly (`exact_search`) before
-    they are flagged, and the fences over an approximate graph come from the exact distances of a sample."""
+    they are flagged, and each fence over an approximate graph is corrected by a sample searched exactly
+    (`corrected_fence`)."""
     own, approximate = class_distances(distances, labels, k, device)
     fences, inner = class_fences(distances, labels, own, approximate, k, (class_fence, explained_fence))
     again = np.flatnonzero(approximate & (np.nan_to_num(own, nan=-np.inf) > fences + 1e-12))
@@ -190,10 +191,10 @@ def class_fences(
     factors: tuple[float, float],
 ) -> tuple[npt.NDArray[np.float64], dict[int, float]]:
     """Per example its class's Tukey fence (`factors[0]`), and per class its inner fence (`factors[1]`), on
-    the class distances `own`; where a class's graph was `approximate`, on the exact class distances of a
-    seeded sample of `FENCE_SAMPLE` of its examples (an approximate search misses more of the nearest for
-    some examples than for others: its quartiles are not the exact ones). A class of fewer than `MIN_CLASS`
-    takes the fence of all classes together."""
+    the class distances `own`; where a class's graph was `approximate`, corrected by the exact class
+    distances of a seeded sample of `FENCE_SAMPLE` of its examples (`corrected_fence`: an approximate search
+    misses more of the nearest for some examples than for others, so its quartiles are not the exact ones).
+    A class of fewer than `MIN_CLASS` takes the fence of all classes together."""
     fences = np.full(len(labels), tukey_fence(own, factors[0]))
     inner: dict[int, float] = {}
     rng = np.random.default_rng(0)
