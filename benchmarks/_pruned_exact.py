@@ -45,7 +45,8 @@ def knn(rows: npt.NDArray[np.float32], k: int, metric: str) -> tuple[npt.NDArray
     own_distance, cell = kmeans.index.search(x, 1)
     # the rows cell by cell (each cell a slice), in each the farthest from its centre first
     order = np.lexsort((-own_distance[:, 0], cell[:, 0]))
-    x, queries = x[order], queries[order]
+    x = x[order]
+    queries = queries[order] if metric == "ip" else x  # ("l2": the rows are their own queries, one copy)
     radii = np.sqrt(np.maximum(own_distance[order, 0].astype(np.float64), 0.0))
     bounds = np.searchsorted(cell[order, 0], np.arange(CELLS + 1))
     cells = [slice(int(bounds[c]), int(bounds[c + 1])) for c in range(CELLS)]
