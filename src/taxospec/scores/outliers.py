@@ -18,6 +18,7 @@ IQR, per class: a diverse class is not punished for its spread) and no other cla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -202,14 +203,13 @@ def class_fences(
         members = np.flatnonzero(labels == c)
         if len(members) < MIN_CLASS:
             continue
+        fence = partial(tukey_fence, own[members])
         if approximate[members].any() and FENCE_SAMPLE:
             sample = np.sort(rng.choice(members, size=min(FENCE_SAMPLE, len(members)), replace=False))
             exact = exact_class_distance(distances, labels, sample, k)
-            fences[members] = corrected_fence(own[members], own[sample], exact, factors[0])
-            inner[int(c)] = corrected_fence(own[members], own[sample], exact, factors[1])
-        else:
-            fences[members] = tukey_fence(own[members], factors[0])
-            inner[int(c)] = tukey_fence(own[members], factors[1])
+            fence = partial(corrected_fence, own[members], own[sample], exact)
+        fences[members] = fence(factors[0])
+        inner[int(c)] = fence(factors[1])
     return fences, inner
 
 
