@@ -88,3 +88,21 @@ def test_the_corrected_fence_is_nearer_the_exact_fence_than_the_samples_own(seed
     assert np.mean(corrected_errors) < abs(outliers.tukey_fence(approximate, 3.0) - target) / 3
     every = np.arange(len(exact))
     assert outliers.corrected_fence(approximate, approximate[every], exact[every], 3.0) == pytest.approx(target)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_correcting_the_quartiles_moves_every_fence_by_the_samples_difference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    approximate, approximate_sample, exact_sample = (rng.gamma(4.0, scale, size=2000) for scale in (1.1, 1.2, 1.0))
+    quartiles = outliers.Quartiles.of(approximate).corrected(
+        outliers.Quartiles.of(approximate_sample), outliers.Quartiles.of(exact_sample)
+    )
+    for factor in (1.5, 3.0):
+        moved = outliers.tukey_fence(exact_sample, factor) - outliers.tukey_fence(approximate_sample, factor)
+        assert quartiles.fence(factor) == pytest.approx(outliers.tukey_fence(approximate, factor) + moved)
+
+
+def test_distances_with_no_finite_value_have_an_infinite_fence_and_no_corrected_one() -> None:
+    nothing = np.array([np.nan, np.inf])
+    assert outliers.tukey_fence(nothing, 3.0) == np.inf
+    assert np.isnan(outliers.corrected_fence(nothing, nothing, nothing, 3.0))

@@ -18,7 +18,6 @@ IQR, per class: a diverse class is not punished for its spread) and no other cla
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -56,13 +55,41 @@ class OutlierScores:
         return np.asarray(np.nan_to_num(ratio), dtype=np.float64)
 
 
+@dataclass(frozen=True)
+class Quartiles:
+    """The first and third quartiles of a set of distances, from which its Tukey fences come."""
+
+    q1: float
+    q3: float
+
+    @classmethod
+    def of(cls, values: npt.NDArray[np.float64]) -> Quartiles:
+        """The quartiles of the finite `values` (both inf when there are none: every fence is inf)."""
+        finite = values[np.isfinite(values)]
+        if not len(finite):
+            return cls(float("inf"), float("inf"))
+        q1, q3 = np.percentile(finite, [25, 75])
+        return cls(float(q1), float(q3))
+
+    def fence(self, factor: float) -> float:
+        """Q3 + `factor` × IQR."""
+        if np.isinf(self.q3) and np.isinf(self.q1):
+            return self.q3
+        return self.q3 + factor * (self.q3 - self.q1)
+
+    def corrected(self, approximate_sample: Quartiles, exact_sample: Quartiles) -> Quartiles:
+        """These quartiles of approximate distances moved by a sample's difference between its exact and its
+        approximate quartiles (see `corrected_fence`; a fence is linear in the quartiles, so correcting the
+        quartiles corrects every fence)."""
+        return Quartiles(
+            self.q1 + exact_sample.q1 - approximate_sample.q1,
+            self.q3 + exact_sample.q3 - approximate_sample.q3,
+        )
+
+
 def tukey_fence(values: npt.NDArray[np.float64], factor: float) -> float:
     """Q3 + `factor` × IQR of the finite `values` (inf when there are none)."""
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return float("inf")
-    q1, q3 = np.percentile(finite, [25, 75])
-    return float(q3 + factor * (q3 - q1))
+    return Quartiles.of(values).fence(factor)
 
 
 def corrected_fence(
@@ -75,9 +102,8 @@ def corrected_fence(
     sample's distances both ways: the approximate distances' fence moved by the sample's difference between
     its exact and its approximate fence. The two ways of one example move together, so the difference varies
     less from sample to sample than the sample's own fence; with the sample every example, the exact fence."""
-    return (
-        tukey_fence(approximate, factor) + tukey_fence(exact_sample, factor) - tukey_fence(approximate_sample, factor)
-    )
+    quartiles = Quartiles.of(approximate).corrected(Quartiles.of(approximate_sample), Quartiles.of(exact_sample))
+    return quartiles.fence(factor)
 
 
 def mean_distance(similarities: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
@@ -159,13 +185,14 @@ def find_outliers(
     own[again] = exact_class_distance(distances, labels, again, k)
     beyond_class = np.where(labels >= 0, np.nan_to_num(own, nan=-np.inf) > fences + 1e-12, True)
     anywhere = mean_distance(any_similarities[:, :k])
-    any_limit = tukey_fence(anywhere, any_fence)
+    any_quartiles = Quartiles.of(anywhere)
+    if any_approximate and FENCE_SAMPLE:
+        size = min(FENCE_SAMPLE, len(labels))
+        sample = np.sort(np.random.default_rng(0).choice(len(labels), size, replace=False))
+        exact = Quartiles.of(exact_any_distance(distances, sample, k))
+        any_quartiles = any_quartiles.corrected(Quartiles.of(anywhere[sample]), exact)
+    any_limit = any_quartiles.fence(any_fence)
     if any_approximate:
-        if FENCE_SAMPLE:
-            size = min(FENCE_SAMPLE, len(labels))
-            sample = np.sort(np.random.default_rng(0).choice(len(labels), size, replace=False))
-            exact = exact_any_distance(distances, sample, k)
-            any_limit = corrected_fence(anywhere, anywhere[sample], exact, any_fence)
         again = np.flatnonzero(beyond_class & (anywhere > any_limit + 1e-12))
         anywhere[again] = exact_any_distance(distances, again, k)
     far_everywhere = anywhere > any_limit + 1e-12
@@ -203,13 +230,13 @@ def class_fences(
         members = np.flatnonzero(labels == c)
         if len(members) < MIN_CLASS:
             continue
-        fence = partial(tukey_fence, own[members])
+        quartiles = Quartiles.of(own[members])
         if approximate[members].any() and FENCE_SAMPLE:
             sample = np.sort(rng.choice(members, size=min(FENCE_SAMPLE, len(members)), replace=False))
-            exact = exact_class_distance(distances, labels, sample, k)
-            fence = partial(corrected_fence, own[members], own[sample], exact)
-        fences[members] = fence(factors[0])
-        inner[int(c)] = fence(factors[1])
+            exact = Quartiles.of(exact_class_distance(distances, labels, sample, k))
+            quartiles = quartiles.corrected(Quartiles.of(own[sample]), exact)
+        fences[members] = quartiles.fence(factors[0])
+        inner[int(c)] = quartiles.fence(factors[1])
     return fences, inner
 
 
