@@ -21,14 +21,18 @@ Jaccard of the flags with exact search's, the fences' largest relative error, th
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import approximate_above, patched
 
 GEOMETRIES = ("gaussian", "heavy-tailed", "multimodal")
 NOISE = ("atypical", "atypical+swapped", "novel-clusters")
@@ -70,20 +74,6 @@ def dataset(
     return np.vstack([vectors, planted]).astype(np.float32), np.concatenate([labels, given])
 
 
-@contextmanager
-def approximate_above(rows: int) -> Iterator[None]:
-    """Within: a `NeighborIndex` over more than `rows` vectors is approximate."""
-    from taxospec.embeddings.index import NeighborIndex
-
-    defaults = NeighborIndex.__init__.__kwdefaults__
-    saved = defaults["approximate_above"]
-    defaults["approximate_above"] = rows
-    try:
-        yield
-    finally:
-        defaults["approximate_above"] = saved
-
-
 def outliers(vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], above: int, sample: int) -> Any:
     """`find_outliers` with graphs approximate above `above` rows and `FENCE_SAMPLE` = `sample`, and its
     seconds (the any-class graph included, as the check builds it beforehand)."""
@@ -92,20 +82,15 @@ def outliers(vectors: npt.NDArray[np.float32], labels: npt.NDArray[np.int64], ab
 
     centres = np.stack([vectors[labels == c].mean(axis=0) for c in range(CLASSES)])
     suggested = np.argmin(((vectors[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
-    saved = module.FENCE_SAMPLE
-    module.FENCE_SAMPLE = sample
-    try:
-        with approximate_above(above):
-            began = time.perf_counter()
-            index = NeighborIndex(vectors, device="cpu", metric="l2")
-            sims, _ = index.knn(K)
-            found = module.find_outliers(
-                vectors, labels, sims, None, k=K, class_fence=3.0, any_fence=1.5,
-                suggested=suggested, any_approximate=index.approximate, device="cpu",
-            )  # fmt: skip
-            return found, time.perf_counter() - began
-    finally:
-        module.FENCE_SAMPLE = saved
+    with approximate_above(above), patched(module, FENCE_SAMPLE=sample):
+        began = time.perf_counter()
+        index = NeighborIndex(vectors, device="cpu", metric="l2")
+        sims, _ = index.knn(K)
+        found = module.find_outliers(
+            vectors, labels, sims, None, k=K, class_fence=3.0, any_fence=1.5,
+            suggested=suggested, any_approximate=index.approximate, device="cpu",
+        )  # fmt: skip
+        return found, time.perf_counter() - began
 
 
 def compare(exact: Any, found: Any) -> tuple[float, float]:

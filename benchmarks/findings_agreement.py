@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _pruned_exact
 import check_memory
+from _common import approximate_above, patched
 
 CODES = ("likely-mislabel", "outlier", "near-duplicate", "duplicate-across-splits", "hard-negative-confusion")
 
@@ -63,24 +64,16 @@ def run(
     from taxospec.embeddings import index
     from taxospec.scores import chunked
 
-    defaults = index.NeighborIndex.__init__.__kwdefaults__
-    saved = dict(defaults), chunked.HALF_ABOVE, index.EIGHT_BIT_ABOVE
-    if exact:
-        defaults["approximate_above"] = 10**12
     sizes = sizes or {}
-    if "HALF_ABOVE" in sizes:
-        chunked.HALF_ABOVE = sizes["HALF_ABOVE"]
-    index.EIGHT_BIT_ABOVE = sizes.get("EIGHT_BIT_ABOVE", index.EIGHT_BIT_ABOVE)
-    try:
+    with (
+        approximate_above(10**12 if exact else None),
+        patched(chunked, HALF_ABOVE=sizes.get("HALF_ABOVE")),
+        patched(index, EIGHT_BIT_ABOVE=sizes.get("EIGHT_BIT_ABOVE")),
+        _pruned_exact.instead_of_flat() if exact and pruned else nullcontext(),
+    ):
         began = time.perf_counter()
-        with _pruned_exact.instead_of_flat() if exact and pruned else nullcontext():
-            report = check(spec, export, embeddings=embeddings, device=device)
+        report = check(spec, export, embeddings=embeddings, device=device)
         return flagged(report), time.perf_counter() - began
-    finally:
-        defaults.clear()
-        defaults.update(saved[0])
-        chunked.HALF_ABOVE = saved[1]
-        index.EIGHT_BIT_ABOVE = saved[2]
 
 
 def main() -> None:

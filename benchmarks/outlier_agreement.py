@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import check_memory
 import findings_agreement
+from _common import patched
 
 CODES = ("likely-mislabel", "outlier")
 OFF = "checks: {near-duplicate: {enabled: false}, duplicate-across-splits: {enabled: false}, "
@@ -60,17 +61,9 @@ def approximate_flags(
     from taxospec.embeddings.index import NeighborIndex
     from taxospec.scores import outliers
 
-    saved = outliers.NeighborIndex, getattr(outliers, "FENCE_SAMPLE", None)
-    if class_above is not None:
-        outliers.NeighborIndex = partial(NeighborIndex, approximate_above=class_above)  # type: ignore[misc]
-    if fence_sample is not None:
-        outliers.FENCE_SAMPLE = fence_sample
-    try:
+    class_index = partial(NeighborIndex, approximate_above=class_above) if class_above is not None else None
+    with patched(outliers, NeighborIndex=class_index, FENCE_SAMPLE=fence_sample):
         return findings_agreement.run(*prepared(work, size), exact=False)
-    finally:
-        outliers.NeighborIndex = saved[0]  # type: ignore[misc]
-        if saved[1] is not None:
-            outliers.FENCE_SAMPLE = saved[1]
 
 
 def main() -> None:
