@@ -739,3 +739,24 @@ def test_a_temporary_folder_without_room_keeps_the_rows_in_memory(monkeypatch: p
     monkeypatch.setattr(mapped_rows.os, "posix_fallocate", full)
     kept = mapped_rows.empty((5, 3), np.float16)
     assert not file_backed(kept) and kept.shape == (5, 3) and kept.dtype == np.float16
+
+
+def test_an_npz_whose_header_claims_more_rows_than_it_holds_is_not_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mapped where it lies, such a member would be read on into the archive's next member (np.load finds
+    a bad CRC): it is a damaged file, said as one."""
+    from taxospec.embeddings.space import load_precomputed
+    from taxospec.errors import EmbeddingError
+    from taxospec.scores import mapped_rows
+
+    monkeypatch.setattr(mapped_rows, "MAP_ABOVE", 2)
+    path = tmp_path / "claims.npz"
+    ids = np.arange(8)
+    np.savez(path, embedding=np.eye(8, DIM, dtype=np.float16), task_id=ids, region_id=np.array([""] * 8))
+    assert file_backed(load_precomputed(path, ids, [None] * 8).vectors)
+    raw = path.read_bytes()
+    header = f"'shape': (8, {DIM})".encode()
+    path.write_bytes(raw.replace(header, f"'shape': (9, {DIM})".encode().ljust(len(header)), 1))
+    with pytest.raises(EmbeddingError, match="needs more bytes than the archive holds"):
+        load_precomputed(path, ids, [None] * 8)

@@ -109,11 +109,16 @@ def _stored_in_place(path: Path, name: str) -> tuple[tuple[int, ...], np.dtype[A
         if len(local) < 30 or local[:4] != b"PK\x03\x04":
             raise ValueError(f"{name}: no local file header where the archive says")
         names, extra = struct.unpack("<HH", local[26:30])
-        handle.seek(info.header_offset + 30 + names + extra)
+        start = info.header_offset + 30 + names + extra
+        handle.seek(start)
         shape, fortran, dtype = _npy_header(handle)
         offset = handle.tell()
     usable = dtype in (np.float16, np.float32) and dtype.byteorder != ">" and not fortran and len(shape) == 2
-    return (shape, dtype, offset) if usable and shape[0] > MAP_ABOVE else None
+    if not (usable and shape[0] > MAP_ABOVE):
+        return None
+    if offset + int(np.prod(shape)) * dtype.itemsize > start + info.file_size:  # (mapped, it would read on)
+        raise ValueError(f"{name}: its header's shape {shape} needs more bytes than the archive holds for it")
+    return shape, dtype, offset
 
 
 def _npy_header(handle: Any) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
