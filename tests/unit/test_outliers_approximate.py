@@ -16,15 +16,17 @@ from taxospec.scores.outliers import OutlierScores, find_outliers
 
 def _classes_and_far_examples(seed: int, per_class: int = 3000, dim: int = 32) -> tuple[Any, Any]:
     """Three Gaussian classes of different spread, and 12 examples at radius 9 given random labels:
-    in 32 dimensions an inverted file probing 8 of its lists misses neighbours for most examples."""
+    in 32 dimensions an inverted file probing 8 of its lists misses neighbours for most examples. And a
+    class of three (under `MIN_CLASS`: it takes the fence of all classes), one of them far from the others."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(3, dim)) * 4
     spreads = np.repeat([0.6, 1.0, 1.4], per_class)[:, None]
     labels = np.repeat(np.arange(3), per_class)
     far = rng.normal(size=(12, dim))
     far *= 9 / np.linalg.norm(far, axis=1, keepdims=True)
-    vectors = np.vstack([centres[labels] + spreads * rng.normal(size=(len(labels), dim)), far])
-    return vectors.astype(np.float32), np.concatenate([labels, rng.integers(0, 3, 12)])
+    small = rng.normal(size=dim) * 4 + np.array([[0.0], [0.0], [1.0]]) * rng.normal(size=(3, dim)) * 3
+    vectors = np.vstack([centres[labels] + spreads * rng.normal(size=(len(labels), dim)), far, small])
+    return vectors.astype(np.float32), np.concatenate([labels, rng.integers(0, 3, 12), [3, 3, 3]])
 
 
 def _outliers(vectors: Any, labels: Any, approximate_above: int, monkeypatch: pytest.MonkeyPatch) -> OutlierScores:

@@ -222,14 +222,15 @@ def class_fences(
     the class distances `own`; where a class's graph was `approximate`, corrected by the exact class
     distances of a seeded sample of `FENCE_SAMPLE` of its examples (`corrected_fence`: an approximate search
     misses more of the nearest for some examples than for others, so its quartiles are not the exact ones).
-    A class of fewer than `MIN_CLASS` takes the fence of all classes together."""
-    fences = np.full(len(labels), tukey_fence(own, factors[0]))
+    A class of fewer than `MIN_CLASS` takes the fence of all classes together (`pooled_quartiles`)."""
+    classes, counts = np.unique(labels[labels >= 0], return_counts=True)
+    small = (counts < MIN_CLASS).any()
+    pooled = pooled_quartiles(distances, labels, own, approximate, k) if small else Quartiles.of(own)
+    fences = np.full(len(labels), pooled.fence(factors[0]))
     inner: dict[int, float] = {}
     rng = np.random.default_rng(0)
-    for c in np.unique(labels[labels >= 0]).tolist():
+    for c in classes[counts >= MIN_CLASS].tolist():
         members = np.flatnonzero(labels == c)
-        if len(members) < MIN_CLASS:
-            continue
         quartiles = Quartiles.of(own[members])
         if approximate[members].any() and FENCE_SAMPLE:
             sample = np.sort(rng.choice(members, size=min(FENCE_SAMPLE, len(members)), replace=False))
@@ -238,6 +239,26 @@ def class_fences(
         fences[members] = quartiles.fence(factors[0])
         inner[int(c)] = quartiles.fence(factors[1])
     return fences, inner
+
+
+def pooled_quartiles(
+    distances: RowMatrix,
+    labels: npt.NDArray[np.int64],
+    own: npt.NDArray[np.float64],
+    approximate: npt.NDArray[np.bool_],
+    k: int,
+) -> Quartiles:
+    """The quartiles of the class distances `own` of all labelled examples together; where some class's
+    graph was `approximate`, corrected by the exact class distances of a seeded sample of `FENCE_SAMPLE` of
+    them (drawn from all classes alike, so that it stands for the pooled distances)."""
+    quartiles = Quartiles.of(own)
+    measured = np.flatnonzero((labels >= 0) & np.isfinite(own))
+    if not (approximate[measured].any() and FENCE_SAMPLE):
+        return quartiles
+    size = min(FENCE_SAMPLE, len(measured))
+    sample = np.sort(np.random.default_rng(1).choice(measured, size=size, replace=False))
+    exact = Quartiles.of(exact_class_distance(distances, labels, sample, k))
+    return quartiles.corrected(Quartiles.of(own[sample]), exact)
 
 
 def _not_taken_in(
