@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from taxospec.scores.chunked import row_chunks
+
 FloatMatrix = npt.NDArray[np.float64]
 
 
@@ -58,9 +60,12 @@ def confident_joint(
     """The calibrated confident joint (given label × confident class, summing to the label counts per
     row) and each example's confident class (-1: confidently none)."""
     classes = probabilities.shape[1]
-    reached = probabilities >= np.where(np.isnan(thresholds), np.inf, thresholds - 1e-12)[None, :]
-    masked = np.where(reached, probabilities, -np.inf)
-    confident = np.where(reached.any(axis=1), np.argmax(masked, axis=1), -1)
+    limits = np.where(np.isnan(thresholds), np.inf, thresholds - 1e-12)[None, :]
+    confident = np.empty(len(probabilities), dtype=np.int64)
+    for piece in row_chunks(len(probabilities)):
+        reached = probabilities[piece] >= limits
+        masked = np.where(reached, probabilities[piece], -np.inf)
+        confident[piece] = np.where(reached.any(axis=1), np.argmax(masked, axis=1), -1)
     joint = np.zeros((classes, classes), dtype=np.float64)
     counted = confident >= 0
     np.add.at(joint, (labels[counted], confident[counted]), 1)
@@ -75,11 +80,14 @@ def confident_joint(
 
 def normalized_margin(probabilities: FloatMatrix, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """(p_given − max p_other + 1) / 2 per example: 1 is a sure right label, 0 a sure wrong one."""
-    rows = np.arange(len(labels))
-    given = probabilities[rows, labels]
-    others = probabilities.copy()
-    others[rows, labels] = -np.inf
-    return np.asarray((given - others.max(axis=1) + 1.0) / 2.0, dtype=np.float64)
+    out = np.empty(len(labels), dtype=np.float64)
+    for piece in row_chunks(len(labels)):
+        rows = np.arange(len(out[piece]))
+        others = probabilities[piece].copy()
+        given = others[rows, labels[piece]]
+        others[rows, labels[piece]] = -np.inf
+        out[piece] = (given - others.max(axis=1) + 1.0) / 2.0
+    return out
 
 
 def find_label_issues(probabilities: FloatMatrix, labels: npt.NDArray[np.int64], per_pair: bool = False) -> LabelIssues:

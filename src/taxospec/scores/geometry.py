@@ -104,14 +104,19 @@ def vote_probabilities(
     ids: Ids, labels: npt.NDArray[np.int64], classes: int, smoothing: float = 1.0
 ) -> npt.NDArray[np.float64]:
     """Class probabilities from each example's neighbours' labels (`ids` rows, -1 padding ignored),
-    smoothed towards the class shares by `smoothing` pseudo-votes."""
-    valid = ids >= 0
-    neighbour_labels = np.where(valid, labels[np.maximum(ids, 0)], -1)
-    counts = np.zeros((len(ids), classes), dtype=np.float64)
-    for c in range(classes):
-        counts[:, c] = (neighbour_labels == c).sum(axis=1)
+    smoothed towards the class shares by `smoothing` pseudo-votes. A chunk of rows at a time: the rows ×
+    neighbours intermediates stay small whatever the number of rows."""
     prior = np.bincount(labels, minlength=classes) / max(1, len(labels))
-    return np.asarray((counts + smoothing * prior) / (valid.sum(axis=1, keepdims=True) + smoothing))
+    out = np.zeros((len(ids), classes), dtype=np.float64)
+    for piece in row_chunks(len(ids)):
+        valid = ids[piece] >= 0
+        neighbour_labels = np.where(valid, labels[np.maximum(ids[piece], 0)], -1)
+        counts = out[piece]
+        for c in range(classes):
+            counts[:, c] = (neighbour_labels == c).sum(axis=1)
+        counts += smoothing * prior
+        counts /= valid.sum(axis=1, keepdims=True) + smoothing
+    return out
 
 
 def candidates(features: npt.NDArray[np.floating[Any]], total: int | None = None) -> tuple[GeometryName, ...]:

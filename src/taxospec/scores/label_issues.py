@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taxospec.embeddings.index import Ids
+from taxospec.scores.chunked import row_chunks
 from taxospec.scores.confident import LabelIssues, find_label_issues
 from taxospec.scores.geometry import vote_probabilities
 from taxospec.scores.probe import ridge_probe
@@ -49,16 +50,14 @@ class LabelEvidence:
     rounds: int
 
 
-def log_loss(probabilities: npt.NDArray[np.float64], labels: npt.NDArray[np.int64]) -> float:
-    """Mean negative log-probability of the given labels."""
-    given = probabilities[np.arange(len(labels)), labels]
-    return float(-np.log(np.clip(given, 1e-12, 1.0)).mean())
-
-
 def _mix(votes: npt.NDArray[np.float64], probe: npt.NDArray[np.float64] | None, labels: npt.NDArray[np.int64]) -> float:
+    """The vote's weight (of `WEIGHTS`) whose mixture with the probe has the lowest log-loss on the given
+    labels: only their probabilities are mixed, as the loss reads no other."""
     if probe is None:
         return 1.0
-    losses = [log_loss(w * votes + (1 - w) * probe, labels) for w in WEIGHTS]
+    rows = np.arange(len(labels))
+    voted, probed = votes[rows, labels], probe[rows, labels]
+    losses = [float(-np.log(np.clip(w * voted + (1 - w) * probed, 1e-12, 1.0)).mean()) for w in WEIGHTS]
     return WEIGHTS[int(np.argmin(losses))]
 
 
@@ -94,7 +93,11 @@ def label_evidence(
     weight = _mix(votes, fitted, labels)
 
     def mixture() -> npt.NDArray[np.float64]:
-        probed = weight * votes + (1 - weight) * fitted if fitted is not None else votes
+        probed = votes
+        if fitted is not None:
+            probed = np.empty_like(votes)
+            for piece in row_chunks(len(votes)):
+                probed[piece] = weight * votes[piece] + (1 - weight) * fitted[piece]
         return _with_predictions(probed, predictions)
 
     mixed = mixture()
@@ -103,8 +106,10 @@ def label_evidence(
         suspects = issues.flagged
         if not suspects.any():
             break
+        del mixed, votes  # (each round's class probabilities let go before the next are made)
         votes = vote_probabilities(neighbour_ids, np.where(suspects, issues.suggested, labels), classes)
         if fitted is not None and penalty is not None:  # refitted with the penalty the first round chose
+            fitted = None
             fitted, _ = ridge_probe(x, labels, classes, train=~suspects, penalties=(penalty,))
         mixed = mixture()
         issues = find_label_issues(mixed, labels, per_pair=per_pair)

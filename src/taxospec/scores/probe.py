@@ -111,7 +111,9 @@ def ridge_probe(
     weights = fit.weights(penalty)
     for piece in row_chunks(np.flatnonzero(~train)):
         scores[piece] = design.rows(piece).astype(np.float64) @ weights
-    return _softmax(scores, float(temperature)), penalty
+    for piece in row_chunks(n):  # (in place, a chunk at a time: no whole-size intermediates)
+        scores[piece] = _softmax(scores[piece], float(temperature))
+    return scores, penalty
 
 
 @dataclass(frozen=True)
