@@ -17,7 +17,9 @@ IQR, per class: a diverse class is not punished for its spread) and no other cla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -185,16 +187,16 @@ def find_outliers(
     own[again] = exact_class_distance(distances, labels, again, k)
     beyond_class = np.where(labels >= 0, np.nan_to_num(own, nan=-np.inf) > fences + 1e-12, True)
     anywhere = mean_distance(any_similarities[:, :k])
-    any_quartiles = Quartiles.of(anywhere)
-    if any_approximate and FENCE_SAMPLE:
-        size = min(FENCE_SAMPLE, len(labels))
-        sample = np.sort(np.random.default_rng(0).choice(len(labels), size, replace=False))
-        exact = Quartiles.of(exact_any_distance(distances, sample, k))
-        any_quartiles = any_quartiles.corrected(Quartiles.of(anywhere[sample]), exact)
+    exact_any = partial(exact_any_distance, distances, k=k)
+    any_quartiles = (
+        sampled_quartiles(anywhere, np.arange(len(labels)), exact_any, np.random.default_rng(0))
+        if any_approximate
+        else Quartiles.of(anywhere)
+    )
     any_limit = any_quartiles.fence(any_fence)
     if any_approximate:
         again = np.flatnonzero(beyond_class & (anywhere > any_limit + 1e-12))
-        anywhere[again] = exact_any_distance(distances, again, k)
+        anywhere[again] = exact_any(again)
     far_everywhere = anywhere > any_limit + 1e-12
     beyond_class &= np.where(labels >= 0, True, far_everywhere)
     unexplained = confidently_none.copy() if confidently_none is not None else np.zeros(len(labels), dtype=bool)
@@ -229,13 +231,11 @@ def class_fences(
     fences = np.full(len(labels), pooled.fence(factors[0]))
     inner: dict[int, float] = {}
     rng = np.random.default_rng(0)
+    exact_own = partial(exact_class_distance, distances, labels, k=k)
     for c in classes[counts >= MIN_CLASS].tolist():
         members = np.flatnonzero(labels == c)
-        quartiles = Quartiles.of(own[members])
-        if approximate[members].any() and FENCE_SAMPLE:
-            sample = np.sort(rng.choice(members, size=min(FENCE_SAMPLE, len(members)), replace=False))
-            exact = Quartiles.of(exact_class_distance(distances, labels, sample, k))
-            quartiles = quartiles.corrected(Quartiles.of(own[sample]), exact)
+        approximated = approximate[members].any()
+        quartiles = sampled_quartiles(own, members, exact_own, rng) if approximated else Quartiles.of(own[members])
         fences[members] = quartiles.fence(factors[0])
         inner[int(c)] = quartiles.fence(factors[1])
     return fences, inner
@@ -251,14 +251,26 @@ def pooled_quartiles(
     """The quartiles of the class distances `own` of all labelled examples together; where some class's
     graph was `approximate`, corrected by the exact class distances of a seeded sample of `FENCE_SAMPLE` of
     them (drawn from all classes alike, so that it stands for the pooled distances)."""
-    quartiles = Quartiles.of(own)
     measured = np.flatnonzero((labels >= 0) & np.isfinite(own))
-    if not (approximate[measured].any() and FENCE_SAMPLE):
+    if not approximate[measured].any():
+        return Quartiles.of(own)
+    exact_own = partial(exact_class_distance, distances, labels, k=k)
+    return sampled_quartiles(own, measured, exact_own, np.random.default_rng(1))
+
+
+def sampled_quartiles(
+    approximate: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.int64],
+    exact: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]],
+    rng: np.random.Generator,
+) -> Quartiles:
+    """The quartiles of the `approximate` distances of `rows`, corrected by the `exact` distances of a
+    sample of `FENCE_SAMPLE` of them drawn with `rng` (`corrected_fence`; 0: not corrected)."""
+    quartiles = Quartiles.of(approximate[rows])
+    if not FENCE_SAMPLE:
         return quartiles
-    size = min(FENCE_SAMPLE, len(measured))
-    sample = np.sort(np.random.default_rng(1).choice(measured, size=size, replace=False))
-    exact = Quartiles.of(exact_class_distance(distances, labels, sample, k))
-    return quartiles.corrected(Quartiles.of(own[sample]), exact)
+    sample = np.sort(rng.choice(rows, size=min(FENCE_SAMPLE, len(rows)), replace=False))
+    return quartiles.corrected(Quartiles.of(approximate[sample]), Quartiles.of(exact(sample)))
 
 
 def _not_taken_in(
