@@ -12,9 +12,10 @@ from taxospec.scores import chunked
 from taxospec.scores.label_issues import label_evidence
 
 
+@pytest.mark.parametrize("with_predictions", [False, True], ids=["embeddings", "with-team-predictions"])
 @pytest.mark.parametrize("seed", range(3))
 def test_the_label_evidence_peaks_at_a_few_copies_of_its_probabilities(
-    seed: int, monkeypatch: pytest.MonkeyPatch
+    seed: int, with_predictions: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(chunked, "CHUNK", 1024)  # (the chunked work's own memory made small beside the rest)
     rng = np.random.default_rng(seed)
@@ -23,12 +24,18 @@ def test_the_label_evidence_peaks_at_a_few_copies_of_its_probabilities(
     noisy = np.where(rng.random(size) < 0.05, rng.integers(0, classes, size), labels)
     features = ((rng.normal(size=(classes, 16)) * 3)[labels] + rng.normal(size=(size, 16))).astype(np.float32)
     ids = rng.integers(0, size, size=(size, 16)).astype(np.int32)
+    predictions = None
+    if with_predictions:  # (the team's model said something of 70 % of the examples)
+        predictions = rng.dirichlet(np.ones(classes), size)
+        predictions[rng.random(size) < 0.3] = np.nan
     tracemalloc.start()
     try:
         held = tracemalloc.get_traced_memory()[0]
-        evidence = label_evidence(features, noisy, classes, ids)
+        evidence = label_evidence(features, noisy, classes, ids, predictions=predictions)
         peak = tracemalloc.get_traced_memory()[1] - held
     finally:
         tracemalloc.stop()
     assert evidence.issues.flagged.any(), "the first round should flag labels, so that a second runs"
-    assert peak < 4 * size * classes * 8  # (it was 7 to 9 copies before they were made a chunk at a time)
+    # (7 to 9 copies before they were made a chunk at a time; with predictions, 2 more before those were
+    # multiplied in, in place, a chunk at a time)
+    assert peak < 4 * size * classes * 8

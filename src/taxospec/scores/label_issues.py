@@ -61,16 +61,14 @@ def _mix(votes: npt.NDArray[np.float64], probe: npt.NDArray[np.float64] | None, 
     return WEIGHTS[int(np.argmin(losses))]
 
 
-def _with_predictions(
-    mixed: npt.NDArray[np.float64], predictions: npt.NDArray[np.float64] | None
-) -> npt.NDArray[np.float64]:
-    if predictions is None:
-        return mixed
-    has = np.isfinite(predictions).all(axis=1)
-    out = mixed.copy()
-    product = np.clip(mixed[has], 1e-6, 1.0) * np.clip(predictions[has], 1e-6, 1.0)  # independent evidence
-    out[has] = product / product.sum(axis=1, keepdims=True)
-    return out
+def _with_predictions(mixed: npt.NDArray[np.float64], predictions: npt.NDArray[np.float64]) -> None:
+    """Multiplies the team's predictions into `mixed` in place where a row has them (independent evidence:
+    the product, renormalized), a chunk of rows at a time."""
+    for piece in row_chunks(len(mixed)):
+        has = np.isfinite(predictions[piece]).all(axis=1)
+        if has.any():
+            product = np.clip(mixed[piece][has], 1e-6, 1.0) * np.clip(predictions[piece][has], 1e-6, 1.0)
+            mixed[piece][has] = product / product.sum(axis=1, keepdims=True)
 
 
 def label_evidence(
@@ -93,12 +91,14 @@ def label_evidence(
     weight = _mix(votes, fitted, labels)
 
     def mixture() -> npt.NDArray[np.float64]:
-        probed = votes
+        mixed = votes  # (a round's votes are read by nothing after its mixture: changed in place)
         if fitted is not None:
-            probed = np.empty_like(votes)
+            mixed = np.empty_like(votes)
             for piece in row_chunks(len(votes)):
-                probed[piece] = weight * votes[piece] + (1 - weight) * fitted[piece]
-        return _with_predictions(probed, predictions)
+                mixed[piece] = weight * votes[piece] + (1 - weight) * fitted[piece]
+        if predictions is not None:
+            _with_predictions(mixed, predictions)
+        return mixed
 
     mixed = mixture()
     issues = find_label_issues(mixed, labels, per_pair=per_pair)
