@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +28,15 @@ def chromium() -> str:
             pytest.skip("TAXOSPEC_SKIP_BROWSER is set")
         pytest.fail("Chromium is missing: `make test` installs Debian's chromium package (as root)")
     return found
+
+
+@contextmanager
+def chromium_env() -> Iterator[dict[str, str]]:
+    """The environment to start Chromium in: its temporary files (the singleton socket's folder, which a
+    killed browser leaves behind) in a folder removed afterwards. (A short path: the socket's must fit a
+    Unix socket address, so not under the test's own folder.)"""
+    with tempfile.TemporaryDirectory(prefix="taxospec-chromium-") as scratch:
+        yield {**os.environ, "TMPDIR": scratch}
 
 
 class Page:
@@ -91,40 +101,49 @@ class Page:
 @contextmanager
 def page(profile: Path) -> Iterator[Page]:
     """A fresh headless Chromium with one tab; the browser is killed afterwards."""
+    port = free_port()
+    with chromium_env() as env:
+        process = subprocess.Popen(
+            [
+                chromium(),
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={profile}",
+                "--window-size=1600,1000",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        try:
+            with _first_tab(port) as tab:
+                yield tab
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+
+
+@contextmanager
+def _first_tab(port: int) -> Iterator[Page]:
+    """The browser's first page tab, once its DevTools endpoint answers."""
     import websocket
 
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            chromium(),
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            f"--remote-debugging-port={port}",
-            f"--user-data-dir={profile}",
-            "--window-size=1600,1000",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        tabs: list[dict[str, Any]] = []
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as answer:
-                    tabs = json.loads(answer.read())
-                break
-            except OSError:
-                time.sleep(0.2)
-        target = next(t for t in tabs if t.get("type") == "page")
-        socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=60)
+    tabs: list[dict[str, Any]] = []
+    for _ in range(100):
         try:
-            yield Page(socket)
-        finally:
-            socket.close()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=2) as answer:
+                tabs = json.loads(answer.read())
+            break
+        except OSError:
+            time.sleep(0.2)
+    target = next(t for t in tabs if t.get("type") == "page")
+    socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=60)
+    try:
+        yield Page(socket)
     finally:
-        process.kill()
-        process.wait(timeout=30)
+        socket.close()

@@ -18,7 +18,7 @@ from taxospec import check
 from taxospec.render.html import render_html
 
 from ..conftest import EXAMPLES, ROOT
-from .browser import chromium
+from .browser import chromium, chromium_env
 
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 FLAGS = [
@@ -36,12 +36,14 @@ FLAGS = [
 
 
 def _run(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [chromium(), *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    with chromium_env() as env:
+        return subprocess.run(
+            [chromium(), *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
 
 
 def _console(stderr: str) -> list[str]:
