@@ -107,6 +107,7 @@ def todo(
     deployment: list[str] | None = None,
     pool: str | None = None,
     pool_size: int = 50,
+    cluster: RaySettings | None = None,
 ) -> TodoList:
     """The collection to-do list for `export` against `spec` (for one `split`, with a plan for `budget`).
 
@@ -115,7 +116,8 @@ def todo(
     splits, so a list for one `split` leaves them out. With `media`, the uncovered scenarios of the
     deployment sample (the spec's, and the folders in `deployment`) are items too, and `pool` (a folder,
     glob or Label Studio export of unlabeled pictures) is ranked: its `pool_size` pictures to label first
-    (`TodoList.label_next`)."""
+    (`TodoList.label_next`). With `cluster` (`RaySettings`), what the cache lacks of the labeled data's
+    media is embedded on that Ray cluster first (the deployment sample and the pool are embedded here)."""
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     if split is not None and (spec.splits is None or split not in spec.splits.values):
@@ -123,13 +125,17 @@ def todo(
         raise OptionError(f"unknown split {split!r} (the spec's splits: {known})")
     if pool is not None and (media is None or embeddings is not None or split is not None):
         raise OptionError("--pool needs the labeled data's media (the media options), no --embeddings and no --split")
+    if cluster is not None and (media is None or embeddings is not None or split is not None):
+        raise OptionError(
+            "--ray embeds the labeled data's media: it needs the media options, no --embeddings and no --split"
+        )
     dataset = read_export(spec, export, config)
     context = CheckContext(dataset)
     listed = build_todo(compute_coverage(dataset, context), str(export), split=split, budget=budget)
     if split is not None or (embeddings is None and media is None):
         return listed
     options: dict[str, Any] = {"cache_dir": cache_dir, "device": device, "batch_size": batch_size, "progress": progress}
-    space = build_embeddings(dataset, embeddings=embeddings, media=media, **options)
+    space = build_embeddings(dataset, embeddings=embeddings, media=media, cluster=cluster, **options)
     if space is None:
         return listed
     findings, _ = run_checks(dataset, select={"scenario-gap"}, embeddings=space)

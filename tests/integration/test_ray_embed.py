@@ -5,6 +5,7 @@ answer is exit 2 with a clear message; `taxospec check --ray` finds what the che
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -124,6 +125,19 @@ def test_check_on_the_cluster_finds_what_the_check_here_finds(cluster: str, tmp_
     assert here.returncode == 1, here.stderr[-3000:]
     assert len(_cache(tmp_path / "ray")) == len(_cache(tmp_path / "here")), "every vector came from the cluster"
     assert _findings(on_ray.stdout) == _findings(here.stdout)
+
+
+def test_todo_on_the_cluster_lists_what_the_todo_here_lists(cluster: str, tmp_path: Path) -> None:
+    spec, export = DEMO / "spec.yaml", DEMO / "export.json"
+    args = ["todo", spec, export, "--ls-document-root", DEMO, "--format", "json"]
+    on_ray = _taxospec(*args, "--cache-dir", tmp_path / "ray", "--ray", cluster)
+    assert on_ray.returncode == 0, on_ray.stderr[-3000:]
+    assert f"embedded on Ray at {cluster}: 308 task(s), 308 read" in on_ray.stderr, on_ray.stderr[-3000:]
+    here = _taxospec(*args, "--cache-dir", tmp_path / "here")
+    assert here.returncode == 0, here.stderr[-3000:]
+    assert len(_cache(tmp_path / "ray")) == len(_cache(tmp_path / "here")), "every vector came from the cluster"
+    listed = [json.loads(run.stdout)["items"] for run in (on_ray, here)]
+    assert listed[0] and listed[0] == listed[1]
 
 
 def _pictures(folder: Path, count: int) -> Path:

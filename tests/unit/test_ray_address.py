@@ -57,13 +57,32 @@ def test_check_refuses_ray_options_that_cannot_apply(run_cli: object, extra: lis
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_check_with_an_unreachable_cluster_is_exit_2_before_the_model_loads(run_cli: object) -> None:
+@pytest.mark.parametrize("command", ["check", "todo"])
+def test_an_unreachable_cluster_is_exit_2_before_the_model_loads(run_cli: object, command: str) -> None:
     from ..conftest import EXAMPLES
 
     demo = EXAMPLES / "synthetic-signals"
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    args = ["check", demo / "spec.yaml", demo / "export.json", "--ls-document-root", demo, "--ray", f"127.0.0.1:{port}"]
+    args = [command, demo / "spec.yaml", demo / "export.json", "--ls-document-root", demo, "--ray", f"127.0.0.1:{port}"]
     result = run_cli(*args)  # type: ignore[operator]
     assert result.exit_code == 2 and f"cannot reach the Ray cluster at 127.0.0.1:{port}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--encoders", "2"], "--encoders and --gpus-per-encoder need --ray ADDRESS"),
+        (["--ray", "auto"], "--ray embeds the labeled data's media: it needs the media options"),
+        (["--ray", "auto", "--ls-document-root", "DEMO", "--split", "val"], "no --embeddings and no --split"),
+        (["--ray", "auto", "--embeddings", "DEMO/embeddings.npz"], "no --embeddings and no --split"),
+    ],
+)
+def test_todo_refuses_ray_options_that_cannot_apply(run_cli: object, extra: list[str], message: str) -> None:
+    from ..conftest import EXAMPLES
+
+    demo = EXAMPLES / "synthetic-signals"
+    args = [str(demo) + a[4:] if a.startswith("DEMO") else a for a in extra]
+    result = run_cli("todo", demo / "spec.yaml", demo / "export.json", *args)  # type: ignore[operator]
+    assert result.exit_code == 2 and message in result.stderr, result.stderr

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 import click
 
 from taxospec.commands.embedding_options import EmbeddingChoices, embedding_options, with_root_options
+from taxospec.commands.ray_options import ray_options, say_how_ray_runs_went
 from taxospec.output import write_text_atomic
 from taxospec.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from taxospec.embeddings.ray_run import RaySettings
     from taxospec.media.sources import MediaSources
     from taxospec.spec.model import Spec
     from taxospec.todo import TodoList
@@ -37,6 +39,7 @@ _BY_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "m
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the list to this file.")
 @embedding_options
+@ray_options
 @click.option(
     "--deployment",
     multiple=True,
@@ -78,6 +81,7 @@ def todo_command(
     fmt: str | None,
     output: Path | None,
     embedding: EmbeddingChoices,
+    ray: RaySettings | None,
     deployment: tuple[str, ...],
     pool: str | None,
     url: str | None,
@@ -98,7 +102,8 @@ def todo_command(
     item, with pictures of it. --pool ranks unlabeled pictures by how much of the list labeling each fills
     ("Label these next"); with --url and --project instead, the project's unannotated tasks are the pool and
     the picks are put first in Label Studio (a `taxospec-label-next` prediction scored by rank, and the Data
-    Manager tab "taxospec: label next"). Exit 0, or 2 for bad input.
+    Manager tab "taxospec: label next"). With --ray ADDRESS, what the cache lacks of the labeled data's
+    media is embedded on that Ray cluster first (as `taxospec embed --ray` does). Exit 0, or 2 for bad input.
     """
     from taxospec.render.todo import render_todo_csv, render_todo_json, render_todo_markdown
     from taxospec.spec import load_spec
@@ -106,9 +111,11 @@ def todo_command(
     fmt = fmt or (_BY_SUFFIX.get(output.suffix.lower(), "markdown") if output else "markdown")
     media = embedding.sources(export.parent)
     live = LiveProject.given(url, project, api_key, pool)
+    if ray is not None:
+        say_how_ray_runs_went()
 
     listed = functools.partial(
-        _listed, load_spec(spec_path), export, config, split, budget, embedding, media, list(deployment), pool_size
+        _listed, load_spec(spec_path), export, config, split, budget, embedding, ray, media, list(deployment), pool_size
     )
     result = live.run(listed, state_dir) if live is not None else listed(pool)
     text = {"markdown": render_todo_markdown, "csv": render_todo_csv, "json": render_todo_json}[fmt](result)
@@ -126,6 +133,7 @@ def _listed(
     split: str | None,
     budget: int | None,
     embedding: EmbeddingChoices,
+    ray: RaySettings | None,
     media: MediaSources,
     deployment: list[str],
     pool_size: int,
@@ -151,6 +159,7 @@ def _listed(
         deployment=deployment,
         pool=pool,
         pool_size=pool_size,
+        cluster=ray,
     )
 
 
