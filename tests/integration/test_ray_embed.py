@@ -108,6 +108,27 @@ def test_the_cluster_computes_the_single_process_vectors(cluster: str, tmp_path:
     assert again.returncode == 0 and "308 task(s), 0 read" in again.stdout, again.stdout
 
 
+@pytest.mark.parametrize("kind", ["clips", "boxes"])
+def test_frames_and_boxes_on_the_cluster_are_the_single_process_vectors(
+    cluster: str, kind: str, tmp_path: Path
+) -> None:
+    """Footage (frames sampled from each segment's video, decoded with PyAV in the CPU tasks) and regions
+    (boxes cropped with their margin) give the keys and vectors the single-process stage gives."""
+    spec, export = DEMO / f"spec-{kind}.yaml", DEMO / f"export-{kind}.json"
+    args = ["embed", spec, export, "--ls-document-root", DEMO]
+    on_ray = _taxospec(*args, "--cache-dir", tmp_path / "ray", "--ray", cluster)
+    assert on_ray.returncode == 0, on_ray.stderr[-3000:]
+    assert "300 vector(s) written, 0 task(s) unreadable" in on_ray.stdout, on_ray.stdout
+    here = _taxospec(*args, "--cache-dir", tmp_path / "here")
+    assert here.returncode == 0, here.stderr[-3000:]
+    ray_cache, local_cache = _cache(tmp_path / "ray"), _cache(tmp_path / "here")
+    keys = sorted(local_cache._rows)
+    assert len(keys) == 300 and sorted(ray_cache._rows) == keys, "the same cache keys"
+    a = np.stack([ray_cache.get(k) for k in keys]).astype(np.float64)  # type: ignore[misc]
+    b = np.stack([local_cache.get(k) for k in keys]).astype(np.float64)  # type: ignore[misc]
+    assert ((a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).min() >= 0.9999
+
+
 def _findings(stdout: str) -> list[tuple[str, int | None, str]]:
     import json
 

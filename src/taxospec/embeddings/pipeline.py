@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import sys
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +33,7 @@ from taxospec.embeddings.pictures import refuse_huge
 from taxospec.embeddings.plan import PlanEntry, region_tasks
 from taxospec.embeddings.plan import plan as plan_task
 from taxospec.embeddings.processes import in_processes
+from taxospec.embeddings.progress import progress_bar
 from taxospec.embeddings.reading import content_hash, images_of, read_task_media
 from taxospec.embeddings.space import EmbeddingSpace
 from taxospec.errors import EmbeddingError
@@ -349,46 +349,3 @@ def _ordered(func: Any, tasks: list[int], workers: int) -> Iterator[TaskResult]:
             if following is not None:
                 queue.append(pool.submit(run, following))
             yield from done
-
-
-class progress_bar:
-    """A rich progress bar with rate and ETA on stderr (a no-op when turned off)."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled = enabled and total > 0
-        self.total = total
-
-    def __enter__(self) -> Any:
-        if not self.enabled:
-            return lambda count: None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            ProgressColumn,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-        from rich.text import Text
-
-        class Rate(ProgressColumn):
-            def render(self, task: Any) -> Text:
-                return Text(f"{task.speed:.1f} tasks/s" if task.speed else "– tasks/s")
-
-        self.bar = Progress(
-            TextColumn("embedding"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            Rate(),
-            TimeRemainingColumn(),
-            console=Console(file=sys.stderr),
-            transient=True,
-        )
-        self.bar.start()
-        task = self.bar.add_task("embedding", total=self.total)
-        return lambda count: self.bar.advance(task, count)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.stop()

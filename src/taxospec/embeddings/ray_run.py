@@ -85,7 +85,7 @@ def _embed(
     progress: bool,
 ) -> EmbedSummary:
     """The run, into the cache folder `root` (the mirror of `remote`, where the encoders write instead)."""
-    from taxospec.embeddings.pipeline import progress_bar
+    from taxospec.embeddings.progress import progress_bar
 
     started = time.monotonic()
     spec = dataset.spec
