@@ -101,8 +101,9 @@ def _embed(
         connect(settings.address)
         folder = remote.folder(cache.folder) if remote is not None else str(cache.folder)
         video = spec.media == "video"
-        plan = RayPlan(rows, request, spec.embedding.backend, folder, embedder.pil_stage(), video, media)
+        plan = RayPlan(request, spec.embedding.backend, folder, embedder.pil_stage(), video, media)
         run = run_on_ray(
+            rows,
             plan,
             batch_size=settings.batch_size,
             encoders=settings.encoders,

@@ -37,10 +37,12 @@ CONNECT_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class RayPlan:
-    """What the cluster is asked to do: which tasks, what of each, with which model, into which cache."""
+    """What every worker needs to know: which model, which preprocessing, which media, into which cache.
 
-    rows: list[dict[str, Any]]
-    """One per task still to read: `task`, `uri`, `whats` (what to take of it)."""
+    Not the tasks: they reach the workers as Ray Data rows, a block at a time (a plan that held them was
+    shipped whole to every decoding worker and encoder: gigabytes each at tens of millions of tasks).
+    """
+
     request: ModelRequest
     backend: str
     folder: str | RemoteFolder
@@ -212,13 +214,17 @@ class Encode:
         return out
 
 
-def run_on_ray(plan: RayPlan, *, batch_size: int, encoders: int, gpus_per_encoder: float) -> Iterator[dict[str, Any]]:
-    """Run `plan` on the joined cluster; yields each finished row (`task`, `key`, `written`, problems)."""
+def run_on_ray(
+    rows: list[dict[str, Any]], plan: RayPlan, *, batch_size: int, encoders: int, gpus_per_encoder: float
+) -> Iterator[dict[str, Any]]:
+    """Read, decode and encode `rows` (one per task still to read: `task`, `uri`, `whats`, what to take of
+    it; `plan_rows`) with `plan` on the joined cluster; yields each finished row (`task`, `key`, `written`,
+    problems)."""
     import ray.data
 
     size = _stage_size(plan.stage)
     # an instance, not the class: Ray Data runs a callable object as stateless tasks (a class, as actors)
-    decoded = ray.data.from_items(plan.rows).flat_map(Decode(plan, size), num_cpus=1)
+    decoded = ray.data.from_items(rows).flat_map(Decode(plan, size), num_cpus=1)
     device = "cuda" if gpus_per_encoder > 0 else "cpu"
     encoded = decoded.map_batches(
         Encode,
