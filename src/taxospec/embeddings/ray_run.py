@@ -11,7 +11,7 @@ from pathlib import Path
 from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.lazy import ModelRequest, lazy_embedder
-from taxospec.embeddings.ray_stage import RayOutcome, RayPlan, collect, connect, plan_rows, remember, run_on_ray
+from taxospec.embeddings.ray_stage import RayOutcome, RayPlan, Remember, collect, connect, plan_rows, run_on_ray
 from taxospec.embeddings.remote_cache import RemoteCache, location, mirrored
 from taxospec.errors import EmbeddingError
 from taxospec.media.sources import MediaSources
@@ -97,7 +97,7 @@ def _embed(
     cache = EmbeddingCache(root, embedder.model_id, embedder.preprocess_id)
     rows = plan_rows(dataset, cache, media)
     outcome = RayOutcome()
-    if rows:
+    if rows.num_rows:
         connect(settings.address)
         folder = remote.folder(cache.folder) if remote is not None else str(cache.folder)
         video = spec.media == "video"
@@ -109,13 +109,13 @@ def _embed(
             encoders=settings.encoders,
             gpus_per_encoder=settings.gpus_per_encoder,
         )
-        with progress_bar(progress, len(rows)) as advance:
-            collect(run, outcome, advance)
+        with progress_bar(progress, rows.num_rows) as advance:
+            collect(run, outcome, advance, Remember(cache, dataset, media))
         if remote is not None:
             remote.pull()  # the encoders' batch files
-        remember(cache, dataset, media, outcome)
+        cache.memo.save()
         EmbeddingCache(root, embedder.model_id, embedder.preprocess_id).compact()
     tasks = len(set(dataset.columns.task.tolist()))
-    summary = EmbedSummary(tasks, len(rows), outcome.written, outcome.issues, time.monotonic() - started)
+    summary = EmbedSummary(tasks, rows.num_rows, outcome.written, outcome.issues, time.monotonic() - started)
     log.info(summary.line(settings.address))
     return summary

@@ -11,13 +11,14 @@ a batch file is written whole or not at all.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,8 +32,13 @@ from taxospec.embeddings.remote_cache import RemoteFolder
 from taxospec.errors import OptionError
 from taxospec.media.sources import MediaProblem, MediaSources, shown
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 CONNECT_SECONDS = 5.0
 """How long the cluster's address may take to answer before the run stops (exit 2)."""
+MIN_BLOCKS = 200
+"""Blocks the tasks to read are cut into at least (as `ray.data.from_items` cuts a list)."""
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,11 @@ class RayPlan:
 
 @dataclass
 class RayOutcome:
-    """What came back: keys written, problems per task, what each file said (for the content memo)."""
+    """What came back: keys written, problems per task (what each file said goes straight to the content
+    memo: `Remember`)."""
 
     written: int = 0
     issues: list[ReadIssue] = field(default_factory=list)
-    located: dict[int, tuple[str, str, tuple[float, int] | None]] = field(default_factory=dict)
-    """Per task: its local path, content hash and video facts, for the driver's content memo."""
 
 
 def reachable(address: str) -> None:
@@ -108,26 +113,38 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def plan_rows(dataset: Dataset, cache: EmbeddingCache, sources: MediaSources) -> list[dict[str, Any]]:
-    """The tasks that still need reading: every task whose media the memo does not know unchanged with all
-    its vectors cached."""
+def plan_rows(dataset: Dataset, cache: EmbeddingCache, sources: MediaSources) -> pa.Table:
+    """The tasks that still need reading — every task whose media the memo does not know unchanged with
+    all its vectors cached — as columns: `task`, `uri`, `whats` (what to take of it). Columns, not a dict
+    per task: some 60 bytes a task where the dicts took 450 (`benchmarks/ray_driver_memory.py`)."""
+    import pyarrow as pa
+
     spec = dataset.spec.embedding
     cols = dataset.columns
-    by_task: dict[int, list[int]] = {}
-    for sample, task in enumerate(cols.task.tolist()):
-        by_task.setdefault(task, []).append(sample)
-    tasks = sorted(by_task)
+    task_of = np.asarray(cols.task)
+    order = np.argsort(task_of, kind="stable")  # each task's samples together, in sample order
+    tasks, starts = np.unique(task_of[order], return_index=True)
+    bounds = np.append(starts, len(order)).tolist()
     media = dataset.items.media
-    digests = cache.memo.unchanged(sources.scope(), [media[t] for t in tasks])
-    rows = []
-    for task, digest in zip(tasks, digests, strict=True):
-        whats = sorted(
-            {what for _, _, what in plan_task(cols, by_task[task], spec.frames_per_segment, spec.box_margin)}
-        )
+    digests = cache.memo.unchanged(sources.scope(), [media[t] for t in tasks.tolist()])
+    kept: list[int] = []
+    whats_of: list[list[str]] = []
+    shared: dict[tuple[str, ...], list[str]] = {}  # one list for the tasks that take the same things
+    for i, (task, digest) in enumerate(zip(tasks.tolist(), digests, strict=True)):
+        samples = order[bounds[i] : bounds[i + 1]].tolist()
+        planned = plan_task(cols, samples, spec.frames_per_segment, spec.box_margin)
+        whats = tuple(sorted({what for _, _, what in planned}))
         if digest is not None and all(item_key(digest, w) in cache for w in whats):
             continue
-        rows.append({"task": task, "uri": media[task] or "", "whats": whats})
-    return rows
+        kept.append(task)
+        whats_of.append(shared.setdefault(whats, list(whats)))
+    return pa.table(
+        {
+            "task": pa.array(kept, pa.int64()),
+            "uri": pa.array([media[t] or "" for t in kept], pa.string()),
+            "whats": pa.array(whats_of, pa.list_(pa.string())),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +161,7 @@ class Decode:
         from taxospec.embeddings.frames import probe_video
         from taxospec.embeddings.reading import images_of, read_task_media
 
-        task, uri, whats = int(row["task"]), str(row["uri"]), list(row["whats"])
+        task, uri, whats = int(row["task"]), str(row["uri"]), [str(what) for what in row["whats"]]
         plan = self.plan
         try:
             path, data, _, digest = read_task_media(uri or None, plan.sources, plan.video)
@@ -215,16 +232,15 @@ class Encode:
 
 
 def run_on_ray(
-    rows: list[dict[str, Any]], plan: RayPlan, *, batch_size: int, encoders: int, gpus_per_encoder: float
+    rows: pa.Table, plan: RayPlan, *, batch_size: int, encoders: int, gpus_per_encoder: float
 ) -> Iterator[dict[str, Any]]:
-    """Read, decode and encode `rows` (one per task still to read: `task`, `uri`, `whats`, what to take of
-    it; `plan_rows`) with `plan` on the joined cluster; yields each finished row (`task`, `key`, `written`,
-    problems)."""
+    """Read, decode and encode `rows` (`plan_rows`: one per task still to read) with `plan` on the joined
+    cluster; yields each finished row (`task`, `key`, `written`, problems)."""
     import ray.data
 
     size = _stage_size(plan.stage)
     # an instance, not the class: Ray Data runs a callable object as stateless tasks (a class, as actors)
-    decoded = ray.data.from_items(rows).flat_map(Decode(plan, size), num_cpus=1)
+    decoded = ray.data.from_arrow(_blocks(rows)).flat_map(Decode(plan, size), num_cpus=1)
     device = "cuda" if gpus_per_encoder > 0 else "cpu"
     encoded = decoded.map_batches(
         Encode,
@@ -240,6 +256,18 @@ def run_on_ray(
             yield {name: values[i] for name, values in batch.items()}
 
 
+def _blocks(rows: pa.Table) -> list[pa.Table]:
+    """`rows` in as many blocks as `ray.data.from_items` makes of a list (the cluster's parallelism: at
+    least 200, twice its CPUs on a larger one; at most one a task): the decoding tasks' units of work."""
+    import ray
+
+    parallelism = max(MIN_BLOCKS, 2 * int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+    count = max(1, min(rows.num_rows, parallelism))
+    size, extra = divmod(rows.num_rows, count)
+    starts = [i * size + min(i, extra) for i in range(count + 1)]
+    return [rows.slice(start, stop - start) for start, stop in itertools.pairwise(starts)]
+
+
 def _stage_size(stage: Any) -> tuple[int, int, int]:
     """The shape of what `stage` makes of a picture (its output is one size for every input)."""
     from PIL import Image
@@ -247,36 +275,47 @@ def _stage_size(stage: Any) -> tuple[int, int, int]:
     return tuple(np.asarray(stage(Image.new("RGB", (97, 61))), dtype=np.uint8).shape)  # type: ignore[return-value]
 
 
-def collect(rows: Iterator[dict[str, Any]], outcome: RayOutcome, advance: Any) -> RayOutcome:
-    """Gather the finished rows into `outcome`, advancing the progress once per task."""
-    seen: set[int] = set()
+def collect(
+    rows: Iterator[dict[str, Any]], outcome: RayOutcome, advance: Any, learnt: Callable[[dict[str, Any]], None]
+) -> RayOutcome:
+    """Gather the finished rows into `outcome`, advancing the progress once per task and handing `learnt`
+    the first row of each task that was read (its file's path, content hash and video facts)."""
+    seen = bytearray()  # one byte a task: tens of millions of them
     for row in rows:
         task = int(row["task"])
         if row["code"]:
             outcome.issues.append(ReadIssue(str(row["code"]), str(row["problem"]), task))
-        elif row["digest"]:
-            facts = (float(row["fps"]), int(row["frames"])) if int(row["frames"]) else None
-            outcome.located[task] = (str(row["path"]), str(row["digest"]), facts)
         outcome.written += int(bool(row["written"]))
-        if task not in seen:
-            seen.add(task)
+        if task >= len(seen):
+            seen.extend(bytes(task + 1 - len(seen)))
+        if not seen[task]:
+            seen[task] = 1
             advance(1)
+            if row["digest"]:
+                learnt(row)
     return outcome
 
 
-def remember(cache: EmbeddingCache, dataset: Dataset, sources: MediaSources, outcome: RayOutcome) -> None:
-    """Put what the workers learnt of each local file into the driver's content memo (a file the driver
-    cannot see is left out: a re-run reads it again, and encodes nothing)."""
-    scope = sources.scope()
-    for task, (path, digest, facts) in outcome.located.items():
+class Remember:
+    """Puts what the workers learnt of each local file into the driver's content memo as its row comes
+    back (a file the driver cannot see is left out: a re-run reads it again, and encodes nothing); the
+    memo is saved by the caller."""
+
+    def __init__(self, cache: EmbeddingCache, dataset: Dataset, sources: MediaSources) -> None:
+        self.memo, self.media, self.scope = cache.memo, dataset.items.media, sources.scope()
+
+    def __call__(self, row: dict[str, Any]) -> None:
+        """Store the row's file (`path`, `digest`, `fps`, `frames`) under its task's URI."""
+        path = str(row["path"])
         if not path:
-            continue
+            return
         try:
             stat = os.stat(path)
         except OSError:
-            continue
-        cache.memo.store(path, stat, digest, uri=dataset.items.media[task], scope=scope, facts=facts)
-    cache.memo.save()
+            return
+        facts = (float(row["fps"]), int(row["frames"])) if int(row["frames"]) else None
+        uri = self.media[int(row["task"])]
+        self.memo.store(path, stat, str(row["digest"]), uri=uri, scope=self.scope, facts=facts)
 
 
-__all__ = ["RayOutcome", "RayPlan", "collect", "connect", "plan_rows", "reachable", "remember", "run_on_ray"]
+__all__ = ["RayOutcome", "RayPlan", "Remember", "collect", "connect", "plan_rows", "reachable", "run_on_ray"]
