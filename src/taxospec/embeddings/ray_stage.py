@@ -116,7 +116,7 @@ def quiet() -> None:
 def plan_rows(dataset: Dataset, cache: EmbeddingCache, sources: MediaSources) -> pa.Table:
     """The tasks that still need reading — every task whose media the memo does not know unchanged with
     all its vectors cached — as columns: `task`, `uri`, `whats` (what to take of it). Columns, not a dict
-    per task: some 60 bytes a task where the dicts took 450 (`benchmarks/ray_driver_memory.py`)."""
+    per task: about 40 bytes a task held where the dicts held 300 (`benchmarks/ray_driver_memory.py`)."""
     import pyarrow as pa
 
     spec = dataset.spec.embedding
