@@ -240,7 +240,8 @@ def run_on_ray(
 
     size = _stage_size(plan.stage)
     # an instance, not the class: Ray Data runs a callable object as stateless tasks (a class, as actors)
-    decoded = ray.data.from_arrow(_blocks(rows)).flat_map(Decode(plan, size), num_cpus=1)
+    cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
+    decoded = ray.data.from_arrow(blocks(rows, cpus)).flat_map(Decode(plan, size), num_cpus=1)
     device = "cuda" if gpus_per_encoder > 0 else "cpu"
     encoded = decoded.map_batches(
         Encode,
@@ -256,13 +257,11 @@ def run_on_ray(
             yield {name: values[i] for name, values in batch.items()}
 
 
-def _blocks(rows: pa.Table) -> list[pa.Table]:
-    """`rows` in as many blocks as `ray.data.from_items` makes of a list (the cluster's parallelism: at
-    least 200, twice its CPUs on a larger one; at most one a task): the decoding tasks' units of work."""
-    import ray
-
-    parallelism = max(MIN_BLOCKS, 2 * int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
-    count = max(1, min(rows.num_rows, parallelism))
+def blocks(rows: pa.Table, cpus: int) -> list[pa.Table]:
+    """`rows` in as many blocks as `ray.data.from_items` makes of a list on a cluster of `cpus` CPUs (at
+    least `MIN_BLOCKS`, twice its CPUs on a larger one; at most one a task; none empty), in order: the
+    decoding tasks' units of work."""
+    count = max(1, min(rows.num_rows, max(MIN_BLOCKS, 2 * cpus)))
     size, extra = divmod(rows.num_rows, count)
     starts = [i * size + min(i, extra) for i in range(count + 1)]
     return [rows.slice(start, stop - start) for start, stop in itertools.pairwise(starts)]
@@ -318,4 +317,4 @@ class Remember:
         self.memo.store(path, stat, str(row["digest"]), uri=uri, scope=self.scope, facts=facts)
 
 
-__all__ = ["RayOutcome", "RayPlan", "Remember", "collect", "connect", "plan_rows", "reachable", "run_on_ray"]
+__all__ = ["RayOutcome", "RayPlan", "Remember", "blocks", "collect", "connect", "plan_rows", "reachable", "run_on_ray"]
