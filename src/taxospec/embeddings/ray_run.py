@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from taxospec.dataset import Dataset, ReadIssue
 from taxospec.embeddings.cache import EmbeddingCache
 from taxospec.embeddings.lazy import ModelRequest, lazy_embedder
@@ -115,7 +117,7 @@ def _embed(
             remote.pull()  # the encoders' batch files
         cache.memo.save()
         EmbeddingCache(root, embedder.model_id, embedder.preprocess_id).compact()
-    tasks = len(set(dataset.columns.task.tolist()))
+    tasks = len(np.unique(dataset.columns.task))  # (not a set of Python ints: tens of millions of them)
     summary = EmbedSummary(tasks, rows.num_rows, outcome.written, outcome.issues, time.monotonic() - started)
     log.info(summary.line(settings.address))
     return summary
